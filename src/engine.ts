@@ -1,0 +1,110 @@
+/**
+ * The contract between elysia-sessions and a storage engine.
+ *
+ * An engine stores opaque JSON-safe values under opaque string keys, one record per session id, each with an
+ * absolute expiry in epoch milliseconds. The plugin does all typing and encoding. Every method returns a Promise,
+ * even for engines whose storage is synchronous. Engines are proven by `runEngineConformance` from
+ * `elysia-sessions/testing`, whose tests are named after the sentences below.
+ */
+
+/** A value an engine must store and return unchanged: anything `JSON.stringify` and `JSON.parse` round-trip. */
+export type SessionValue =
+  | null
+  | boolean
+  | number
+  | string
+  | readonly SessionValue[]
+  | { readonly [key: string]: SessionValue }
+
+/** The stored data of one session: keys chosen by the plugin, JSON-safe values. */
+export type SessionData = { readonly [key: string]: SessionValue }
+
+/** One stored session as an engine returns it. */
+export interface StoredSession {
+  /** The session's data, owned by the caller: changing it never changes what is stored. */
+  readonly data: SessionData
+  /** When the session expires, in epoch milliseconds. */
+  readonly expiresAt: number
+}
+
+/** A stored session together with its id, as iteration yields it. */
+export interface SessionEntry extends StoredSession {
+  readonly id: string
+}
+
+/** What one request changed in a session: the only thing the plugin ever asks an engine to write. */
+export interface SessionChanges {
+  /** Keys to set, with their new values. */
+  readonly set: SessionData
+  /** Keys to remove; a key that is not stored is ignored. */
+  readonly deleted: readonly string[]
+  /** The session's new expiry, in epoch milliseconds. */
+  readonly expiresAt: number
+}
+
+/** Options of `SessionEngine.entries`. */
+export interface IterateOptions {
+  /** How many sessions each yielded batch holds at most. */
+  readonly batchSize: number
+}
+
+/** What an engine can do beyond the contract; the plugin and the conformance suite read these. */
+export interface EngineCapabilities {
+  /**
+   * The engine's server removes expired sessions by itself on its own clock (for example Redis TTL), so the `now`
+   * arguments only compute relative lifetimes and `deleteExpired` may do nothing. The conformance suite then proves
+   * expiry with a short real wait instead of a moved clock.
+   */
+  readonly serverExpiry?: boolean
+}
+
+/** A session storage engine. Implement it to store sessions anywhere; prove it with `runEngineConformance`. */
+export interface SessionEngine {
+  /** A short name for error messages and logs, such as `'memory'`. */
+  readonly name: string
+
+  /** Optional abilities; absent means none. */
+  readonly capabilities?: EngineCapabilities
+
+  /**
+   * Loads one session. Resolves to `null` when the id is unknown, malformed or expired at `now`; an expired session
+   * is never returned, even before it has been swept.
+   */
+  load(id: string, now: number): Promise<StoredSession | null>
+
+  /**
+   * Applies one request's changes to a session atomically: keys in `set` are written, keys in `deleted` are removed,
+   * every other stored key is kept, and the expiry becomes `changes.expiresAt`. A session that is unknown or expired
+   * at `now` is created from empty data. Two concurrent commits that change different keys of one session both keep
+   * their writes.
+   */
+  commit(id: string, changes: SessionChanges, now: number): Promise<void>
+
+  /**
+   * Moves the expiry of a stored session to `expiresAt` without rewriting its data. Resolves to `true` when the
+   * session was there and alive at `now`; an unknown, expired or deleted session is never re-created and resolves to
+   * `false`.
+   */
+  touch(id: string, expiresAt: number, now: number): Promise<boolean>
+
+  /** Deletes one session. Deleting an unknown id is a no-op, never an error. */
+  delete(id: string): Promise<void>
+
+  /** Deletes every session of this engine and nothing else. */
+  deleteAll(): Promise<void>
+
+  /** Counts the sessions alive at `now`; expired ones are never counted. */
+  count(now: number): Promise<number>
+
+  /**
+   * Yields every session alive at `now`, in batches of at most `options.batchSize`, without loading all of them at
+   * once. Expired sessions are never yielded. Sessions committed or deleted while iterating may or may not appear.
+   */
+  entries(now: number, options: IterateOptions): AsyncIterable<readonly SessionEntry[]>
+
+  /** Deletes the sessions expired at `now` and resolves to how many it deleted (GC calls this). */
+  deleteExpired(now: number): Promise<number>
+
+  /** Releases timers, connections and files. Calling it twice is a no-op. */
+  close(): Promise<void>
+}

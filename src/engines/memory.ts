@@ -1,0 +1,127 @@
+import type {
+  IterateOptions,
+  SessionChanges,
+  SessionData,
+  SessionEngine,
+  SessionEntry,
+  StoredSession,
+} from '../engine.js'
+import { SessionConfigError } from '../errors.js'
+
+/** Options of `memoryEngine`. */
+export interface MemoryEngineOptions {
+  /**
+   * The most sessions kept at once; past it the least recently used one is evicted. Unbounded when absent.
+   * @default undefined
+   */
+  readonly maxSessions?: number
+}
+
+interface MemoryRecord {
+  /** The data as JSON text: compact, and every load hands out a private copy. */
+  readonly json: string
+  readonly expiresAt: number
+}
+
+/** How many records a sweep checks before it lets other work run. */
+const SWEEP_SLICE = 10_000
+
+/**
+ * Keeps sessions in this process's memory: fast, and gone on restart. The default engine. Expired sessions are
+ * invisible at once and removed by GC; `maxSessions` bounds memory by evicting the least recently used.
+ *
+ * @example
+ * app.use(session({ secret, engine: memoryEngine({ maxSessions: 100_000 }) }))
+ */
+export function memoryEngine(options: MemoryEngineOptions = {}): SessionEngine {
+  const { maxSessions } = options
+  if (maxSessions !== undefined && !(Number.isSafeInteger(maxSessions) && maxSessions > 0)) {
+    throw new SessionConfigError(`memoryEngine({ maxSessions }) needs a positive integer, got ${String(maxSessions)}`)
+  }
+  const records = new Map<string, MemoryRecord>()
+
+  const alive = (id: string, now: number): MemoryRecord | undefined => {
+    const record = records.get(id)
+    return record && record.expiresAt > now ? record : undefined
+  }
+
+  const put = (id: string, record: MemoryRecord) => {
+    if (maxSessions === undefined) {
+      records.set(id, record)
+      return
+    }
+    // Map order is insertion order: re-inserting moves the id to the most recently used end.
+    records.delete(id)
+    records.set(id, record)
+    if (records.size > maxSessions) records.delete(records.keys().next().value as string)
+  }
+
+  return {
+    name: 'memory',
+
+    async load(id: string, now: number): Promise<StoredSession | null> {
+      const record = alive(id, now)
+      if (!record) return null
+      if (maxSessions !== undefined) put(id, record)
+      return { data: JSON.parse(record.json) as SessionData, expiresAt: record.expiresAt }
+    },
+
+    async commit(id: string, changes: SessionChanges, now: number): Promise<void> {
+      const record = alive(id, now)
+      const data: Record<string, unknown> = record ? JSON.parse(record.json) : {}
+      for (const key of changes.deleted) delete data[key]
+      Object.assign(data, changes.set)
+      put(id, { json: JSON.stringify(data), expiresAt: changes.expiresAt })
+    },
+
+    async touch(id: string, expiresAt: number, now: number): Promise<boolean> {
+      const record = alive(id, now)
+      if (!record) return false
+      put(id, { json: record.json, expiresAt })
+      return true
+    },
+
+    async delete(id: string): Promise<void> {
+      records.delete(id)
+    },
+
+    async deleteAll(): Promise<void> {
+      records.clear()
+    },
+
+    async count(now: number): Promise<number> {
+      let count = 0
+      for (const record of records.values()) if (record.expiresAt > now) count++
+      return count
+    },
+
+    async *entries(now: number, { batchSize }: IterateOptions): AsyncIterable<readonly SessionEntry[]> {
+      let batch: SessionEntry[] = []
+      for (const id of [...records.keys()]) {
+        const record = alive(id, now)
+        if (!record) continue
+        batch.push({ id, data: JSON.parse(record.json) as SessionData, expiresAt: record.expiresAt })
+        if (batch.length >= batchSize) {
+          yield batch
+          batch = []
+        }
+      }
+      if (batch.length > 0) yield batch
+    },
+
+    async deleteExpired(now: number): Promise<number> {
+      let deleted = 0
+      let checked = 0
+      for (const [id, record] of records) {
+        if (record.expiresAt <= now) {
+          records.delete(id)
+          deleted++
+        }
+        if (++checked % SWEEP_SLICE === 0) await new Promise((resolve) => setImmediate(resolve))
+      }
+      return deleted
+    },
+
+    async close(): Promise<void> {},
+  }
+}

@@ -1,0 +1,26 @@
+/** Thrown by `session(...)` and `storable(...)` when the configuration cannot work; the message says how to fix it. */
+export class SessionConfigError extends Error {
+  override readonly name = 'SessionConfigError'
+}
+
+/** Thrown by a typed getter such as `session.int(key)` when the session has no value of that type under `key`. */
+export class SessionKeyError extends Error {
+  override readonly name = 'SessionKeyError'
+
+  constructor(
+    readonly key: string,
+    readonly type: string,
+  ) {
+    super(`Session has no ${type} under key ${JSON.stringify(key)}`)
+  }
+}
+
+/** Wraps a failure of a session engine; the engine's own error is kept as `cause`. */
+export class SessionEngineError extends Error {
+  override readonly name = 'SessionEngineError'
+
+  constructor(operation: string, cause: unknown) {
+    const reason = cause instanceof Error ? cause.message : String(cause)
+    super(`Session engine failed to ${operation}: ${reason}`, { cause })
+  }
+}

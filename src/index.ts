@@ -1,0 +1,18 @@
+export type {
+  EngineCapabilities,
+  IterateOptions,
+  SessionChanges,
+  SessionData,
+  SessionEngine,
+  SessionEntry,
+  SessionValue,
+  StoredSession,
+} from './engine.js'
+export { type MemoryEngineOptions, memoryEngine } from './engines/memory.js'
+export { SessionConfigError, SessionEngineError, SessionKeyError } from './errors.js'
+export type { SameSite, SessionLogger, SessionOptions } from './options.js'
+export { session } from './plugin.js'
+export { Session, type TypedAccessors } from './session.js'
+export { Sessions } from './sessions.js'
+export { type StorableClass, storable } from './storable.js'
+export type { SessionValueType, SessionValueTypes } from './value-types.js'

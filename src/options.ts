@@ -1,0 +1,215 @@
+import type { SessionEngine } from './engine.js'
+import { memoryEngine } from './engines/memory.js'
+import { SessionConfigError } from './errors.js'
+
+/** The `SameSite` attribute of the session cookie. */
+export type SameSite = 'lax' | 'strict' | 'none'
+
+/** Where GC failures and other background problems are reported. */
+export interface SessionLogger {
+  error(message: string, cause?: unknown): void
+}
+
+/** Options of `session(...)`. Every option but `secret` has a safe default. */
+export interface SessionOptions {
+  /**
+   * Secret(s) that sign the session cookie, each at least 32 characters. With several, the first signs and all verify,
+   * so a secret can be rotated without logging anyone out.
+   */
+  readonly secret: string | readonly string[]
+  /**
+   * Idle lifetime in milliseconds: a session not used for this long expires. Also the cookie's Max-Age (rounded up to
+   * whole seconds).
+   * @default 3_600_000 (one hour)
+   */
+  readonly timeout?: number
+  /**
+   * Name of the session cookie.
+   * @default 'sessid'
+   */
+  readonly cookieName?: string
+  /**
+   * Where sessions are stored.
+   * @default memoryEngine()
+   */
+  readonly engine?: SessionEngine
+  /**
+   * Milliseconds between sweeps of expired sessions; `0` turns GC off.
+   * @default 240_000 (four minutes)
+   */
+  readonly gcInterval?: number
+  /**
+   * A request that only reads a session moves its expiry (and re-sends the cookie) at most once per this many
+   * milliseconds, so steady traffic costs no extra writes.
+   * @default timeout / 10
+   */
+  readonly touchInterval?: number
+  /**
+   * Send the cookie over HTTPS only. Required by `sameSite: 'none'` and the `__Secure-`/`__Host-` name prefixes.
+   * @default false
+   */
+  readonly secure?: boolean
+  /**
+   * The cookie's `Domain`; absent means the exact host that set it.
+   * @default undefined
+   */
+  readonly domain?: string
+  /**
+   * The cookie's `Path`.
+   * @default '/'
+   */
+  readonly path?: string
+  /**
+   * The cookie's `SameSite`.
+   * @default 'lax'
+   */
+  readonly sameSite?: SameSite
+  /**
+   * Hide the cookie from client-side scripts.
+   * @default true
+   */
+  readonly httpOnly?: boolean
+  /**
+   * Receives GC failures.
+   * @default console
+   */
+  readonly logger?: SessionLogger
+}
+
+/** The cookie attributes the plugin sends, in the shape Elysia's cookie jar takes. */
+export interface SessionCookieAttributes {
+  readonly path: string
+  readonly domain?: string
+  readonly secure: boolean
+  readonly httpOnly: boolean
+  readonly sameSite: SameSite
+  /** Whole seconds, rounded up from `timeout`: Elysia rejects fractions, and rounding down could give 0. */
+  readonly maxAge: number
+}
+
+/** Options with every default filled in and every value checked. */
+export interface ResolvedSessionOptions {
+  readonly secrets: readonly string[]
+  readonly timeout: number
+  readonly cookieName: string
+  readonly engine: SessionEngine
+  readonly gcInterval: number
+  readonly touchInterval: number
+  readonly cookie: SessionCookieAttributes
+  readonly logger: SessionLogger
+}
+
+const MIN_SECRET_LENGTH = 32
+const MAX_TIMER_DELAY = 2 ** 31 - 1
+const GENERATE_SECRET = `bun -e "console.log(Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64url'))"`
+const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+const ENGINE_METHODS = [
+  'load',
+  'commit',
+  'touch',
+  'delete',
+  'deleteAll',
+  'count',
+  'entries',
+  'deleteExpired',
+  'close',
+] as const
+
+/** Checks `options` and fills in defaults; throws a `SessionConfigError` that says how to fix what is wrong. */
+export function resolveSessionOptions(options: SessionOptions): ResolvedSessionOptions {
+  if (typeof options !== 'object' || options === null) {
+    throw new SessionConfigError('session(options) needs an options object with at least a secret: session({ secret })')
+  }
+  const secrets = checkSecrets(options.secret)
+  const timeout = options.timeout ?? 3_600_000
+  checkDuration('timeout', timeout, { min: 1, max: Number.MAX_SAFE_INTEGER })
+  const gcInterval = options.gcInterval ?? 240_000
+  checkDuration('gcInterval', gcInterval, { min: 0, max: MAX_TIMER_DELAY })
+  const touchInterval = options.touchInterval ?? timeout / 10
+  checkDuration('touchInterval', touchInterval, { min: 0, max: timeout })
+
+  const cookieName = options.cookieName ?? 'sessid'
+  if (typeof cookieName !== 'string' || !COOKIE_NAME.test(cookieName)) {
+    throw new SessionConfigError(
+      `cookieName ${JSON.stringify(cookieName)} is not a valid cookie name: use letters, digits and - _ . only`,
+    )
+  }
+  const cookie = checkCookieAttributes(options, cookieName, timeout)
+  const engine = options.engine ?? memoryEngine()
+  checkEngine(engine)
+  const logger = options.logger ?? console
+  if (typeof logger?.error !== 'function') throw new SessionConfigError('logger needs an error(message, cause) method')
+
+  return { secrets, timeout, cookieName, engine, gcInterval, touchInterval, cookie, logger }
+}
+
+function checkSecrets(secret: unknown): readonly string[] {
+  const secrets = typeof secret === 'string' ? [secret] : secret
+  if (!Array.isArray(secrets) || secrets.length === 0) {
+    throw new SessionConfigError(
+      `session({ secret }) is required: a string of at least ${MIN_SECRET_LENGTH} random characters, or an array of them for rotation. Generate one with: ${GENERATE_SECRET}`,
+    )
+  }
+  secrets.forEach((each: unknown, index) => {
+    if (typeof each !== 'string' || each.length < MIN_SECRET_LENGTH) {
+      const which = secrets.length > 1 ? `secret[${index}]` : 'secret'
+      throw new SessionConfigError(
+        `${which} must be a string of at least ${MIN_SECRET_LENGTH} characters (got ${typeof each === 'string' ? `${each.length}` : typeof each}). Generate one with: ${GENERATE_SECRET}`,
+      )
+    }
+  })
+  return Object.freeze([...secrets] as string[])
+}
+
+function checkDuration(name: string, value: unknown, { min, max }: { min: number; max: number }): void {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
+    throw new SessionConfigError(`${name} must be a number of milliseconds from ${min} to ${max}, got ${String(value)}`)
+  }
+}
+
+function checkCookieAttributes(options: SessionOptions, cookieName: string, timeout: number): SessionCookieAttributes {
+  const { secure = false, httpOnly = true, sameSite = 'lax', path = '/', domain } = options
+  if (typeof secure !== 'boolean') throw new SessionConfigError('secure must be true or false')
+  if (typeof httpOnly !== 'boolean') throw new SessionConfigError('httpOnly must be true or false')
+  if (sameSite !== 'lax' && sameSite !== 'strict' && sameSite !== 'none') {
+    throw new SessionConfigError(`sameSite must be 'lax', 'strict' or 'none', got ${JSON.stringify(sameSite)}`)
+  }
+  if (sameSite === 'none' && !secure) {
+    throw new SessionConfigError("sameSite: 'none' needs secure: true, or browsers drop the cookie")
+  }
+  if (typeof path !== 'string' || !path.startsWith('/') || /[;\s]/.test(path)) {
+    throw new SessionConfigError(`path must start with '/' and hold no ';' or spaces, got ${JSON.stringify(path)}`)
+  }
+  if (domain !== undefined && (typeof domain !== 'string' || domain === '' || /[;\s]/.test(domain))) {
+    throw new SessionConfigError(`domain must be a host name such as 'example.com', got ${JSON.stringify(domain)}`)
+  }
+  if ((cookieName.startsWith('__Secure-') || cookieName.startsWith('__Host-')) && !secure) {
+    throw new SessionConfigError(`A cookie named ${cookieName} needs secure: true`)
+  }
+  if (cookieName.startsWith('__Host-') && (path !== '/' || domain !== undefined)) {
+    throw new SessionConfigError(`A cookie named ${cookieName} needs path '/' and no domain`)
+  }
+  const maxAge = Math.ceil(timeout / 1000)
+  return domain === undefined
+    ? { path, secure, httpOnly, sameSite, maxAge }
+    : { path, domain, secure, httpOnly, sameSite, maxAge }
+}
+
+function checkEngine(engine: unknown): asserts engine is SessionEngine {
+  if (typeof engine !== 'object' || engine === null) {
+    throw new SessionConfigError(
+      'engine must be a session engine such as memoryEngine(); did you forget to await an engine factory?',
+    )
+  }
+  if (typeof (engine as { then?: unknown }).then === 'function') {
+    throw new SessionConfigError(
+      'engine is a Promise: await the engine factory first, e.g. engine: await sqliteEngine({ path })',
+    )
+  }
+  const missing = ENGINE_METHODS.filter((method) => typeof (engine as Record<string, unknown>)[method] !== 'function')
+  if (missing.length > 0) {
+    throw new SessionConfigError(
+      `engine is missing ${missing.join(', ')}: it must implement SessionEngine from 'elysia-sessions'`,
+    )
+  }
+}

@@ -1,0 +1,160 @@
+import type { SessionEngine, SessionValue, StoredSession } from './engine.js'
+import { SessionEngineError } from './errors.js'
+import { generateSessionId } from './session-id.js'
+
+/** What a session needs from the app it belongs to. */
+export interface SessionRuntime {
+  readonly engine: SessionEngine
+  /** Idle lifetime in ms. */
+  readonly timeout: number
+  /** How long after the last recorded activity a read moves the expiry again, in ms. */
+  readonly touchInterval: number
+  readonly now: () => number
+}
+
+/**
+ * Where a session lives: `request` sessions belong to a request and slide their expiry; `detached` ones come from the
+ * admin API and keep their stored expiry; `disabled` ones stand in on routes with `session: false` and refuse use.
+ */
+export type SessionMode = 'request' | 'detached' | 'disabled'
+
+/** What the response has to do with the session cookie once the request is done. */
+export type CookieAction = 'none' | 'send' | 'clear'
+
+/**
+ * The mutable core of one session: its data, what changed since it was loaded, and whether a record exists in the
+ * engine. `Session` is the typed face over it; the plugin reads `cookie` to decide on Set-Cookie.
+ */
+export class SessionState {
+  readonly data: Map<string, SessionValue>
+  cookie: CookieAction = 'none'
+  #id: string
+  #stored: boolean
+  #expiresAt: number | null
+  readonly #set = new Map<string, SessionValue>()
+  readonly #deleted = new Set<string>()
+
+  /**
+   * @param id the session id, or `null` for a new session that gets a fresh one
+   * @param stored what the engine holds under `id`, or `null` when nothing is stored yet
+   */
+  constructor(
+    readonly runtime: SessionRuntime,
+    id: string | null,
+    stored: StoredSession | null,
+    readonly mode: SessionMode = 'request',
+  ) {
+    this.#id = id ?? generateSessionId()
+    this.#stored = stored !== null
+    this.#expiresAt = stored?.expiresAt ?? null
+    this.data = new Map(stored ? Object.entries(stored.data) : undefined)
+  }
+
+  get id(): string {
+    return this.#id
+  }
+
+  /** When the stored record expires, or `null` when nothing is stored. */
+  get expiresAt(): number | null {
+    return this.#expiresAt
+  }
+
+  get hasChanges(): boolean {
+    return this.#set.size > 0 || (this.#stored && this.#deleted.size > 0)
+  }
+
+  write(key: string, value: SessionValue): void {
+    this.data.set(key, value)
+    this.#set.set(key, value)
+    this.#deleted.delete(key)
+  }
+
+  remove(key: string): void {
+    this.data.delete(key)
+    this.#set.delete(key)
+    this.#deleted.add(key)
+  }
+
+  /** Writes the pending changes, if any; a request session's expiry slides, a detached one keeps its own. */
+  async save(): Promise<void> {
+    if (!this.hasChanges) return
+    const now = this.runtime.now()
+    const expiresAt =
+      this.mode === 'detached' && this.#expiresAt !== null ? this.#expiresAt : now + this.runtime.timeout
+    const set = Object.fromEntries(this.#set)
+    const deleted = [...this.#deleted]
+    this.#set.clear()
+    this.#deleted.clear()
+    try {
+      await this.runtime.engine.commit(this.#id, { set, deleted, expiresAt }, now)
+    } catch (error) {
+      this.#restorePending(set, deleted)
+      throw new SessionEngineError('commit a session', error)
+    }
+    this.#stored = true
+    this.#expiresAt = expiresAt
+    this.cookie = 'send'
+  }
+
+  /** Slides the expiry of a stored, unchanged session once `touchInterval` has passed since its last activity. */
+  async touchIfDue(): Promise<void> {
+    if (!this.#stored || this.#expiresAt === null || this.mode !== 'request') return
+    const now = this.runtime.now()
+    const lastActivity = this.#expiresAt - this.runtime.timeout
+    if (now - lastActivity < this.runtime.touchInterval) return
+    const expiresAt = now + this.runtime.timeout
+    let alive: boolean
+    try {
+      alive = await this.runtime.engine.touch(this.#id, expiresAt, now)
+    } catch (error) {
+      throw new SessionEngineError('touch a session', error)
+    }
+    if (alive) {
+      this.#expiresAt = expiresAt
+      if (this.cookie === 'none') this.cookie = 'send'
+    }
+  }
+
+  /** Deletes the stored record and starts over empty under a new id; the cookie is cleared unless a write follows. */
+  async discard(): Promise<void> {
+    if (this.#stored) await this.#deleteFromEngine(this.#id)
+    this.#id = generateSessionId()
+    this.#stored = false
+    this.#expiresAt = null
+    this.data.clear()
+    this.#set.clear()
+    this.#deleted.clear()
+    this.cookie = 'clear'
+  }
+
+  /** Moves the data to a new id: written under the new id first, then removed from the old one. */
+  async regenerate(): Promise<void> {
+    const oldId = this.#id
+    this.#id = generateSessionId()
+    if (!this.#stored) return
+    this.#set.clear()
+    for (const [key, value] of this.data) this.#set.set(key, value)
+    this.#deleted.clear()
+    this.#stored = false
+    await this.save()
+    await this.#deleteFromEngine(oldId)
+  }
+
+  async #deleteFromEngine(id: string): Promise<void> {
+    try {
+      await this.runtime.engine.delete(id)
+    } catch (error) {
+      throw new SessionEngineError('delete a session', error)
+    }
+  }
+
+  /** Puts back changes whose commit failed, unless the key was changed again meanwhile. */
+  #restorePending(set: Record<string, SessionValue>, deleted: readonly string[]): void {
+    for (const [key, value] of Object.entries(set)) {
+      if (!this.#set.has(key) && !this.#deleted.has(key)) this.#set.set(key, value)
+    }
+    for (const key of deleted) {
+      if (!this.#set.has(key)) this.#deleted.add(key)
+    }
+  }
+}
