@@ -38,8 +38,13 @@ export interface SessionChanges {
   readonly set: SessionData
   /** Keys to remove; a key that is not stored is ignored. */
   readonly deleted: readonly string[]
-  /** The session's new expiry, in epoch milliseconds. */
+  /** The session's new expiry, in epoch milliseconds (a whole number). */
   readonly expiresAt: number
+  /**
+   * True when the session was loaded from the engine (absent means false): the commit then applies only if the session is still alive,
+   * so a request that loaded it before another request destroyed it cannot bring it back.
+   */
+  readonly existingOnly?: boolean
 }
 
 /** Options of `SessionEngine.entries`. */
@@ -75,10 +80,10 @@ export interface SessionEngine {
   /**
    * Applies one request's changes to a session atomically: keys in `set` are written, keys in `deleted` are removed,
    * every other stored key is kept, and the expiry becomes `changes.expiresAt`. A session that is unknown or expired
-   * at `now` is created from empty data. Two concurrent commits that change different keys of one session both keep
-   * their writes.
+   * at `now` is created from empty data, unless `changes.existingOnly` is true: then nothing is written. Resolves to
+   * whether it wrote. Two concurrent commits that change different keys of one session both keep their writes.
    */
-  commit(id: string, changes: SessionChanges, now: number): Promise<void>
+  commit(id: string, changes: SessionChanges, now: number): Promise<boolean>
 
   /**
    * Moves the expiry of a stored session to `expiresAt` without rewriting its data. Resolves to `true` when the

@@ -118,11 +118,15 @@ const ENGINE_METHODS = [
 /** Checks `options` and fills in defaults; throws a `SessionConfigError` that says how to fix what is wrong. */
 export function resolveSessionOptions(options: SessionOptions): ResolvedSessionOptions {
   if (typeof options !== 'object' || options === null) {
-    throw new SessionConfigError('session(options) needs an options object with at least a secret: session({ secret })')
+    throw new SessionConfigError(
+      `session(options) needs an options object with at least a secret: session({ secret }). Generate one with: ${GENERATE_SECRET}`,
+    )
   }
   const secrets = checkSecrets(options.secret)
-  const timeout = options.timeout ?? 3_600_000
-  checkDuration('timeout', timeout, { min: 1, max: Number.MAX_SAFE_INTEGER })
+  const givenTimeout = options.timeout ?? 3_600_000
+  checkDuration('timeout', givenTimeout, { min: 1, max: Number.MAX_SAFE_INTEGER })
+  // Whole milliseconds, so every expiresAt an engine receives is an integer.
+  const timeout = Math.ceil(givenTimeout)
   const gcInterval = options.gcInterval ?? 240_000
   checkDuration('gcInterval', gcInterval, { min: 0, max: MAX_TIMER_DELAY })
   const touchInterval = options.touchInterval ?? timeout / 10

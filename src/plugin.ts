@@ -45,8 +45,8 @@ export function session(options: SessionOptions) {
     const state = context[stateKey] as SessionState | undefined
     if (!state) return
     context[stateKey] = undefined
-    await state.save()
-    if (state.cookie === 'none') await state.touchIfDue()
+    if (state.hasChanges) await state.save()
+    else await state.touchIfDue()
     if (state.cookie === 'send') cookie[cookieName]?.set({ ...attributes, value: signer.sign(state.id) })
     else if (state.cookie === 'clear') cookie[cookieName]?.set({ ...attributes, value: '', maxAge: 0 })
   }

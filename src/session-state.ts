@@ -1,4 +1,4 @@
-import type { SessionEngine, SessionValue, StoredSession } from './engine.js'
+import type { SessionChanges, SessionData, SessionEngine, SessionValue, StoredSession } from './engine.js'
 import { SessionEngineError } from './errors.js'
 import { generateSessionId } from './session-id.js'
 
@@ -69,31 +69,48 @@ export class SessionState {
     this.#deleted.delete(key)
   }
 
+  /** Removes a key; removing one this session does not hold changes nothing and writes nothing. */
   remove(key: string): void {
-    this.data.delete(key)
+    if (!this.data.delete(key)) return
     this.#set.delete(key)
     this.#deleted.add(key)
   }
 
-  /** Writes the pending changes, if any; a request session's expiry slides, a detached one keeps its own. */
+  /**
+   * Writes the pending changes, if any; a request session's expiry slides, a detached one keeps its own. When the
+   * stored session was destroyed meanwhile, a request session starts over under a new id with just these changes
+   * (never reviving the old id), and a detached one is left deleted.
+   */
   async save(): Promise<void> {
     if (!this.hasChanges) return
     const now = this.runtime.now()
-    const expiresAt =
-      this.mode === 'detached' && this.#expiresAt !== null ? this.#expiresAt : now + this.runtime.timeout
+    const expiresAt = this.mode === 'detached' && this.#expiresAt !== null ? this.#expiresAt : now + this.runtime.timeout
     const set = Object.fromEntries(this.#set)
     const deleted = [...this.#deleted]
     this.#set.clear()
     this.#deleted.clear()
+    let written = await this.#commit({ set, deleted, expiresAt, existingOnly: this.#stored }, now)
+    if (!written) {
+      this.#stored = false
+      this.#expiresAt = null
+      this.data.clear()
+      if (this.mode === 'detached') return
+      this.#id = generateSessionId()
+      for (const [key, value] of Object.entries(set)) this.data.set(key, value)
+      written = await this.#commit({ set, deleted: [], expiresAt, existingOnly: false }, now)
+    }
+    this.#stored = written
+    this.#expiresAt = written ? expiresAt : null
+    this.cookie = 'send'
+  }
+
+  async #commit(changes: SessionChanges, now: number): Promise<boolean> {
     try {
-      await this.runtime.engine.commit(this.#id, { set, deleted, expiresAt }, now)
+      return await this.runtime.engine.commit(this.#id, changes, now)
     } catch (error) {
-      this.#restorePending(set, deleted)
+      this.#restorePending(changes.set, changes.deleted)
       throw new SessionEngineError('commit a session', error)
     }
-    this.#stored = true
-    this.#expiresAt = expiresAt
-    this.cookie = 'send'
   }
 
   /** Slides the expiry of a stored, unchanged session once `touchInterval` has passed since its last activity. */
@@ -149,7 +166,7 @@ export class SessionState {
   }
 
   /** Puts back changes whose commit failed, unless the key was changed again meanwhile. */
-  #restorePending(set: Record<string, SessionValue>, deleted: readonly string[]): void {
+  #restorePending(set: SessionData, deleted: readonly string[]): void {
     for (const [key, value] of Object.entries(set)) {
       if (!this.#set.has(key) && !this.#deleted.has(key)) this.#set.set(key, value)
     }

@@ -159,13 +159,14 @@ function writeValue(state: SessionState, type: SessionValueType, key: string, va
 function snapshot(state: SessionState, type: SessionValueType): Readonly<Record<string, unknown>> {
   const prefix = storageKey(type, '')
   const codec = codecOf(type)
-  const values: Record<string, unknown> = {}
+  const entries: [string, unknown][] = []
   for (const [storedKey, stored] of state.data) {
     if (!storedKey.startsWith(prefix)) continue
     const value = codec.decode(stored as SessionValue)
-    if (value !== undefined) values[storedKey.slice(prefix.length)] = value
+    if (value !== undefined) entries.push([storedKey.slice(prefix.length), value])
   }
-  return Object.freeze(values)
+  // fromEntries defines own properties, so a key such as "__proto__" is kept as a key.
+  return Object.freeze(Object.fromEntries(entries))
 }
 
 function capitalize(type: string): string {

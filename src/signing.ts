@@ -1,7 +1,7 @@
 import { isSessionId } from './session-id.js'
 
-/** Length of an HMAC-SHA256 digest in base64url without padding. */
-const SIGNATURE_LENGTH = 43
+/** An HMAC-SHA256 digest in base64url without padding: 43 ASCII characters, so byte and character lengths agree. */
+const SIGNATURE_PATTERN = /^[A-Za-z0-9_-]{43}$/
 
 /** The id read from a cookie whose signature checked out. */
 export interface VerifiedId {
@@ -32,10 +32,11 @@ export function createCookieSigner(secrets: readonly string[]): CookieSigner {
     sign: (id) => `${id}.${signWith(primary, id)}`,
     verify(value) {
       const dot = value.indexOf('.')
-      if (dot < 0 || value.length - dot - 1 !== SIGNATURE_LENGTH) return null
+      if (dot < 0) return null
       const id = value.slice(0, dot)
-      if (!isSessionId(id)) return null
-      const given = Buffer.from(value.slice(dot + 1))
+      const signature = value.slice(dot + 1)
+      if (!isSessionId(id) || !SIGNATURE_PATTERN.test(signature)) return null
+      const given = Buffer.from(signature)
       for (let index = 0; index < keyed.length; index++) {
         const expected = Buffer.from(signWith(keyed[index] as Bun.CryptoHasher, id))
         // Equal lengths are guaranteed above; comparing the encoded strings rejects non-canonical base64url too.

@@ -24,14 +24,15 @@ const namesByClass = new Map<StorableClass, string>()
  * }
  * storable(User)
  */
-export function storable<T extends object>(storableClass: StorableClass<T>, name: string = storableClass.name): void {
+export function storable<T extends object>(storableClass: StorableClass<T>, name?: string): void {
   if (typeof storableClass !== 'function' || typeof storableClass.fromJSON !== 'function') {
     throw new SessionConfigError('storable(Class) needs a class with a static fromJSON(json) method')
   }
+  name ??= storableClass.name
   if (typeof storableClass.prototype?.toJSON !== 'function') {
     throw new SessionConfigError(`storable(${name}) needs instances with a toJSON() method`)
   }
-  if (name === '') throw new SessionConfigError('storable(Class, name) needs a non-empty name')
+  if (typeof name !== 'string' || name === '') throw new SessionConfigError('storable(Class, name) needs a non-empty name')
   const registered = classesByName.get(name)
   if (registered === storableClass) return
   if (registered) {

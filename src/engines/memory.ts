@@ -66,12 +66,15 @@ export function memoryEngine(options: MemoryEngineOptions = {}): SessionEngine {
       return { data: JSON.parse(record.json) as SessionData, expiresAt: record.expiresAt }
     },
 
-    async commit(id: string, changes: SessionChanges, now: number): Promise<void> {
+    async commit(id: string, changes: SessionChanges, now: number): Promise<boolean> {
       const record = alive(id, now)
-      const data: Record<string, unknown> = record ? JSON.parse(record.json) : {}
+      if (!record && changes.existingOnly) return false
+      // A null-prototype object keeps a key named "__proto__" as data.
+      const data: Record<string, unknown> = Object.assign(Object.create(null), record ? JSON.parse(record.json) : {})
       for (const key of changes.deleted) delete data[key]
-      Object.assign(data, changes.set)
+      for (const [key, value] of Object.entries(changes.set)) data[key] = value
       put(id, { json: JSON.stringify(data), expiresAt: changes.expiresAt })
+      return true
     },
 
     async touch(id: string, expiresAt: number, now: number): Promise<boolean> {

@@ -1,0 +1,75 @@
+import type { SessionEngine } from '../../src/engine.js'
+import { memoryEngine } from '../../src/engines/memory.js'
+
+/** A secret long enough for `session()`. */
+export const SECRET = 'test-secret-that-is-at-least-32-characters-long'
+
+/** The minimal surface of an Elysia app these helpers drive. */
+interface Handler {
+  handle(request: Request): Promise<Response>
+}
+
+/** Sends one request to `app`; `cookie` is a `name=value` pair or absent. */
+export function send(
+  app: Handler,
+  path: string,
+  init: { cookie?: string | undefined; method?: string; body?: string } = {},
+): Promise<Response> {
+  const headers = new Headers()
+  if (init.cookie) headers.set('cookie', init.cookie)
+  if (init.body !== undefined) headers.set('content-type', 'application/json')
+  return app.handle(
+    new Request(`http://localhost${path}`, { method: init.method ?? 'GET', headers, body: init.body ?? null }),
+  )
+}
+
+/** The Set-Cookie header for `name` in `response`, or undefined. */
+export function setCookieOf(response: Response, name = 'sessid'): string | undefined {
+  return response.headers.getSetCookie().find((header) => header.startsWith(`${name}=`))
+}
+
+/** The `name=value` pair a browser would send back after `response`, or undefined when none was set. */
+export function cookiePairOf(response: Response, name = 'sessid'): string | undefined {
+  return setCookieOf(response, name)?.split(';')[0]
+}
+
+/** The session id inside a `name=<id>.<signature>` pair. */
+export function idOf(pair: string | undefined): string {
+  if (!pair) throw new Error('no session cookie was set')
+  return pair.slice(pair.indexOf('=') + 1).split('.')[0] as string
+}
+
+/** Every call an engine received, in order, with its method name and arguments. */
+export interface EngineCall {
+  readonly method: string
+  readonly args: readonly unknown[]
+}
+
+/** Wraps `engine` (a fresh memory engine by default) and records every call to it. */
+export function recordingEngine(engine: SessionEngine = memoryEngine()): SessionEngine & { calls: EngineCall[] } {
+  const calls: EngineCall[] = []
+  const record =
+    <K extends keyof SessionEngine>(method: K) =>
+    (...args: unknown[]) => {
+      calls.push({ method, args })
+      return (engine[method] as (...a: unknown[]) => unknown).apply(engine, args)
+    }
+  return {
+    name: `recording ${engine.name}`,
+    calls,
+    load: record('load') as SessionEngine['load'],
+    commit: record('commit') as SessionEngine['commit'],
+    touch: record('touch') as SessionEngine['touch'],
+    delete: record('delete') as SessionEngine['delete'],
+    deleteAll: record('deleteAll') as SessionEngine['deleteAll'],
+    count: record('count') as SessionEngine['count'],
+    entries: record('entries') as SessionEngine['entries'],
+    deleteExpired: record('deleteExpired') as SessionEngine['deleteExpired'],
+    close: record('close') as SessionEngine['close'],
+  }
+}
+
+/** How many calls of `method` an engine recorded. */
+export function callsOf(engine: { calls: EngineCall[] }, method: string): EngineCall[] {
+  return engine.calls.filter((call) => call.method === method)
+}
