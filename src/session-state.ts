@@ -84,7 +84,8 @@ export class SessionState {
   async save(): Promise<void> {
     if (!this.hasChanges) return
     const now = this.runtime.now()
-    const expiresAt = this.mode === 'detached' && this.#expiresAt !== null ? this.#expiresAt : now + this.runtime.timeout
+    const expiresAt =
+      this.mode === 'detached' && this.#expiresAt !== null ? this.#expiresAt : now + this.runtime.timeout
     const set = Object.fromEntries(this.#set)
     const deleted = [...this.#deleted]
     this.#set.clear()

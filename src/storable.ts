@@ -32,7 +32,8 @@ export function storable<T extends object>(storableClass: StorableClass<T>, name
   if (typeof storableClass.prototype?.toJSON !== 'function') {
     throw new SessionConfigError(`storable(${name}) needs instances with a toJSON() method`)
   }
-  if (typeof name !== 'string' || name === '') throw new SessionConfigError('storable(Class, name) needs a non-empty name')
+  if (typeof name !== 'string' || name === '')
+    throw new SessionConfigError('storable(Class, name) needs a non-empty name')
   const registered = classesByName.get(name)
   if (registered === storableClass) return
   if (registered) {
