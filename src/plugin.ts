@@ -45,52 +45,56 @@ export function session(options: SessionOptions) {
     const state = context[stateKey] as SessionState | undefined
     if (!state) return
     context[stateKey] = undefined
+    state.close()
     if (state.hasChanges) await state.save()
     else await state.touchIfDue()
     if (state.cookie === 'send') cookie[cookieName]?.set({ ...attributes, value: signer.sign(state.id) })
     else if (state.cookie === 'clear') cookie[cookieName]?.set({ ...attributes, value: '', maxAge: 0 })
   }
 
-  return new Elysia({ name: 'elysia-sessions', seed: { cookieName, domain: attributes.domain, path: attributes.path } })
-    .decorate('sessions', sessions)
-    .macro({
-      session: (enabled: boolean) =>
-        enabled
-          ? {}
-          : {
-              transform: function skipSessionLoading(context: object) {
-                ;(context as PrivateContext)[skipKey] = true
+  return (
+    new Elysia({ name: 'elysia-sessions', seed: { cookieName, domain: attributes.domain, path: attributes.path } })
+      .decorate('sessions', sessions)
+      .macro({
+        session: (enabled: boolean) =>
+          enabled
+            ? {}
+            : {
+                transform: function skipSessionLoading(context: object) {
+                  ;(context as PrivateContext)[skipKey] = true
+                },
               },
-            },
-    })
-    .onStart(function startSessionGc() {
-      sessions.startGc()
-    })
-    .onStop(function closeSessions() {
-      return sessions.close()
-    })
-    .resolve({ as: 'scoped' }, async function loadSession(context) {
-      const { cookie } = context
-      if ((context as PrivateContext)[skipKey] === true) return { session: disabledSession, sessions }
-      sessions.startGc()
-      const raw = cookie[cookieName]?.value
-      const verified = typeof raw === 'string' && raw !== '' ? signer.verify(raw) : null
-      const stored = verified ? await loadStored(verified.id) : null
-      const state = new SessionState(runtime, stored && verified ? verified.id : null, stored)
-      // A cookie that names no live session is dropped from the browser unless a write replaces it.
-      if (raw !== undefined && raw !== '' && !stored) state.cookie = 'clear'
-      else if (verified?.stale) state.cookie = 'send'
-      ;(context as PrivateContext)[stateKey] = state
-      return { session: new Session(state), sessions }
-    })
-    .onAfterHandle({ as: 'scoped' }, async function commitSession(context) {
-      await finishSession(context as PrivateContext, context.cookie)
-    })
-    .onError({ as: 'scoped' }, async function commitSessionOnError(context) {
-      try {
+      })
+      .onStart(function startSessionGc() {
+        sessions.startGc()
+      })
+      .onStop(function closeSessions() {
+        return sessions.close()
+      })
+      .resolve({ as: 'scoped' }, async function loadSession(context) {
+        const { cookie } = context
+        if ((context as PrivateContext)[skipKey] === true) return { session: disabledSession, sessions }
+        sessions.startGc()
+        const raw = cookie[cookieName]?.value
+        const verified = typeof raw === 'string' && raw !== '' ? signer.verify(raw) : null
+        const stored = verified ? await loadStored(verified.id) : null
+        const state = new SessionState(runtime, stored && verified ? verified.id : null, stored)
+        // A cookie that names no live session is dropped from the browser unless a write replaces it.
+        if (raw !== undefined && raw !== '' && !stored) state.cookie = 'clear'
+        else if (verified?.stale) state.cookie = 'send'
+        ;(context as PrivateContext)[stateKey] = state
+        return { session: new Session(state), sessions }
+      })
+      // mapResponse runs after every afterHandle hook, so writes made there (an app's own hooks) are saved too.
+      .mapResponse({ as: 'scoped' }, async function commitSession(context) {
         await finishSession(context as PrivateContext, context.cookie)
-      } catch (error) {
-        config.logger.error('elysia-sessions: could not save the session of a failed request', error)
-      }
-    })
+      })
+      .onError({ as: 'scoped' }, async function commitSessionOnError(context) {
+        try {
+          await finishSession(context as PrivateContext, context.cookie)
+        } catch (error) {
+          config.logger.error('elysia-sessions: could not save the session of a failed request', error)
+        }
+      })
+  )
 }

@@ -33,6 +33,7 @@ export class SessionState {
   #expiresAt: number | null
   readonly #set = new Map<string, SessionValue>()
   readonly #deleted = new Set<string>()
+  #closed = false
 
   /**
    * @param id the session id, or `null` for a new session that gets a fresh one
@@ -63,7 +64,13 @@ export class SessionState {
     return this.#set.size > 0 || (this.#stored && this.#deleted.size > 0)
   }
 
+  /** Called once the plugin has saved the session for its request: later changes could reach no response. */
+  close(): void {
+    this.#closed = true
+  }
+
   write(key: string, value: SessionValue): void {
+    this.#checkOpen()
     this.data.set(key, value)
     this.#set.set(key, value)
     this.#deleted.delete(key)
@@ -71,6 +78,7 @@ export class SessionState {
 
   /** Removes a key; removing one this session does not hold changes nothing and writes nothing. */
   remove(key: string): void {
+    this.#checkOpen()
     if (!this.data.delete(key)) return
     this.#set.delete(key)
     this.#deleted.add(key)
@@ -135,6 +143,7 @@ export class SessionState {
 
   /** Deletes the stored record and starts over empty under a new id; the cookie is cleared unless a write follows. */
   async discard(): Promise<void> {
+    this.#checkOpen()
     if (this.#stored) await this.#deleteFromEngine(this.#id)
     this.#id = generateSessionId()
     this.#stored = false
@@ -145,17 +154,47 @@ export class SessionState {
     this.cookie = 'clear'
   }
 
-  /** Moves the data to a new id: written under the new id first, then removed from the old one. */
+  /**
+   * Moves the data to a new id: written under the new id first, then removed from the old one. When the old session
+   * was destroyed meanwhile, its data is not carried over: only this request's changes go to the new id.
+   */
   async regenerate(): Promise<void> {
+    this.#checkOpen()
     const oldId = this.#id
     this.#id = generateSessionId()
     if (!this.#stored) return
+    const now = this.runtime.now()
+    const expiresAt =
+      this.mode === 'detached' && this.#expiresAt !== null ? this.#expiresAt : now + this.runtime.timeout
+    let alive: boolean
+    try {
+      alive = await this.runtime.engine.touch(oldId, expiresAt, now)
+    } catch (error) {
+      this.#id = oldId
+      throw new SessionEngineError('touch a session', error)
+    }
+    this.#stored = false
+    if (!alive) {
+      this.#expiresAt = null
+      this.data.clear()
+      for (const [key, value] of this.#set) this.data.set(key, value)
+      this.#deleted.clear()
+      await this.save()
+      return
+    }
     this.#set.clear()
     for (const [key, value] of this.data) this.#set.set(key, value)
     this.#deleted.clear()
-    this.#stored = false
     await this.save()
     await this.#deleteFromEngine(oldId)
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) {
+      throw new Error(
+        'The session was already saved for this request, so this change would be lost: change it in the handler or in a hook that runs before the response is sent (not in a streaming generator)',
+      )
+    }
   }
 
   async #deleteFromEngine(id: string): Promise<void> {

@@ -45,6 +45,17 @@ describe('admin API (sessions)', () => {
     expect(await (await send(app, '/me', { cookie: pair })).text()).toBe('grace')
   })
 
+  test('saving a session from get after it was destroyed does not bring it back', async () => {
+    const { app, sessions } = adminApp()
+    const [pair] = await loginMany(app, ['ada'])
+    const found = (await sessions.get(idOf(pair)))!
+    await sessions.destroy(idOf(pair))
+    found.string('name', 'mallory')
+    await found.save()
+    expect(await sessions.count()).toBe(0)
+    expect(await (await send(app, '/me', { cookie: pair })).text()).toBe('nobody')
+  })
+
   test('count, all and each see every live session; each awaits its callback', async () => {
     const { app, sessions } = adminApp()
     await loginMany(app, ['a', 'b', 'c'])

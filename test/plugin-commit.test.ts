@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'bun:test'
 import { Elysia, redirect, status } from 'elysia'
 import type { SessionEngine } from '../src/engine.js'
-import { memoryEngine, SessionEngineError, type SessionOptions, session } from '../src/index.js'
+import { memoryEngine, type Session, SessionEngineError, type SessionOptions, session } from '../src/index.js'
 import { callsOf, cookiePairOf, idOf, recordingEngine, SECRET, send, setCookieOf } from './support/http.js'
 
 function appWith(engine: SessionEngine, options: Partial<SessionOptions> = {}) {
@@ -346,5 +346,68 @@ describe('a session destroyed while another request still runs', () => {
     expect(idOf(fresh)).not.toBe(idOf(pair))
     expect(await engine.load(idOf(pair), Date.now())).toBeNull()
     expect((await engine.load(idOf(fresh), Date.now()))?.data).toEqual({ 'int:seen': 1 })
+  })
+})
+
+test('a regenerate that races a destroy does not carry the destroyed data to the new id', async () => {
+  const engine = memoryEngine()
+  let release: () => void = () => undefined
+  const gate = new Promise<void>((resolve) => {
+    release = resolve
+  })
+  const app = new Elysia()
+    .use(session({ secret: SECRET, engine }))
+    .get('/login', ({ session }) => {
+      session.bool('admin', true)
+      return 'ok'
+    })
+    .get('/logout', async ({ session }) => {
+      await session.destroy()
+      return 'bye'
+    })
+    .get('/slow-login', async ({ session }) => {
+      session.string('note', 'late')
+      await gate
+      await session.regenerate()
+      return 'renewed'
+    })
+  const pair = cookiePairOf(await send(app, '/login'))
+  const slow = send(app, '/slow-login', { cookie: pair })
+  await Bun.sleep(5)
+  await send(app, '/logout', { cookie: pair })
+  release()
+  const renewed = cookiePairOf(await slow)
+  expect(idOf(renewed)).not.toBe(idOf(pair))
+  expect((await engine.load(idOf(renewed), Date.now()))?.data).toEqual({ 'string:note': 'late' })
+  expect(await engine.count(Date.now())).toBe(1)
+})
+
+describe('when the session is saved', () => {
+  test("writes in the app's own onAfterHandle hooks are saved with the handler's", async () => {
+    const engine = memoryEngine()
+    const app = new Elysia()
+      .use(session({ secret: SECRET, engine }))
+      .onAfterHandle(({ session }) => {
+        session.string('stamp', 'after')
+      })
+      .get('/', ({ session }) => {
+        session.int('n', 1)
+        return 'ok'
+      })
+    const pair = cookiePairOf(await send(app, '/'))
+    expect((await engine.load(idOf(pair), Date.now()))?.data).toEqual({ 'int:n': 1, 'string:stamp': 'after' })
+  })
+
+  test('a change after the session was saved for its request throws instead of being lost', async () => {
+    let kept: Session | undefined
+    const app = new Elysia().use(session({ secret: SECRET })).get('/', ({ session }) => {
+      kept = session
+      session.int('n', 1)
+      return 'ok'
+    })
+    await send(app, '/')
+    expect(() => kept!.int('n', 2)).toThrow('already saved')
+    expect(() => kept!.deleteInt('n')).toThrow('already saved')
+    expect(kept!.int('n')).toBe(1)
   })
 })

@@ -106,6 +106,46 @@ export function registerSessionTests(harness: ConformanceHarness, { sharedStore 
       expect((await harness.engine.load(id, now))?.data).toEqual({ 'int:n': 2 })
     })
 
+    contractTest(
+      'commit with existingOnly on a live session keeps the keys it does not change, removes deleted keys and sets the expiry',
+      async () => {
+        const id = newId()
+        await commitFor(harness, id, { 'int:count': 1, 'string:name': 'Ada', 'bool:admin': true })
+        const now = harness.clock.now()
+        const expiresAt = now + LONG_LIFETIME + 1_000
+        const changes = { set: { 'int:count': 2 }, deleted: ['bool:admin'], expiresAt, existingOnly: true }
+        expect(await harness.engine.commit(id, changes, now)).toBe(true)
+        expect(await harness.engine.load(id, harness.clock.now())).toEqual({
+          data: { 'int:count': 2, 'string:name': 'Ada' },
+          expiresAt,
+        })
+      },
+    )
+
+    contractTest(
+      'two concurrent commits with existingOnly that change different keys of one live session both keep their writes',
+      async () => {
+        const id = newId()
+        await commitFor(harness, id, { 'string:before': 'kept' })
+        const now = harness.clock.now()
+        const expiresAt = now + LONG_LIFETIME
+        const results = await Promise.all(
+          Array.from({ length: CONCURRENT_COMMITS }, (_, index) =>
+            harness.engine.commit(
+              id,
+              { set: { [`int:key${index}`]: index }, deleted: [], expiresAt, existingOnly: true },
+              now,
+            ),
+          ),
+        )
+        expect(results.every(Boolean)).toBe(true)
+        const data = (await harness.engine.load(id, harness.clock.now()))?.data ?? {}
+        expect(Object.keys(data).length).toBe(CONCURRENT_COMMITS + 1)
+        expect(data['string:before']).toBe('kept')
+      },
+      harness.slowTimeout,
+    )
+
     contractTest('commit with existingOnly leaves an unknown session alone and resolves to false', async () => {
       const id = newId()
       const now = harness.clock.now()
