@@ -1,4 +1,4 @@
-import type { SessionEngine } from './engine.js'
+import type { SessionEngine, SessionEntry } from './engine.js'
 import { SessionEngineError } from './errors.js'
 import { createGcTimer, type GcTimer } from './gc.js'
 import type { ResolvedSessionOptions } from './options.js'
@@ -53,7 +53,12 @@ export class Sessions {
 
   /** Calls `fn` for every live session, fetching them in batches and awaiting `fn` each time. */
   async each(fn: (session: Session) => unknown): Promise<void> {
-    const batches = this.engine.entries(this.runtime.now(), { batchSize: BATCH_SIZE })[Symbol.asyncIterator]()
+    let batches: AsyncIterator<readonly SessionEntry[]>
+    try {
+      batches = this.engine.entries(this.runtime.now(), { batchSize: BATCH_SIZE })[Symbol.asyncIterator]()
+    } catch (error) {
+      throw new SessionEngineError('list sessions', error)
+    }
     try {
       for (;;) {
         const step = await batches.next().catch((error: unknown) => {
@@ -65,7 +70,8 @@ export class Sessions {
         }
       }
     } finally {
-      await batches.return?.()
+      // A failure to close the iterator must not hide the error that ended the loop.
+      await batches.return?.()?.catch(() => undefined)
     }
   }
 
