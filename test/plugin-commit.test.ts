@@ -316,10 +316,7 @@ describe('engine failures', () => {
 describe('a session destroyed while another request still runs', () => {
   test('the late request neither revives the old id nor sends it back, and its write starts a fresh session', async () => {
     const engine = memoryEngine()
-    let release: () => void = () => undefined
-    const gate = new Promise<void>((resolve) => {
-      release = resolve
-    })
+    const { promise: gate, resolve: release } = Promise.withResolvers<void>()
     const app = new Elysia()
       .use(session({ secret: SECRET, engine }))
       .get('/login', ({ session }) => {
@@ -351,10 +348,7 @@ describe('a session destroyed while another request still runs', () => {
 
 test('a regenerate that races a destroy does not carry the destroyed data to the new id', async () => {
   const engine = memoryEngine()
-  let release: () => void = () => undefined
-  const gate = new Promise<void>((resolve) => {
-    release = resolve
-  })
+  const { promise: gate, resolve: release } = Promise.withResolvers<void>()
   const app = new Elysia()
     .use(session({ secret: SECRET, engine }))
     .get('/login', ({ session }) => {
