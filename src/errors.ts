@@ -24,3 +24,12 @@ export class SessionEngineError extends Error {
     super(`Session engine failed to ${operation}: ${reason}`, { cause })
   }
 }
+
+/** Runs one engine call, turning its failure into a `SessionEngineError` that keeps the cause. */
+export async function callEngine<T>(operation: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call()
+  } catch (error) {
+    throw new SessionEngineError(operation, error)
+  }
+}

@@ -1,5 +1,5 @@
 import { type Cookie, Elysia } from 'elysia'
-import { SessionEngineError } from './errors.js'
+import { callEngine } from './errors.js'
 import { resolveSessionOptions, type SessionOptions } from './options.js'
 import { Session } from './session.js'
 import { SessionState } from './session-state.js'
@@ -32,14 +32,6 @@ export function session(options: SessionOptions) {
   // Symbols per instance: two plugins in one app (a sub-app's second cookie) never see each other's state.
   const stateKey = Symbol(`elysia-sessions:${cookieName}`)
   const skipKey = Symbol(`elysia-sessions:${cookieName}:off`)
-
-  async function loadStored(id: string) {
-    try {
-      return await runtime.engine.load(id, runtime.now())
-    } catch (error) {
-      throw new SessionEngineError('load a session', error)
-    }
-  }
 
   async function finishSession(context: PrivateContext, cookie: CookieJar): Promise<void> {
     const state = context[stateKey] as SessionState | undefined
@@ -77,7 +69,9 @@ export function session(options: SessionOptions) {
         sessions.startGc()
         const raw = cookie[cookieName]?.value
         const verified = typeof raw === 'string' && raw !== '' ? signer.verify(raw) : null
-        const stored = verified ? await loadStored(verified.id) : null
+        const stored = verified
+          ? await callEngine('load a session', () => runtime.engine.load(verified.id, runtime.now()))
+          : null
         const state = new SessionState(runtime, stored && verified ? verified.id : null, stored)
         // A cookie that names no live session is dropped from the browser unless a write replaces it.
         if (raw !== undefined && raw !== '' && !stored) state.cookie = 'clear'

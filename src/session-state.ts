@@ -1,5 +1,5 @@
 import type { SessionChanges, SessionData, SessionEngine, SessionValue, StoredSession } from './engine.js'
-import { SessionEngineError } from './errors.js'
+import { callEngine, SessionEngineError } from './errors.js'
 import { generateSessionId } from './session-id.js'
 
 /** What a session needs from the app it belongs to. */
@@ -129,12 +129,7 @@ export class SessionState {
     const lastActivity = this.#expiresAt - this.runtime.timeout
     if (now - lastActivity < this.runtime.touchInterval) return
     const expiresAt = now + this.runtime.timeout
-    let alive: boolean
-    try {
-      alive = await this.runtime.engine.touch(this.#id, expiresAt, now)
-    } catch (error) {
-      throw new SessionEngineError('touch a session', error)
-    }
+    const alive = await callEngine('touch a session', () => this.runtime.engine.touch(this.#id, expiresAt, now))
     if (alive) {
       this.#expiresAt = expiresAt
       if (this.cookie === 'none') this.cookie = 'send'
@@ -161,18 +156,15 @@ export class SessionState {
   async regenerate(): Promise<void> {
     this.#checkOpen()
     const oldId = this.#id
-    this.#id = generateSessionId()
-    if (!this.#stored) return
+    if (!this.#stored) {
+      this.#id = generateSessionId()
+      return
+    }
     const now = this.runtime.now()
     const expiresAt =
       this.mode === 'detached' && this.#expiresAt !== null ? this.#expiresAt : now + this.runtime.timeout
-    let alive: boolean
-    try {
-      alive = await this.runtime.engine.touch(oldId, expiresAt, now)
-    } catch (error) {
-      this.#id = oldId
-      throw new SessionEngineError('touch a session', error)
-    }
+    const alive = await callEngine('touch a session', () => this.runtime.engine.touch(oldId, expiresAt, now))
+    this.#id = generateSessionId()
     this.#stored = false
     if (!alive) {
       this.#expiresAt = null
@@ -198,11 +190,7 @@ export class SessionState {
   }
 
   async #deleteFromEngine(id: string): Promise<void> {
-    try {
-      await this.runtime.engine.delete(id)
-    } catch (error) {
-      throw new SessionEngineError('delete a session', error)
-    }
+    await callEngine('delete a session', () => this.runtime.engine.delete(id))
   }
 
   /** Puts back changes whose commit failed, unless the key was changed again meanwhile. */

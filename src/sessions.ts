@@ -1,5 +1,5 @@
 import type { SessionEngine, SessionEntry } from './engine.js'
-import { SessionEngineError } from './errors.js'
+import { callEngine, SessionEngineError } from './errors.js'
 import { createGcTimer, type GcTimer } from './gc.js'
 import type { ResolvedSessionOptions } from './options.js'
 import { Session } from './session.js'
@@ -119,11 +119,7 @@ export class Sessions {
     return this.#closed
   }
 
-  async #engineCall<T>(operation: string, call: (engine: SessionEngine, now: number) => Promise<T>): Promise<T> {
-    try {
-      return await call(this.runtime.engine, this.runtime.now())
-    } catch (error) {
-      throw new SessionEngineError(operation, error)
-    }
+  #engineCall<T>(operation: string, call: (engine: SessionEngine, now: number) => Promise<T>): Promise<T> {
+    return callEngine(operation, () => call(this.runtime.engine, this.runtime.now()))
   }
 }
