@@ -216,4 +216,14 @@ function checkEngine(engine: unknown): asserts engine is SessionEngine {
       `engine is missing ${missing.join(', ')}: it must implement SessionEngine from 'elysia-sessions'`,
     )
   }
+  const { reopen } = engine as { reopen?: { module?: unknown } | null }
+  if (reopen !== undefined && !(typeof reopen === 'object' && reopen !== null && isUrl(reopen.module))) {
+    throw new SessionConfigError(
+      "engine.reopen must be absent or { module, options } with module the URL of a module exporting reopenEngine(options), e.g. new URL('./reopen.js', import.meta.url).href",
+    )
+  }
+}
+
+function isUrl(value: unknown): boolean {
+  return typeof value === 'string' && URL.canParse(value)
 }

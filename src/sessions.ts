@@ -5,6 +5,7 @@ import type { ResolvedSessionOptions } from './options.js'
 import { Session } from './session.js'
 import { isSessionId } from './session-id.js'
 import { type SessionRuntime, SessionState } from './session-state.js'
+import { createWorkerGc } from './worker-gc.js'
 
 /** How many sessions `each` and `all` fetch from the engine at a time. */
 const BATCH_SIZE = 500
@@ -32,11 +33,13 @@ export class Sessions {
       touchInterval: options.touchInterval,
       now: Date.now,
     }
-    this.#gc = createGcTimer(
-      () => this.#engineCall('sweep expired sessions', (engine, now) => engine.deleteExpired(now)),
-      options.gcInterval,
-      options.logger,
-    )
+    const { engine, gcInterval, logger } = options
+    const sweepHere = () => this.#engineCall('sweep expired sessions', (engine, now) => engine.deleteExpired(now))
+    // A store the engine can reopen is swept from a worker, so a big sweep never blocks requests.
+    this.#gc =
+      engine.reopen && gcInterval > 0
+        ? createWorkerGc(engine.reopen, gcInterval, logger, sweepHere)
+        : createGcTimer(sweepHere, gcInterval, logger)
   }
 
   /** The engine sessions are stored in. */
@@ -100,7 +103,10 @@ export class Sessions {
     await this.#engineCall('delete all sessions', (engine) => engine.deleteAll())
   }
 
-  /** Sweeps expired sessions now (after any sweep in progress) and resolves to how many were removed. */
+  /**
+   * Sweeps expired sessions now, in the GC worker when one runs, after any sweep in progress; resolves to how many
+   * were removed once the sweep is complete.
+   */
   gc(): Promise<number> {
     return this.#gc.runNow()
   }

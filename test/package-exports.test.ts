@@ -14,7 +14,9 @@ beforeAll(async () => {
   consumer = mkdtempSync(join(tmpdir(), 'elysia-sessions-consumer-'))
   mkdirSync(join(consumer, 'node_modules'))
   symlinkSync(root, join(consumer, 'node_modules', 'elysia-sessions'))
-  symlinkSync(join(root, 'node_modules', 'elysia'), join(consumer, 'node_modules', 'elysia'))
+  for (const dependency of ['elysia', 'drizzle-orm']) {
+    symlinkSync(join(root, 'node_modules', dependency), join(consumer, 'node_modules', dependency))
+  }
   writeFileSync(join(consumer, 'package.json'), '{ "type": "module" }')
 }, 60_000)
 
@@ -26,7 +28,14 @@ function importInConsumer(specifier: string, expression: string): string {
 }
 
 test('every subpath of the exports map is listed here', () => {
-  expect(Object.keys(packageJson.exports).sort()).toEqual(['.', './engines/memory', './package.json', './testing'])
+  expect(Object.keys(packageJson.exports).sort()).toEqual([
+    '.',
+    './engines/file',
+    './engines/memory',
+    './engines/sqlite',
+    './package.json',
+    './testing',
+  ])
 })
 
 test('the root export loads from dist with its public names', () => {
@@ -46,6 +55,42 @@ test('the root export loads from dist with its public names', () => {
 
 test('the memory engine export loads from dist', () => {
   expect(importInConsumer('elysia-sessions/engines/memory', 'typeof m.memoryEngine')).toBe('"function"')
+})
+
+test('the file engine export loads from dist', () => {
+  expect(importInConsumer('elysia-sessions/engines/file', 'typeof m.fileEngine')).toBe('"function"')
+})
+
+test('the SQLite engine from dist finds its bundled migrations and sweeps from its GC worker in dist', () => {
+  const script = `
+    const { session } = await import('elysia-sessions')
+    const { Elysia } = await import('elysia')
+    const engine = await m.sqliteEngine({ path: 'sessions.sqlite' })
+    const now = Date.now()
+    await engine.commit('expired', { set: {}, deleted: [], expiresAt: now + 50 }, now)
+    await Bun.sleep(60)
+    const app = new Elysia().use(session({ secret: 'a'.repeat(32), engine, gcInterval: 60_000 }))
+    app.decorator.sessions.startGc()
+    const removed = await app.decorator.sessions.gc()
+    await app.decorator.sessions.close()
+    return { removed, worker: engine.reopen.module }`
+  const result = JSON.parse(importInConsumer('elysia-sessions/engines/sqlite', `await (async () => {${script}})()`))
+  expect(result).toEqual({ removed: 1, worker: expect.stringMatching(/\/dist\/engines\/sqlite\/reopen\.js$/) })
+})
+
+test('the packed package ships the migrations and the GC worker entry', () => {
+  const pack = Bun.spawnSync(['npm', 'pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root, stderr: 'pipe' })
+  expect(pack.exitCode).toBe(0)
+  const [{ files }] = JSON.parse(pack.stdout.toString()) as [{ files: { path: string }[] }]
+  const paths = files.map((file) => file.path)
+  expect(paths).toEqual(
+    expect.arrayContaining([
+      'drizzle/sqlite/meta/_journal.json',
+      'drizzle/sqlite/0000_sessions.sql',
+      'dist/gc-worker.js',
+      'dist/engines/sqlite/reopen.js',
+    ]),
+  )
 })
 
 test('the testing export loads from dist', () => {

@@ -1,0 +1,149 @@
+import type { Database } from 'bun:sqlite'
+import { and, count, eq, gt, inArray, lte, sql } from 'drizzle-orm'
+import { drizzle } from 'drizzle-orm/bun-sqlite'
+import type {
+  EngineReopener,
+  IterateOptions,
+  SessionChanges,
+  SessionData,
+  SessionEngine,
+  SessionEntry,
+  SessionValue,
+  StoredSession,
+} from '../../engine.js'
+import type { SessionsTable } from './schema.js'
+
+/** What `createSqliteEngine` needs besides the connection. */
+export interface SqliteEngineParts {
+  readonly table: SessionsTable
+  /** Whether `close()` closes the connection: only when the engine opened it. */
+  readonly ownsConnection: boolean
+  readonly reopen?: EngineReopener
+}
+
+/**
+ * How many expired rows one DELETE removes: each batch holds the write lock for a few milliseconds only, so other
+ * connections (and the main thread, when a worker sweeps) never wait long.
+ */
+export const SWEEP_BATCH = 1_000
+
+const placeholder = sql.placeholder
+
+/** A session engine on one bun:sqlite connection, with every statement prepared once. */
+export function createSqliteEngine(connection: Database, parts: SqliteEngineParts): SessionEngine {
+  const { table, ownsConnection, reopen } = parts
+  const db = drizzle({ client: connection })
+  const alive = gt(table.expiresAt, placeholder('now'))
+
+  const loadAlive = db
+    .select({ data: table.data, expiresAt: table.expiresAt })
+    .from(table)
+    .where(and(eq(table.id, placeholder('id')), alive))
+    .prepare()
+  const upsert = db
+    .insert(table)
+    .values({ id: placeholder('id'), data: placeholder('data'), expiresAt: placeholder('expiresAt') })
+    .onConflictDoUpdate({
+      target: table.id,
+      set: { data: sql`excluded.${sql.identifier('data')}`, expiresAt: sql`excluded.${sql.identifier('expires_at')}` },
+    })
+    .prepare()
+  const moveExpiry = db
+    .update(table)
+    .set({ expiresAt: sql`${placeholder('expiresAt')}` })
+    .where(and(eq(table.id, placeholder('id')), alive))
+    .returning({ id: table.id })
+    .prepare()
+  const deleteOne = db
+    .delete(table)
+    .where(eq(table.id, placeholder('id')))
+    .prepare()
+  const deleteEvery = db.delete(table).prepare()
+  const countAlive = db.select({ count: count() }).from(table).where(alive).prepare()
+  const pageAfter = db
+    .select()
+    .from(table)
+    .where(and(gt(table.id, placeholder('after')), alive))
+    .orderBy(table.id)
+    .limit(placeholder('limit'))
+    .prepare()
+  const expiredIds = db
+    .select({ id: table.id })
+    .from(table)
+    .where(lte(table.expiresAt, placeholder('now')))
+    .limit(SWEEP_BATCH)
+  const deleteExpiredBatch = db.delete(table).where(inArray(table.id, expiredIds)).returning({ id: table.id }).prepare()
+
+  // IMMEDIATE takes the write lock before reading, so concurrent writers wait (busy_timeout) instead of failing on a
+  // stale read snapshot, and no commit merges into data another connection has changed since.
+  const commitInTransaction = connection.transaction((id: string, changes: SessionChanges, now: number): boolean => {
+    const stored = loadAlive.get({ id, now })
+    if (!stored && changes.existingOnly) return false
+    // A null-prototype object keeps a key named "__proto__" as data.
+    const data: Record<string, SessionValue> = Object.assign(Object.create(null), stored?.data)
+    for (const key of changes.deleted) delete data[key]
+    for (const [key, value] of Object.entries(changes.set)) data[key] = value
+    upsert.run({ id, data, expiresAt: changes.expiresAt })
+    return true
+  })
+
+  let closed = false
+
+  return {
+    name: 'sqlite',
+    ...(reopen && { reopen }),
+
+    async load(id: string, now: number): Promise<StoredSession | null> {
+      const stored = loadAlive.get({ id, now })
+      return stored ? { data: stored.data, expiresAt: stored.expiresAt } : null
+    },
+
+    async commit(id: string, changes: SessionChanges, now: number): Promise<boolean> {
+      return commitInTransaction.immediate(id, changes, now)
+    },
+
+    async touch(id: string, expiresAt: number, now: number): Promise<boolean> {
+      return moveExpiry.get({ id, expiresAt, now }) !== undefined
+    },
+
+    async delete(id: string): Promise<void> {
+      deleteOne.run({ id })
+    },
+
+    async deleteAll(): Promise<void> {
+      deleteEvery.run()
+    },
+
+    async count(now: number): Promise<number> {
+      return countAlive.get({ now })?.count ?? 0
+    },
+
+    async *entries(now: number, { batchSize }: IterateOptions): AsyncIterable<readonly SessionEntry[]> {
+      let after = ''
+      for (;;) {
+        const rows = pageAfter.all({ after, now, limit: batchSize })
+        if (rows.length === 0) return
+        yield rows.map((row): SessionEntry => ({ id: row.id, data: row.data as SessionData, expiresAt: row.expiresAt }))
+        if (rows.length < batchSize) return
+        after = rows[rows.length - 1]!.id
+      }
+    },
+
+    async deleteExpired(now: number): Promise<number> {
+      let deleted = 0
+      for (;;) {
+        const removed = deleteExpiredBatch.all({ now }).length
+        deleted += removed
+        if (removed < SWEEP_BATCH) return deleted
+        // Let requests waiting on this thread run between batches.
+        await new Promise((resolve) => setImmediate(resolve))
+      }
+    },
+
+    async close(): Promise<void> {
+      if (closed) return
+      closed = true
+      if (ownsConnection) connection.close()
+    },
+  }
+}

@@ -1,0 +1,28 @@
+import { fileURLToPath } from 'node:url'
+import type { BunSQLiteDatabase } from 'drizzle-orm/bun-sqlite'
+import { migrate } from 'drizzle-orm/bun-sqlite/migrator'
+
+/** The bundled migrations, found next to the package's code, never relative to the working directory. */
+const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../../drizzle/sqlite', import.meta.url))
+
+/** Our own bookkeeping table: in Drizzle's shared default, a host app's newer migrations would hide ours. */
+export const MIGRATIONS_TABLE = '__session_migrations'
+
+/** How many times a start retries migrations that another process was applying at the same moment. */
+const MIGRATION_ATTEMPTS = 5
+
+/**
+ * Applies the bundled migrations that are not applied yet. Drizzle's migrator reads what was applied before it takes
+ * the write lock, so two processes starting on a fresh file can both try the first migration; the loser fails on
+ * `CREATE TABLE` and, on the next attempt, sees the winner's record and skips it.
+ */
+export function applyMigrations(db: BunSQLiteDatabase): void {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      migrate(db, { migrationsFolder: MIGRATIONS_FOLDER, migrationsTable: MIGRATIONS_TABLE })
+      return
+    } catch (error) {
+      if (attempt >= MIGRATION_ATTEMPTS) throw error
+    }
+  }
+}
