@@ -2,11 +2,15 @@
  * A small demo of elysia-sessions: a visit counter, a login/logout flow with a storable `User`, a flash message, an
  * admin page and a health check that never touches the session.
  *
- * Run it with `bun run demo` (or `npm run demo`) and open http://127.0.0.1:3000/.
- * Set SESSION_SECRET (32+ characters) to keep sessions valid across restarts; PORT and HOST change where it listens.
+ * Run it with `bun run demo` (or `npm run demo`) and open http://127.0.0.1:3000/. Sessions live in the SQLite file
+ * examples/demo.sqlite (SESSIONS_DB changes it), so they survive restarts. PORT and HOST change where it listens;
+ * SESSION_SECRET (32+ characters) signs cookies, or else a demo-only secret is kept next to the database.
  */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import { Elysia, t } from 'elysia'
-import { memoryEngine, type Session, type SessionEngine, session, storable } from 'elysia-sessions'
+import { type Session, type SessionEngine, session, storable } from 'elysia-sessions'
+import { sqliteEngine } from 'elysia-sessions/engines/sqlite'
 
 /** The logged-in user, stored in the session with `session.object('user', user)`. */
 export class User {
@@ -30,15 +34,15 @@ storable(User)
 export interface DemoAppOptions {
   /** Signs the session cookie; at least 32 characters. */
   readonly secret: string
-  /** Where sessions are kept. @default memoryEngine({ maxSessions: 10_000 }) */
-  readonly engine?: SessionEngine
+  /** Where sessions are kept; the demo process uses `sqliteEngine`. */
+  readonly engine: SessionEngine
 }
 
 /** Builds the demo app without starting a server, so tests can drive it with `app.handle(request)`. */
 export function createDemoApp(options: DemoAppOptions) {
   return (
     new Elysia()
-      .use(session({ secret: options.secret, engine: options.engine ?? memoryEngine({ maxSessions: 10_000 }) }))
+      .use(session({ secret: options.secret, engine: options.engine }))
 
       // A load balancer's probe: no cookie read, no engine call, no Set-Cookie.
       .get('/health', () => ({ status: 'ok' }), { session: false })
@@ -140,22 +144,33 @@ function homePage(user: User | null, visits: number, flash: string | null): stri
 `
 }
 
-/** SESSION_SECRET, or a random secret with a warning: fine for a demo, wrong for anything real. */
-export function demoSecret(env: Record<string, string | undefined> = process.env): string {
+/**
+ * SESSION_SECRET, or else a random secret made once and kept in `secretFile` (with a warning), so the demo's sessions
+ * survive restarts without any setup. Fine for a demo, wrong for anything real: a secret belongs in the environment.
+ */
+export function demoSecret(secretFile: string, env: Record<string, string | undefined> = process.env): string {
   const { SESSION_SECRET: secret } = env
   if (secret) return secret
   console.warn(
-    'SESSION_SECRET is not set: using a random secret, so sessions will not survive a restart. ' +
+    `SESSION_SECRET is not set: using the demo-only secret kept in ${secretFile}. ` +
       'Set SESSION_SECRET to 32 or more random characters for anything but a demo.',
   )
-  return Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64url')
+  if (existsSync(secretFile)) return readFileSync(secretFile, 'utf8').trim()
+  const generated = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64url')
+  writeFileSync(secretFile, generated, { mode: 0o600 })
+  return generated
 }
 
 if (import.meta.main) {
-  const { PORT = '3000', HOST = '127.0.0.1' } = process.env
-  const app = createDemoApp({ secret: demoSecret() })
+  const {
+    PORT = '3000',
+    HOST = '127.0.0.1',
+    SESSIONS_DB = fileURLToPath(new URL('./demo.sqlite', import.meta.url)),
+  } = process.env
+  const engine = await sqliteEngine({ path: SESSIONS_DB })
+  const app = createDemoApp({ secret: demoSecret(`${SESSIONS_DB}.secret`), engine })
   app.listen({ port: Number(PORT), hostname: HOST })
-  console.log(`elysia-sessions demo listening on ${app.server?.url}`)
+  console.log(`elysia-sessions demo listening on ${app.server?.url} with sessions in ${SESSIONS_DB}`)
   // Stopping the app closes the session engine (and ends GC) before the process exits.
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.on(signal, () => {

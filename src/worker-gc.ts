@@ -98,12 +98,17 @@ export function createWorkerGc(
       const gcWorker = worker
       if (!gcWorker) return
       worker = undefined
+      // Referenced until it has closed its engine: an app that awaits close() on shutdown must not exit half-way.
+      gcWorker.ref()
       const closed = new Promise<void>((resolve) => {
-        gcWorker.addEventListener('close', () => resolve())
-        setTimeout(() => {
+        const giveUp = setTimeout(() => {
           gcWorker.terminate()
           resolve()
-        }, STOP_GRACE).unref()
+        }, STOP_GRACE)
+        gcWorker.addEventListener('close', () => {
+          clearTimeout(giveUp)
+          resolve()
+        })
       })
       gcWorker.postMessage({ type: 'stop' } satisfies GcWorkerCommand)
       await closed

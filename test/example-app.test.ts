@@ -1,10 +1,17 @@
 import { describe, expect, test } from 'bun:test'
+import { sqliteEngine } from 'elysia-sessions/engines/sqlite'
 import { createDemoApp } from '../examples/app.js'
+import { freshDatabasePath } from './support/sqlite.js'
 
 const SECRET = 'example-app-test-secret-of-at-least-32-chars'
 const COOKIE_NAME = 'sessid'
 
 type DemoApp = ReturnType<typeof createDemoApp>
+
+/** The demo on its own SQLite file, as the demo process runs it. */
+async function demoApp(): Promise<DemoApp> {
+  return createDemoApp({ secret: SECRET, engine: await sqliteEngine({ path: freshDatabasePath() }) })
+}
 
 interface Sent {
   readonly res: Response
@@ -53,7 +60,7 @@ async function visit(app: DemoApp, cookie?: string): Promise<{ visits: number; c
 
 describe('demo app over app.handle', () => {
   test('the visit counter starts a session and counts across requests that carry its cookie', async () => {
-    const app = createDemoApp({ secret: SECRET })
+    const app = await demoApp()
     const first = await visit(app)
     expect(first.visits).toBe(1)
     expect(first.cookie).toMatch(/^[A-Za-z0-9_-]{32}\.[A-Za-z0-9_-]{43}$/)
@@ -66,7 +73,7 @@ describe('demo app over app.handle', () => {
   })
 
   test('a tampered cookie counts from 1 again and is cleared or replaced', async () => {
-    const app = createDemoApp({ secret: SECRET })
+    const app = await demoApp()
     const { cookie } = await visit(app)
     const tampered = `${(cookie as string).slice(0, -1)}${(cookie as string).endsWith('A') ? 'B' : 'A'}`
     const again = await visit(app, tampered)
@@ -75,7 +82,7 @@ describe('demo app over app.handle', () => {
   })
 
   test('JSON login regenerates the session id and keeps its data; the old cookie is no longer logged in', async () => {
-    const app = createDemoApp({ secret: SECRET })
+    const app = await demoApp()
     const { cookie: before } = await visit(app)
     await visit(app, before)
 
@@ -99,7 +106,7 @@ describe('demo app over app.handle', () => {
   })
 
   test('a form login redirects home with a flash message shown exactly once', async () => {
-    const app = createDemoApp({ secret: SECRET })
+    const app = await demoApp()
     const login = await send(app, '/login', {
       method: 'POST',
       form: { username: '<b>grace</b>' },
@@ -131,14 +138,14 @@ describe('demo app over app.handle', () => {
   })
 
   test('an empty user name is refused and logs nobody in', async () => {
-    const app = createDemoApp({ secret: SECRET })
+    const app = await demoApp()
     const login = await send(app, '/login', { method: 'POST', json: { username: '  ' } })
     expect(login.res.status).toBe(422)
     expect(login.setCookie).toBeUndefined()
   })
 
   test('/me answers 401 before login and after logout, even with the old cookie', async () => {
-    const app = createDemoApp({ secret: SECRET })
+    const app = await demoApp()
     expect((await send(app, '/me')).res.status).toBe(401)
 
     const login = await send(app, '/login', { method: 'POST', json: { username: 'linus' } })
@@ -154,7 +161,7 @@ describe('demo app over app.handle', () => {
   })
 
   test('/admin counts sessions and lists who is logged in', async () => {
-    const app = createDemoApp({ secret: SECRET })
+    const app = await demoApp()
     await visit(app)
     await send(app, '/login', { method: 'POST', json: { username: 'barbara' } })
     const admin = await send(app, '/admin')
@@ -164,7 +171,7 @@ describe('demo app over app.handle', () => {
   })
 
   test('/health sets no cookie, with or without a session cookie', async () => {
-    const app = createDemoApp({ secret: SECRET })
+    const app = await demoApp()
     const fresh = await send(app, '/health')
     expect(fresh.res.status).toBe(200)
     expect(await fresh.res.json()).toEqual({ status: 'ok' })
@@ -178,7 +185,7 @@ describe('demo app over app.handle', () => {
   })
 
   test('the home page sets no cookie for a visitor who has no session', async () => {
-    const app = createDemoApp({ secret: SECRET })
+    const app = await demoApp()
     const home = await send(app, '/')
     expect(home.res.status).toBe(200)
     expect(await home.res.text()).toContain('Not logged in')
@@ -187,34 +194,54 @@ describe('demo app over app.handle', () => {
 })
 
 describe('demo app as a real process', () => {
-  test('`bun run demo` serves on 127.0.0.1 and keeps a session across two fetches', async () => {
-    // No SESSION_SECRET: the demo must start anyway, with a warning.
+  test('`bun run demo` serves on 127.0.0.1, and its sessions survive a restart', async () => {
+    // No SESSION_SECRET: the demo must start anyway, with a warning, and keep its secret for the next start.
     const { SESSION_SECRET: _unused, ...inherited } = process.env
-    const env = { ...inherited, PORT: '0', HOST: '127.0.0.1' }
-    const demo = Bun.spawn([process.execPath, 'examples/app.ts'], {
-      cwd: `${import.meta.dir}/..`,
-      env,
-      stdout: 'pipe',
-      stderr: 'pipe',
-    })
+    const env = { ...inherited, PORT: '0', HOST: '127.0.0.1', SESSIONS_DB: freshDatabasePath() }
+
+    const firstRun = await startDemo(env)
+    let cookie: string | undefined
     try {
-      const url = await readListeningUrl(demo.stdout, 8_000)
-      expect(url.hostname).toBe('127.0.0.1')
-
-      const first = await fetch(new URL('/visits', url))
+      const first = await fetch(new URL('/visits', firstRun.url))
       expect(await first.json()).toEqual({ visits: 1 })
-      const cookie = sessionCookie(first)
+      cookie = sessionCookie(first)
       expect(cookie).toBeString()
-
-      const second = await fetch(new URL('/visits', url), { headers: { cookie: `${COOKIE_NAME}=${cookie}` } })
+      const second = await fetch(new URL('/visits', firstRun.url), { headers: { cookie: `${COOKIE_NAME}=${cookie}` } })
       expect(await second.json()).toEqual({ visits: 2 })
     } finally {
-      demo.kill()
-      await demo.exited
+      await firstRun.stop()
     }
-    expect(await new Response(demo.stderr).text()).toContain('SESSION_SECRET is not set')
-  }, 15_000)
+    expect(await firstRun.stderr()).toContain('SESSION_SECRET is not set')
+
+    const secondRun = await startDemo(env)
+    try {
+      const third = await fetch(new URL('/visits', secondRun.url), { headers: { cookie: `${COOKIE_NAME}=${cookie}` } })
+      expect(await third.json()).toEqual({ visits: 3 })
+    } finally {
+      await secondRun.stop()
+    }
+  }, 20_000)
 })
+
+/** Starts `examples/app.ts` as its own process and waits until it listens. */
+async function startDemo(env: Record<string, string | undefined>) {
+  const demo = Bun.spawn([process.execPath, 'examples/app.ts'], {
+    cwd: `${import.meta.dir}/..`,
+    env,
+    stdout: 'pipe',
+    stderr: 'pipe',
+  })
+  const stop = async () => {
+    demo.kill('SIGTERM')
+    expect(await demo.exited).toBe(0)
+  }
+  try {
+    return { url: await readListeningUrl(demo.stdout, 8_000), stop, stderr: () => new Response(demo.stderr).text() }
+  } catch (error) {
+    demo.kill()
+    throw error
+  }
+}
 
 /** Reads the demo's stdout until it prints the URL it listens on. */
 async function readListeningUrl(stdout: ReadableStream<Uint8Array>, timeoutMs: number): Promise<URL> {

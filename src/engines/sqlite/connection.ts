@@ -7,14 +7,16 @@ export function isInMemory(filename: string): boolean {
 }
 
 /**
- * Opens (creating if missing) the database file at `path` for sessions: busy_timeout first, so even switching to WAL
- * waits for other processes opening the same fresh file instead of failing with "database is locked".
+ * Opens (creating if missing) the database file at `path` for sessions, with busy_timeout first, then WAL and
+ * `synchronous = NORMAL`.
  */
 export function openSessionDatabase(path: string, busyTimeout: number): Database {
   const database = new Database(isInMemory(path) ? path : resolve(path), { create: true, strict: true })
   try {
     setBusyTimeout(database, busyTimeout)
-    database.run('PRAGMA journal_mode = WAL')
+    // Switching a fresh file to WAL while another process opens it can fail with SQLITE_BUSY at once, without the
+    // busy handler ever waiting, so retry it within the same time budget.
+    retryWhileBusy(() => database.run('PRAGMA journal_mode = WAL'), busyTimeout)
     database.run('PRAGMA synchronous = NORMAL')
   } catch (error) {
     database.close()
@@ -26,4 +28,26 @@ export function openSessionDatabase(path: string, busyTimeout: number): Database
 /** How long this connection waits for another connection's lock before failing. */
 export function setBusyTimeout(database: Database, busyTimeout: number): void {
   database.run(`PRAGMA busy_timeout = ${busyTimeout}`)
+}
+
+/** The database's journal mode, such as `'wal'` or `'delete'`. */
+export function journalMode(database: Database): string {
+  return (database.query('PRAGMA journal_mode').get() as { journal_mode: string }).journal_mode
+}
+
+/** Runs `operation`, retrying with a short backoff while SQLite answers SQLITE_BUSY, for at most `budget` ms. */
+export function retryWhileBusy<T>(operation: () => T, budget: number): T {
+  const deadline = performance.now() + budget
+  for (let pause = 1; ; pause = Math.min(pause * 2, 50)) {
+    try {
+      return operation()
+    } catch (error) {
+      if (!isBusy(error) || performance.now() + pause > deadline) throw error
+      Bun.sleepSync(pause)
+    }
+  }
+}
+
+function isBusy(error: unknown): boolean {
+  return error instanceof Error && (error as { code?: unknown }).code === 'SQLITE_BUSY'
 }

@@ -87,40 +87,51 @@ export function createSqliteEngine(connection: Database, parts: SqliteEnginePart
     return true
   })
 
+  const statements = [loadAlive, upsert, moveExpiry, deleteOne, deleteEvery, countAlive, pageAfter, deleteExpiredBatch]
   let closed = false
+  const checkOpen = () => {
+    if (closed) throw new Error('The sqlite session engine is closed')
+  }
 
   return {
     name: 'sqlite',
     ...(reopen && { reopen }),
 
     async load(id: string, now: number): Promise<StoredSession | null> {
+      checkOpen()
       const stored = loadAlive.get({ id, now })
       return stored ? { data: stored.data, expiresAt: stored.expiresAt } : null
     },
 
     async commit(id: string, changes: SessionChanges, now: number): Promise<boolean> {
+      checkOpen()
       return commitInTransaction.immediate(id, changes, now)
     },
 
     async touch(id: string, expiresAt: number, now: number): Promise<boolean> {
+      checkOpen()
       return moveExpiry.get({ id, expiresAt, now }) !== undefined
     },
 
     async delete(id: string): Promise<void> {
+      checkOpen()
       deleteOne.run({ id })
     },
 
     async deleteAll(): Promise<void> {
+      checkOpen()
       deleteEvery.run()
     },
 
     async count(now: number): Promise<number> {
+      checkOpen()
       return countAlive.get({ now })?.count ?? 0
     },
 
     async *entries(now: number, { batchSize }: IterateOptions): AsyncIterable<readonly SessionEntry[]> {
       let after = ''
       for (;;) {
+        checkOpen()
         const rows = pageAfter.all({ after, now, limit: batchSize })
         if (rows.length === 0) return
         yield rows.map((row): SessionEntry => ({ id: row.id, data: row.data as SessionData, expiresAt: row.expiresAt }))
@@ -132,17 +143,22 @@ export function createSqliteEngine(connection: Database, parts: SqliteEnginePart
     async deleteExpired(now: number): Promise<number> {
       let deleted = 0
       for (;;) {
+        checkOpen()
+        const started = performance.now()
         const removed = deleteExpiredBatch.all({ now }).length
         deleted += removed
         if (removed < SWEEP_BATCH) return deleted
-        // Let requests waiting on this thread run between batches.
-        await new Promise((resolve) => setImmediate(resolve))
+        // Leave the lock free at least as long as the batch held it: SQLite's busy handler retries at intervals, so
+        // back-to-back batches would starve other connections (and requests waiting on this thread).
+        await Bun.sleep(Math.max(1, performance.now() - started))
       }
     },
 
     async close(): Promise<void> {
       if (closed) return
       closed = true
+      // Finalized statements let close() release the file now rather than when they are garbage-collected.
+      for (const statement of statements) (statement as { stmt?: { finalize?: () => void } }).stmt?.finalize?.()
       if (ownsConnection) connection.close()
     },
   }

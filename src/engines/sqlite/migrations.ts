@@ -23,6 +23,8 @@ export function applyMigrations(db: BunSQLiteDatabase): void {
       return
     } catch (error) {
       if (attempt >= MIGRATION_ATTEMPTS) throw error
+      // A moment for the other process to commit what it was applying.
+      Bun.sleepSync(attempt * 10)
     }
   }
 }

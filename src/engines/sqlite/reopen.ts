@@ -1,6 +1,6 @@
 import { Database } from 'bun:sqlite'
 import type { SessionEngine } from '../../engine.js'
-import { setBusyTimeout } from './connection.js'
+import { journalMode, setBusyTimeout } from './connection.js'
 import { createSqliteEngine } from './engine.js'
 import { sessionsTable } from './schema.js'
 
@@ -19,6 +19,8 @@ export function reopenEngine(options: ReopenSqliteOptions): SessionEngine {
   const connection = new Database(options.path, { readwrite: true, create: false, strict: true })
   try {
     setBusyTimeout(connection, options.busyTimeout)
+    // synchronous is per connection: match the main one's NORMAL, or every sweep batch would fsync under the lock.
+    if (journalMode(connection) === 'wal') connection.run('PRAGMA synchronous = NORMAL')
     return createSqliteEngine(connection, { table: sessionsTable(options.table), ownsConnection: true })
   } catch (error) {
     connection.close()
