@@ -171,10 +171,12 @@ if (import.meta.main) {
   const app = createDemoApp({ secret: demoSecret(`${SESSIONS_DB}.secret`), engine })
   app.listen({ port: Number(PORT), hostname: HOST })
   console.log(`elysia-sessions demo listening on ${app.server?.url} with sessions in ${SESSIONS_DB}`)
-  // Stopping the app closes the session engine (and ends GC) before the process exits.
+  // Elysia's stop() does not wait for its onStop hooks, so wait for the engine (and GC) to close before exiting.
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.on(signal, () => {
-      void app.stop().finally(() => process.exit(0))
+    process.on(signal, async () => {
+      await app.stop()
+      await app.decorator.sessions.close()
+      process.exit(0)
     })
   }
 }

@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'bun:test'
+import { existsSync } from 'node:fs'
 import { sqliteEngine } from 'elysia-sessions/engines/sqlite'
 import { createDemoApp } from '../examples/app.js'
 import { freshDatabasePath } from './support/sqlite.js'
@@ -212,6 +213,9 @@ describe('demo app as a real process', () => {
       await firstRun.stop()
     }
     expect(await firstRun.stderr()).toContain('SESSION_SECRET is not set')
+    // SQLite removes the WAL file when the last connection closes: the demo closed its engine and GC worker.
+    expect(existsSync(`${env.SESSIONS_DB}-wal`)).toBe(false)
+    expect(existsSync(`${env.SESSIONS_DB}.secret`)).toBe(true)
 
     const secondRun = await startDemo(env)
     try {
