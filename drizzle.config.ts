@@ -1,8 +1,17 @@
 import { defineConfig } from 'drizzle-kit'
 
-// Regenerate the bundled SQLite migrations after changing the schema: bun run db:generate
-export default defineConfig({
-  dialect: 'sqlite',
-  schema: './src/engines/sqlite/schema.ts',
-  out: './drizzle/sqlite',
-})
+// One config per SQL dialect, each with its own folder of bundled migrations. Regenerate them all after changing a
+// schema with: bun run db:generate
+const configs = {
+  sqlite: defineConfig({ dialect: 'sqlite', schema: './src/engines/sqlite/schema.ts', out: './drizzle/sqlite' }),
+  postgresql: defineConfig({
+    dialect: 'postgresql',
+    schema: './src/engines/postgres/schema.ts',
+    out: './drizzle/postgres',
+  }),
+  mysql: defineConfig({ dialect: 'mysql', schema: './src/engines/mysql/schema.ts', out: './drizzle/mysql' }),
+}
+
+const dialect = (process.env['DRIZZLE_DIALECT'] ?? 'sqlite') as keyof typeof configs
+if (!(dialect in configs)) throw new Error(`DRIZZLE_DIALECT must be one of ${Object.keys(configs).join(', ')}`)
+export default configs[dialect]

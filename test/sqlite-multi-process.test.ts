@@ -3,141 +3,30 @@ import { afterAll, describe, expect, test } from 'bun:test'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { Subprocess } from 'bun'
 import { MIGRATIONS_TABLE, sqliteEngine } from '../src/engines/sqlite/index.js'
-import { cookiePairOf, idOf } from './support/http.js'
+import { idOf } from './support/http.js'
+import {
+  CLEAN_STOP,
+  keysOf,
+  killAllServers,
+  killNow,
+  type Server,
+  setKey,
+  startServer,
+  stopServer,
+} from './support/server-process.js'
 import { eventually, insertRows, openRaw, rowCount } from './support/sqlite.js'
 
-const FIXTURE = join(import.meta.dir, 'fixtures', 'sqlite-server.ts')
 const folder = mkdtempSync(join(tmpdir(), 'elysia-sessions-multi-process-'))
-const children = new Set<Subprocess<'ignore', 'pipe', 'pipe'>>()
 
 afterAll(async () => {
-  await Promise.all([...children].map(killNow))
+  await killAllServers()
   rmSync(folder, { recursive: true, force: true })
 })
 
 let files = 0
 function newDatabasePath(): string {
   return join(folder, `sessions-${files++}.sqlite`)
-}
-
-interface Server {
-  readonly child: Subprocess<'ignore', 'pipe', 'pipe'>
-  /** Everything the process wrote to stderr, once it has exited. */
-  readonly stderr: Promise<string>
-  readonly origin: string
-}
-
-interface ServerOptions {
-  readonly gcInterval?: number
-  /** Epoch ms before which the process does not open the engine. */
-  readonly startAt?: number
-}
-
-/** Spawns the fixture on `path` and waits until it prints its port. */
-async function startServer(path: string, { gcInterval = 0, startAt }: ServerOptions = {}) {
-  const env = {
-    ...process.env,
-    ...(startAt !== undefined && { SQLITE_SERVER_START_AT: String(startAt) }),
-  }
-  const child = Bun.spawn([process.execPath, FIXTURE, path, String(gcInterval)], {
-    env,
-    stdin: 'ignore',
-    stdout: 'pipe',
-    stderr: 'pipe',
-  })
-  children.add(child)
-  // Drained from the start, so a chatty child never blocks on a full pipe.
-  const stderr = new Response(child.stderr).text()
-  const port = await readPort(child.stdout, stderr, 10_000)
-  return { child, stderr, origin: `http://127.0.0.1:${port}` } satisfies Server
-}
-
-async function readPort(stdout: ReadableStream<Uint8Array>, stderr: Promise<string>, timeoutMs: number) {
-  const reader = stdout.getReader()
-  const decoder = new TextDecoder()
-  let output = ''
-  const deadline = setTimeout(() => void reader.cancel(), timeoutMs)
-  try {
-    for (;;) {
-      const { done, value } = await reader.read()
-      if (done) {
-        const errors = await Promise.race([stderr, Bun.sleep(1_000).then(() => '(stderr still open)')])
-        throw new Error(`the server exited or timed out before printing its port\nstdout: ${output}\nstderr: ${errors}`)
-      }
-      output += decoder.decode(value, { stream: true })
-      const match = /^listening (\d+)$/m.exec(output)
-      if (match?.[1]) return Number(match[1])
-    }
-  } finally {
-    clearTimeout(deadline)
-    reader.releaseLock()
-  }
-}
-
-interface Stopped {
-  readonly code: number | null
-  /** What the process printed after its port. */
-  readonly stdout: string
-  readonly stderr: string
-}
-
-/** A clean stop: the fixture closed everything (printing `closed`), exited with 0 and logged no error. */
-const CLEAN_STOP: Stopped = { code: 0, stdout: 'closed\n', stderr: '' }
-
-/** Sends SIGTERM and waits for the process to exit. */
-async function stopServer(server: Server): Promise<Stopped> {
-  server.child.kill('SIGTERM')
-  const [code, stdout, stderr] = await Promise.all([server.child.exited, readRest(server.child.stdout), server.stderr])
-  children.delete(server.child)
-  return { code, stdout, stderr }
-}
-
-/** The rest of a stream that was read from before (so `new Response(stream)` refuses it). */
-async function readRest(stream: ReadableStream<Uint8Array>): Promise<string> {
-  const reader = stream.getReader()
-  const decoder = new TextDecoder()
-  let text = ''
-  for (;;) {
-    const { done, value } = await reader.read()
-    if (done) return text + decoder.decode()
-    text += decoder.decode(value, { stream: true })
-  }
-}
-
-async function killNow(child: Subprocess): Promise<void> {
-  if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
-  await child.exited
-  children.delete(child as Subprocess<'ignore', 'pipe', 'pipe'>)
-}
-
-interface SetResult {
-  readonly status: number
-  /** The session id the server wrote to, or undefined when the request failed. */
-  readonly id: string | undefined
-  /** The `sessid=...` pair of a Set-Cookie, when one was sent. */
-  readonly cookie: string | undefined
-  readonly text: string
-}
-
-async function setKey(server: Server, key: string, value: string, cookie?: string): Promise<SetResult> {
-  const headers = { 'content-type': 'text/plain', ...(cookie && { cookie }) }
-  const response = await fetch(`${server.origin}/set/${encodeURIComponent(key)}`, {
-    method: 'POST',
-    headers,
-    body: value,
-  })
-  const text = await response.text()
-  const id = response.status === 200 ? (JSON.parse(text) as { id: string }).id : undefined
-  return { status: response.status, id, cookie: cookiePairOf(response), text }
-}
-
-/** The session's strings; on a failure, the body as text, so the assertion shows the error. */
-async function keysOf(server: Server, cookie: string): Promise<{ status: number; keys: unknown }> {
-  const response = await fetch(`${server.origin}/keys`, { headers: { cookie } })
-  const text = await response.text()
-  return { status: response.status, keys: response.status === 200 ? JSON.parse(text) : text }
 }
 
 function tableExists(database: Database, name: string): boolean {
@@ -150,7 +39,9 @@ describe('sqlite engine across processes', () => {
     expect(existsSync(path)).toBe(false)
     // All four open the file at the same moment (once booted), so their migrations really race.
     const startAt = Date.now() + 1_500
-    const started = await Promise.allSettled(Array.from({ length: 4 }, () => startServer(path, { startAt })))
+    const started = await Promise.allSettled(
+      Array.from({ length: 4 }, () => startServer('sqlite', { options: { path: path }, startAt })),
+    )
     const servers = started.flatMap((each) => (each.status === 'fulfilled' ? [each.value] : []))
     try {
       const failures = started.flatMap((each) => (each.status === 'rejected' ? [String(each.reason)] : []))
@@ -194,10 +85,10 @@ describe('sqlite engine across processes', () => {
   test('two processes under concurrent writes to one session, with GC sweeping, lose no key', async () => {
     const path = newDatabasePath()
     // Started one after the other: this test is about load, not about racing migrations.
-    const a = await startServer(path, { gcInterval: 50 })
+    const a = await startServer('sqlite', { options: { path: path }, gcInterval: 50 })
     const servers = [a]
     try {
-      const b = await startServer(path, { gcInterval: 50 })
+      const b = await startServer('sqlite', { options: { path: path }, gcInterval: 50 })
       servers.push(b)
 
       const first = await setKey(a, 'origin', 'a')
@@ -258,7 +149,7 @@ describe('sqlite engine across processes', () => {
 
   test('a session outlives its server: a new process on the same file reads it and starts new ones', async () => {
     const path = newDatabasePath()
-    const first = await startServer(path, { gcInterval: 50 })
+    const first = await startServer('sqlite', { options: { path: path }, gcInterval: 50 })
     let second: Server | undefined
     try {
       const written = await setKey(first, 'name', 'ada')
@@ -270,7 +161,7 @@ describe('sqlite engine across processes', () => {
       // A clean stop closed every connection, which folds the WAL back into the file.
       expect(existsSync(`${path}-wal`)).toBe(false)
 
-      second = await startServer(path, { gcInterval: 50 })
+      second = await startServer('sqlite', { options: { path: path }, gcInterval: 50 })
       const read = await keysOf(second, cookie)
       expect(read).toEqual({ status: 200, keys: { name: 'ada' } })
       const more = await setKey(second, 'city', 'london', cookie)
@@ -331,7 +222,7 @@ describe('sqlite engine across processes', () => {
   // The GC worker is unref'd so it never keeps a process alive, but while it stops it must: an app that awaits
   // sessions.close() on SIGTERM, with nothing else pending, has to get to the code after it.
   test('a process with nothing else to keep it alive finishes sessions.close() before it exits', async () => {
-    const server = await startServer(newDatabasePath(), { gcInterval: 50 })
+    const server = await startServer('sqlite', { options: { path: newDatabasePath() }, gcInterval: 50 })
     try {
       expect((await setKey(server, 'name', 'ada')).status).toBe(200)
       expect(await stopServer(server)).toEqual(CLEAN_STOP)

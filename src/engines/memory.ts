@@ -7,6 +7,7 @@ import type {
   StoredSession,
 } from '../engine.js'
 import { SessionConfigError } from '../errors.js'
+import { applyChanges } from './apply-changes.js'
 
 /** Options of `memoryEngine`. */
 export interface MemoryEngineOptions {
@@ -69,10 +70,7 @@ export function memoryEngine(options: MemoryEngineOptions = {}): SessionEngine {
     async commit(id: string, changes: SessionChanges, now: number): Promise<boolean> {
       const record = alive(id, now)
       if (!record && changes.existingOnly) return false
-      // A null-prototype object keeps a key named "__proto__" as data.
-      const data: Record<string, unknown> = Object.assign(Object.create(null), record ? JSON.parse(record.json) : {})
-      for (const key of changes.deleted) delete data[key]
-      for (const [key, value] of Object.entries(changes.set)) data[key] = value
+      const data = applyChanges(record && (JSON.parse(record.json) as SessionData), changes)
       put(id, { json: JSON.stringify(data), expiresAt: changes.expiresAt })
       return true
     },

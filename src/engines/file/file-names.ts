@@ -1,18 +1,12 @@
 import { randomBytes } from 'node:crypto'
 
-/** The ids the file engine stores: safe as a file name on every filesystem, and never a path. */
-const FILE_SESSION_ID = /^[A-Za-z0-9_-]{1,128}$/
+export { isSafeSessionId as isFileSessionId } from '../safe-id.js'
 
 /** `<id>.session.json`: the only names the engine ever reads, counts or deletes. */
 const SESSION_FILE_NAME = /^([A-Za-z0-9_-]{1,128})\.session\.json$/
 
 /** `.<id>.<16 hex digits>.tmp`: a write in progress, or left behind by a crash. Never ends in `.session.json`. */
 const TEMP_FILE_NAME = /^\.[A-Za-z0-9_-]{1,128}\.[0-9a-f]{16}\.tmp$/
-
-/** Whether the file engine can store `id`; any other id is unknown to it. */
-export function isFileSessionId(id: string): boolean {
-  return FILE_SESSION_ID.test(id)
-}
 
 /** The file name of the session `id`, which must pass `isFileSessionId`. */
 export function sessionFileName(id: string): string {

@@ -10,6 +10,7 @@ import type {
 } from '../../engine.js'
 import { SessionConfigError } from '../../errors.js'
 import type { SessionLogger } from '../../options.js'
+import { applyChanges } from '../apply-changes.js'
 import { isFileSessionId, sessionFileName } from './file-names.js'
 import { sessionFileQueue } from './keyed-queue.js'
 import { listSessionDir, openSessionDir } from './session-dir.js'
@@ -134,10 +135,7 @@ export function fileEngine(options: FileEngineOptions): SessionEngine {
       return queued(id, async () => {
         const stored = await readAlive(id, now)
         if (!stored && changes.existingOnly) return false
-        // A null-prototype object keeps a key named "__proto__" as data.
-        const data: Record<string, SessionValue> = Object.assign(Object.create(null), stored?.data)
-        for (const key of changes.deleted) delete data[key]
-        for (const [key, value] of Object.entries(changes.set)) data[key] = value
+        const data = applyChanges(stored?.data, changes)
         await writeSessionFile(root, id, { data, expiresAt: changes.expiresAt }, fsync)
         return true
       })

@@ -11,6 +11,7 @@ import type {
   SessionValue,
   StoredSession,
 } from '../../engine.js'
+import { applyChanges } from '../apply-changes.js'
 import type { SessionsTable } from './schema.js'
 
 /** What `createSqliteEngine` needs besides the connection. */
@@ -79,10 +80,7 @@ export function createSqliteEngine(connection: Database, parts: SqliteEnginePart
   const commitInTransaction = connection.transaction((id: string, changes: SessionChanges, now: number): boolean => {
     const stored = loadAlive.get({ id, now })
     if (!stored && changes.existingOnly) return false
-    // A null-prototype object keeps a key named "__proto__" as data.
-    const data: Record<string, SessionValue> = Object.assign(Object.create(null), stored?.data)
-    for (const key of changes.deleted) delete data[key]
-    for (const [key, value] of Object.entries(changes.set)) data[key] = value
+    const data = applyChanges(stored?.data, changes)
     upsert.run({ id, data, expiresAt: changes.expiresAt })
     return true
   })
