@@ -18,8 +18,8 @@ export type GcWorkerReport =
   | { readonly type: 'ready' }
   | { readonly type: 'start-failed'; readonly error: SerializedError }
   | { readonly type: 'swept'; readonly sweepId: number; readonly removed: number }
+  /** `sweepId` is null for a failed sweep of the worker's own timer. */
   | { readonly type: 'sweep-failed'; readonly sweepId: number | null; readonly error: SerializedError }
-  | { readonly type: 'stopped' }
 
 export function serializeError(error: unknown): SerializedError {
   if (error instanceof Error) {

@@ -1,11 +1,11 @@
 import type { SessionEngine, SessionEntry } from './engine.js'
 import { callEngine, SessionEngineError } from './errors.js'
 import { createGcTimer, type GcTimer } from './gc.js'
+import { createWorkerGc } from './gc-worker-host.js'
 import type { ResolvedSessionOptions } from './options.js'
 import { Session } from './session.js'
 import { isSessionId } from './session-id.js'
 import { type SessionRuntime, SessionState } from './session-state.js'
-import { createWorkerGc } from './worker-gc.js'
 
 /** How many sessions `each` and `all` fetch from the engine at a time. */
 const BATCH_SIZE = 500

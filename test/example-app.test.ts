@@ -1,4 +1,4 @@
-import { describe, expect, test } from 'bun:test'
+import { afterEach, describe, expect, test } from 'bun:test'
 import { existsSync } from 'node:fs'
 import { sqliteEngine } from 'elysia-sessions/engines/sqlite'
 import { createDemoApp } from '../examples/app.js'
@@ -9,10 +9,19 @@ const COOKIE_NAME = 'sessid'
 
 type DemoApp = ReturnType<typeof createDemoApp>
 
+const openApps: DemoApp[] = []
+
 /** The demo on its own SQLite file, as the demo process runs it. */
 async function demoApp(): Promise<DemoApp> {
-  return createDemoApp({ secret: SECRET, engine: await sqliteEngine({ path: freshDatabasePath() }) })
+  const app = createDemoApp({ secret: SECRET, engine: await sqliteEngine({ path: freshDatabasePath() }) })
+  openApps.push(app)
+  return app
 }
+
+// Each app's first request starts its GC worker; stop it and close the database after each test.
+afterEach(async () => {
+  await Promise.all(openApps.splice(0).map((app) => app.decorator.sessions.close()))
+})
 
 interface Sent {
   readonly res: Response

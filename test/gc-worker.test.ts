@@ -136,6 +136,46 @@ describe('GC worker lifecycle (an engine reopened from its own module)', () => {
     await app.decorator.sessions.close()
   })
 
+  test('a sweep asked for while the worker is still opening its engine settles when GC stops', async () => {
+    const journal = journalFile()
+    const app = appWith(journalEngine({ journal: journal.path, openDelay: 300 }), 20)
+    app.decorator.sessions.startGc()
+    const sweep = app.decorator.sessions.gc().then(
+      () => 'resolved',
+      (error: Error) => error.message,
+    )
+    await app.decorator.sessions.close()
+    const settled = await Promise.race([sweep, Bun.sleep(1_000).then(() => 'still pending')])
+    expect(settled).toContain('GC was stopped')
+  })
+
+  test('a worker that exits without an error is reported, and GC sweeps on the main thread instead', async () => {
+    const journal = journalFile()
+    const logged: string[] = []
+    const logger: SessionLogger = { error: (message) => logged.push(message) }
+    const { engine, sweeps } = countingMainThreadSweeps(journalEngine({ journal: journal.path, exitOnSweep: true }))
+    const app = appWith(engine, 3_600_000, logger)
+    app.decorator.sessions.startGc()
+    const inFlight = app.decorator.sessions.gc().then(
+      () => 'resolved',
+      (error: Error) => error.message,
+    )
+    expect(await eventually(() => logged.length > 0)).toBe(true)
+    expect(await inFlight).toContain('the GC worker exited')
+    expect(logged).toEqual([expect.stringContaining('the GC worker exited')])
+    expect(await app.decorator.sessions.gc()).toBe(0)
+    expect(sweeps()).toBe(1)
+    const closing = performance.now()
+    await app.decorator.sessions.close()
+    expect(performance.now() - closing).toBeLessThan(1_000)
+  })
+
+  test('reopen options that cannot reach a worker fail at session(...) with a fix', () => {
+    const engine = journalEngine({ journal: '/dev/null' })
+    const unclonable = { ...engine, reopen: { module: engine.reopen!.module, options: { open: () => undefined } } }
+    expect(() => session({ secret: SECRET, engine: unclonable })).toThrow(/must survive structuredClone/)
+  })
+
   test('an engine whose reopen is not a module URL fails at session(...) with a fix', () => {
     const engine = { ...journalEngine({ journal: '/dev/null' }), reopen: { module: 'reopen.js', options: {} } }
     expect(() => session({ secret: SECRET, engine })).toThrow(/engine\.reopen must be .* import\.meta\.url/)

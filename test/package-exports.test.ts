@@ -14,7 +14,7 @@ beforeAll(async () => {
   consumer = mkdtempSync(join(tmpdir(), 'elysia-sessions-consumer-'))
   mkdirSync(join(consumer, 'node_modules'))
   symlinkSync(root, join(consumer, 'node_modules', 'elysia-sessions'))
-  for (const dependency of ['elysia', 'drizzle-orm']) {
+  for (const dependency of ['elysia', 'drizzle-orm', 'mysql2']) {
     symlinkSync(join(root, 'node_modules', dependency), join(consumer, 'node_modules', dependency))
   }
   writeFileSync(join(consumer, 'package.json'), '{ "type": "module" }')
@@ -32,6 +32,9 @@ test('every subpath of the exports map is listed here', () => {
     '.',
     './engines/file',
     './engines/memory',
+    './engines/mysql',
+    './engines/postgres',
+    './engines/redis',
     './engines/sqlite',
     './package.json',
     './testing',
@@ -57,8 +60,13 @@ test('the memory engine export loads from dist', () => {
   expect(importInConsumer('elysia-sessions/engines/memory', 'typeof m.memoryEngine')).toBe('"function"')
 })
 
-test('the file engine export loads from dist', () => {
-  expect(importInConsumer('elysia-sessions/engines/file', 'typeof m.fileEngine')).toBe('"function"')
+test.each([
+  ['file', 'fileEngine'],
+  ['redis', 'redisEngine'],
+  ['postgres', 'postgresEngine'],
+  ['mysql', 'mysqlEngine'],
+])('the %s engine export loads from dist', (engine, factory) => {
+  expect(importInConsumer(`elysia-sessions/engines/${engine}`, `typeof m.${factory}`)).toBe('"function"')
 })
 
 test('the SQLite engine from dist finds its bundled migrations and sweeps from its GC worker in dist', () => {
@@ -69,13 +77,22 @@ test('the SQLite engine from dist finds its bundled migrations and sweeps from i
     const now = Date.now()
     await engine.commit('expired', { set: {}, deleted: [], expiresAt: now + 50 }, now)
     await Bun.sleep(60)
-    const app = new Elysia().use(session({ secret: 'a'.repeat(32), engine, gcInterval: 60_000 }))
+    let mainThreadSweeps = 0
+    const logged = []
+    const counted = { ...engine, deleteExpired: (now) => (mainThreadSweeps++, engine.deleteExpired(now)) }
+    const logger = { error: (message) => logged.push(message) }
+    const app = new Elysia().use(session({ secret: 'a'.repeat(32), engine: counted, gcInterval: 60_000, logger }))
     app.decorator.sessions.startGc()
     const removed = await app.decorator.sessions.gc()
     await app.decorator.sessions.close()
-    return { removed, worker: engine.reopen.module }`
+    return { removed, mainThreadSweeps, logged, worker: engine.reopen.module }`
   const result = JSON.parse(importInConsumer('elysia-sessions/engines/sqlite', `await (async () => {${script}})()`))
-  expect(result).toEqual({ removed: 1, worker: expect.stringMatching(/\/dist\/engines\/sqlite\/reopen\.js$/) })
+  expect(result).toEqual({
+    removed: 1,
+    mainThreadSweeps: 0,
+    logged: [],
+    worker: expect.stringMatching(/\/dist\/engines\/sqlite\/reopen\.js$/),
+  })
 })
 
 test('the packed package ships the migrations and the GC worker entry', () => {
@@ -87,7 +104,7 @@ test('the packed package ships the migrations and the GC worker entry', () => {
     expect.arrayContaining([
       'drizzle/sqlite/meta/_journal.json',
       'drizzle/sqlite/0000_sessions.sql',
-      'dist/gc-worker.js',
+      'dist/gc-worker-entry.js',
       'dist/engines/sqlite/reopen.js',
     ]),
   )

@@ -1,6 +1,6 @@
 import { Database } from 'bun:sqlite'
 import { afterAll, describe, expect, test } from 'bun:test'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { generateSQLiteDrizzleJson, generateSQLiteMigration } from 'drizzle-kit/api'
@@ -73,10 +73,15 @@ describe('sqliteEngine({ path })', () => {
   })
 
   test('close() closes the file it opened, and calling it twice is a no-op', async () => {
-    const engine = await sqliteEngine({ path: freshDatabasePath() })
+    const path = freshDatabasePath()
+    const engine = await sqliteEngine({ path })
+    expect(await commitAndLoad(engine)).not.toBeNull()
+    expect(existsSync(`${path}-wal`)).toBe(true)
     await engine.close()
     await engine.close()
-    expect(engine.load('abc', Date.now())).rejects.toThrow()
+    // SQLite folds the WAL back and deletes it when the last connection closes.
+    expect(existsSync(`${path}-wal`)).toBe(false)
+    expect(engine.load('abc', Date.now())).rejects.toThrow('closed')
   })
 
   test('a folder that does not exist fails at startup with the path in the error', async () => {

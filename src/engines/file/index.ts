@@ -201,8 +201,6 @@ export function fileEngine(options: FileEngineOptions): SessionEngine {
           }),
         )
         deleted += removed.filter(Boolean).length
-        // Requests get a turn between slices, even when every read is answered from the page cache.
-        await new Promise((resolve) => setImmediate(resolve))
       }
       await removeStaleTempFiles(tempNames)
       return deleted

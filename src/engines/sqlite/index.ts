@@ -1,8 +1,8 @@
 import { Database } from 'bun:sqlite'
-import { extname } from 'node:path'
 import { drizzle } from 'drizzle-orm/bun-sqlite'
 import type { SessionEngine } from '../../engine.js'
 import { SessionConfigError, SessionEngineError } from '../../errors.js'
+import { siblingModule } from '../../sibling-module.js'
 import { isInMemory, openSessionDatabase, setBusyTimeout } from './connection.js'
 import { createSqliteEngine } from './engine.js'
 import { applyMigrations } from './migrations.js'
@@ -45,8 +45,8 @@ export interface SqliteEngineOptions {
 const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/
 const DEFAULT_TABLE = 'sessions'
 
-/** The worker module GC reopens this engine with: `.ts` when running from source, `.js` from the package. */
-const REOPEN_MODULE = new URL(`./reopen${extname(new URL(import.meta.url).pathname)}`, import.meta.url).href
+/** The module the GC worker reopens this engine with. */
+const REOPEN_MODULE = siblingModule('reopen', import.meta.url)
 
 /**
  * Stores sessions in SQLite through Drizzle on bun:sqlite: survives restarts, and several processes (or the GC

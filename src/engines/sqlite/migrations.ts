@@ -22,9 +22,19 @@ export function applyMigrations(db: BunSQLiteDatabase): void {
       migrate(db, { migrationsFolder: MIGRATIONS_FOLDER, migrationsTable: MIGRATIONS_TABLE })
       return
     } catch (error) {
-      if (attempt >= MIGRATION_ATTEMPTS) throw error
+      if (attempt >= MIGRATION_ATTEMPTS || !lostTheRace(error)) throw error
       // A moment for the other process to commit what it was applying.
       Bun.sleepSync(attempt * 10)
     }
   }
+}
+
+/** The failures of a migration another process applied first: its table exists, or its lock is held. */
+function lostTheRace(error: unknown): boolean {
+  // Drizzle wraps SQLite's error in its own, with SQLite's as the cause.
+  for (let current = error; current instanceof Error; current = current.cause) {
+    const { code } = current as { code?: unknown }
+    if (code === 'SQLITE_BUSY' || current.message.includes('already exists')) return true
+  }
+  return false
 }

@@ -25,6 +25,7 @@ async function start(command: Extract<GcWorkerCommand, { type: 'start' }>): Prom
     const opened = (await module.reopenEngine(command.reopen.options)) as SessionEngine
     engine = opened
     if (stopping) {
+      // Stopped while it was opening: the main thread no longer waits for it.
       await opened.close()
       return
     }
@@ -54,7 +55,6 @@ async function stop(): Promise<void> {
   stopping = true
   await timer?.stop()
   await engine?.close().catch(() => undefined)
-  report({ type: 'stopped' })
 }
 
 self.onmessage = (event: MessageEvent<GcWorkerCommand>) => {

@@ -1,0 +1,147 @@
+import { fillPlaceholders } from 'drizzle-orm'
+import type { Pool, PoolConnection, ResultSetHeader } from 'mysql2/promise'
+import { EngineTimeoutError, withinTimeLimit } from '../time-limit.js'
+import type { SessionStatements, Statement } from './statements.js'
+
+/** One pooled connection lent to one engine call. */
+export interface Lease {
+  /** Runs a SELECT; each row is an array of the columns in the order the statement selects them. */
+  rows(statement: Statement, values?: Record<string, unknown>): Promise<unknown[][]>
+  /** Runs a write and resolves to how many rows it matched. */
+  write(statement: Statement, values?: Record<string, unknown>): Promise<number>
+  /** Runs `work` in one transaction, committed when it resolves to true and rolled back otherwise. */
+  transaction(work: () => Promise<boolean>): Promise<boolean>
+}
+
+/** Runs the engine's calls on a mysql2 pool, each on a connection of its own and within the time limit. */
+export interface CallRunner {
+  /**
+   * Runs `work` on one pooled connection and settles within `operationTimeout`; on timeout the connection is
+   * destroyed, so a server that stopped answering never keeps a pool slot. Transactions that lost a deadlock or a
+   * lock wait run again, and so does a call whose connection the server had closed before its first statement.
+   */
+  call<T>(operation: string, work: (lease: Lease) => Promise<T>): Promise<T>
+  /** Resolves once every call in progress has settled. */
+  settled(): Promise<void>
+}
+
+const ER_LOCK_WAIT_TIMEOUT = 1205
+const ER_LOCK_DEADLOCK = 1213
+
+/** How many times a transaction runs when it keeps losing deadlocks or lock waits to concurrent writers. */
+const CONFLICT_ATTEMPTS = 5
+
+/** Makes the runner of the engine's calls on `pool`. */
+export function createCallRunner(
+  pool: Pool,
+  statements: Pick<SessionStatements, 'begin' | 'commit' | 'rollback'>,
+  operationTimeout: number,
+): CallRunner {
+  const inFlight = new Set<Promise<unknown>>()
+
+  const attempts = async <T>(work: (lease: Lease) => Promise<T>, call: CallState): Promise<T> => {
+    for (let attempt = 1; ; attempt++) {
+      const connection = await pool.getConnection()
+      if (call.abandoned) {
+        connection.release()
+        throw new Error('abandoned after its time limit')
+      }
+      call.connection = connection
+      const lease = leaseOn(connection, statements)
+      try {
+        return await work(lease)
+      } catch (error) {
+        if (isFatal(error)) connection.destroy()
+        const conflict = isConflict(error) && attempt < CONFLICT_ATTEMPTS
+        // A connection the server closed while it sat idle in the pool fails on its first statement.
+        const closedWhileIdle = isFatal(error) && lease.statementsSent === 1 && attempt === 1
+        if (call.abandoned || !(conflict || closedWhileIdle)) throw error
+        if (conflict) await Bun.sleep(attempt * 5 + Math.random() * 10)
+      } finally {
+        call.connection = undefined
+        connection.release()
+      }
+    }
+  }
+
+  return {
+    async call<T>(operation: string, work: (lease: Lease) => Promise<T>): Promise<T> {
+      const state: CallState = { abandoned: false, connection: undefined }
+      const limited = withinTimeLimit(attempts(work, state), operationTimeout, `MySQL ${operation}`)
+      inFlight.add(limited)
+      try {
+        return await limited
+      } catch (error) {
+        if (error instanceof EngineTimeoutError) {
+          state.abandoned = true
+          state.connection?.destroy()
+        }
+        throw error
+      } finally {
+        inFlight.delete(limited)
+      }
+    },
+
+    async settled(): Promise<void> {
+      await Promise.allSettled([...inFlight])
+    },
+  }
+}
+
+interface CallState {
+  abandoned: boolean
+  connection: PoolConnection | undefined
+}
+
+function leaseOn(
+  connection: PoolConnection,
+  statements: Pick<SessionStatements, 'begin' | 'commit' | 'rollback'>,
+): Lease & { readonly statementsSent: number } {
+  let statementsSent = 0
+  const run = async (statement: Statement, values: Record<string, unknown>, rowsAsArray: boolean) => {
+    statementsSent++
+    try {
+      const [result] = await connection.query({
+        sql: statement.sql,
+        values: fillPlaceholders(statement.params as unknown[], values),
+        rowsAsArray,
+      })
+      return result
+    } catch (error) {
+      // mysql2 puts the SQL with every value inlined on its errors; logs must not get session data from it.
+      if (typeof error === 'object' && error !== null && 'sql' in error) error.sql = statement.sql
+      throw error
+    }
+  }
+  const lease = {
+    get statementsSent() {
+      return statementsSent
+    },
+    rows: async (statement: Statement, values: Record<string, unknown> = {}) =>
+      (await run(statement, values, true)) as unknown[][],
+    write: async (statement: Statement, values: Record<string, unknown> = {}) =>
+      ((await run(statement, values, false)) as ResultSetHeader).affectedRows,
+    async transaction(work: () => Promise<boolean>): Promise<boolean> {
+      await lease.write(statements.begin)
+      let keep = false
+      try {
+        keep = await work()
+      } finally {
+        // Also after a failed statement: a lock wait timeout rolls back only that statement, not the transaction.
+        if (!keep) await lease.write(statements.rollback).catch(() => undefined)
+      }
+      if (keep) await lease.write(statements.commit)
+      return keep
+    },
+  }
+  return lease
+}
+
+function isFatal(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { fatal?: unknown }).fatal === true
+}
+
+function isConflict(error: unknown): boolean {
+  const errno = typeof error === 'object' && error !== null ? (error as { errno?: unknown }).errno : undefined
+  return errno === ER_LOCK_DEADLOCK || errno === ER_LOCK_WAIT_TIMEOUT
+}

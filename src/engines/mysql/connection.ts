@@ -1,0 +1,111 @@
+import { type Pool as CallbackPool, createPool } from 'mysql2'
+import type { Pool } from 'mysql2/promise'
+import { SessionConfigError } from '../../errors.js'
+
+/** How many connections the pool an engine opens from a URL keeps at most (mysql2's default). */
+const POOL_SIZE = 10
+
+/** How much longer than `operationTimeout` a connection attempt may take. */
+const CONNECT_GRACE = 1_000
+
+/** Milliseconds an idle connection waits before TCP keep-alive probes tell a dead server from a quiet one. */
+const KEEP_ALIVE_DELAY = 10_000
+
+/**
+ * Opens the pool of an engine given a URL. A connection attempt to a server that accepts TCP but never answers gives
+ * up a second after the call waiting on it has failed with its time limit, freeing its pool slot; calls wait for a
+ * free connection rather than fail, their own time limit bounding the wait.
+ */
+export function openPool(url: string, operationTimeout: number): Pool {
+  return createPool({
+    uri: url,
+    // utf8mb4 end to end: the data column is utf8mb4, and any other connection character set loses characters.
+    charset: 'UTF8MB4_UNICODE_CI',
+    // Later than the call's own time limit, so a call fails with the time limit's error, never with a race of two.
+    connectTimeout: operationTimeout + CONNECT_GRACE,
+    connectionLimit: POOL_SIZE,
+    maxIdle: POOL_SIZE,
+    idleTimeout: 60_000,
+    waitForConnections: true,
+    queueLimit: 0,
+    enableKeepAlive: true,
+    keepAliveInitialDelay: KEEP_ALIVE_DELAY,
+  }).promise()
+}
+
+/** The properties that tell a mysql2 pool, its promise wrapper and a Drizzle instance apart. */
+interface PoolShape {
+  readonly $client?: unknown
+  readonly pool?: unknown
+  readonly getConnection?: unknown
+  readonly releaseConnection?: unknown
+  readonly promise?: unknown
+}
+
+/** The promise API of the mysql2 pool `database` is or wraps (a Drizzle instance), or undefined for anything else. */
+export function poolOf(database: unknown): Pool | undefined {
+  const client = isObject(database) && '$client' in database ? database.$client : database
+  if (isCallbackPool(client)) return client.promise()
+  if (isObject(client) && isCallbackPool(client.pool)) return client as Pool
+  return undefined
+}
+
+function isCallbackPool(value: unknown): value is CallbackPool {
+  return (
+    isObject(value) &&
+    typeof value.getConnection === 'function' &&
+    typeof value.releaseConnection === 'function' &&
+    typeof value.promise === 'function'
+  )
+}
+
+function isObject(value: unknown): value is PoolShape {
+  return typeof value === 'object' && value !== null
+}
+
+/** The `FOUND_ROWS` client flag (mysql2's default): without it, a touch that changes nothing would count no row. */
+const FOUND_ROWS = 2
+
+/**
+ * Fails at startup, with the fix, when the pool's connections cannot serve the engine: no database selected, a
+ * character set other than utf8mb4, or the FOUND_ROWS flag turned off. Resolves to the database's name.
+ */
+export async function checkConnections(pool: Pool): Promise<string> {
+  const flags = (pool.pool as { config?: { connectionConfig?: { clientFlags?: unknown } } }).config?.connectionConfig
+    ?.clientFlags
+  if (typeof flags === 'number' && (flags & FOUND_ROWS) === 0) {
+    throw new SessionConfigError(
+      "mysqlEngine({ database }) needs mysql2's default FOUND_ROWS flag; remove '-FOUND_ROWS' from the pool's flags",
+    )
+  }
+  const [rows] = await pool.query({
+    sql: 'SELECT DATABASE(), @@character_set_client, @@character_set_connection, @@character_set_results',
+    rowsAsArray: true,
+  })
+  const [database, ...charsets] = (rows as unknown[][])[0] ?? []
+  if (typeof database !== 'string') {
+    throw new SessionConfigError(
+      'mysqlEngine needs connections with a database selected: name it in the URL (mysql://user@host:3306/<database>) or in the pool options ({ database })',
+    )
+  }
+  const wrong = charsets.find((charset) => charset !== 'utf8mb4')
+  if (wrong !== undefined) {
+    throw new SessionConfigError(
+      `mysqlEngine needs connections whose character set is utf8mb4, got ${String(wrong)}: create the pool with charset: 'UTF8MB4_UNICODE_CI' (mysql2's default)`,
+    )
+  }
+  return database
+}
+
+/** Fails at startup, not on the first request, when the table the engine needs is not there. */
+export async function requireTable(pool: Pool, database: string, table: string): Promise<void> {
+  const [rows] = await pool.query({
+    sql: 'SELECT 1 FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?',
+    values: [table],
+    rowsAsArray: true,
+  })
+  if ((rows as unknown[][]).length > 0) return
+  throw new SessionConfigError(
+    `MySQL table '${table}' does not exist in database '${database}'. Create it from sessionsTable('${table}') in your migrations, or let the engine create the default 'sessions' table with migrate: true.`,
+  )
+}

@@ -1,0 +1,125 @@
+import type { Pool } from 'mysql2/promise'
+import type {
+  IterateOptions,
+  SessionChanges,
+  SessionData,
+  SessionEngine,
+  SessionEntry,
+  StoredSession,
+} from '../../engine.js'
+import { applyChanges } from '../apply-changes.js'
+import { createCallRunner, type Lease } from './calls.js'
+import { ID_MAX_BYTES, type SessionsTable } from './schema.js'
+import { buildStatements, DELETE_BATCH } from './statements.js'
+
+/** What `createMysqlEngine` needs besides the pool. */
+export interface MysqlEngineParts {
+  readonly table: SessionsTable
+  /** Milliseconds after which a call that has not settled rejects. */
+  readonly operationTimeout: number
+  /** Ends the pool on `close()`: present only when the engine created the pool. */
+  readonly endPool?: () => Promise<void>
+}
+
+/** A session engine on a mysql2 pool, with every statement built once. */
+export function createMysqlEngine(pool: Pool, parts: MysqlEngineParts): SessionEngine {
+  const { table, operationTimeout, endPool } = parts
+  const statements = buildStatements(table)
+  const runner = createCallRunner(pool, statements, operationTimeout)
+  // The columns' own codecs turn driver values into session values, as Drizzle would.
+  const toData = (text: unknown) => table.data.mapFromDriverValue(text as string) as SessionData
+  const toExpiry = (value: unknown) => table.expiresAt.mapFromDriverValue(value as number | string) as number
+  const toId = (value: unknown) => table.id.mapFromDriverValue(value as Buffer) as string
+
+  let closed = false
+  const call = <T>(operation: string, work: (lease: Lease) => Promise<T>): Promise<T> => {
+    if (closed) return Promise.reject(new Error('The mysql session engine is closed'))
+    return runner.call(operation, work)
+  }
+
+  /** Deletes in batches of `DELETE_BATCH` rows, each its own short transaction, until one deletes fewer. */
+  const deleteInBatches = async (operation: string, deleteBatch: (lease: Lease) => Promise<number>) => {
+    let deleted = 0
+    for (;;) {
+      const removed = await call(operation, deleteBatch)
+      deleted += removed
+      if (removed < DELETE_BATCH) return deleted
+    }
+  }
+
+  return {
+    name: 'mysql',
+
+    load(id: string, now: number): Promise<StoredSession | null> {
+      return call('load', async (lease) => {
+        const [row] = await lease.rows(statements.loadAlive, { id, now })
+        return row ? { data: toData(row[0]), expiresAt: toExpiry(row[1]) } : null
+      })
+    },
+
+    async commit(id: string, changes: SessionChanges, now: number): Promise<boolean> {
+      // A longer id would fail, or with a lax sql_mode be cut short and merge with another session.
+      if (Buffer.byteLength(id) > ID_MAX_BYTES) {
+        throw new Error(`mysqlEngine cannot store a session id longer than ${ID_MAX_BYTES} bytes of UTF-8`)
+      }
+      return call('commit', (lease) =>
+        lease.transaction(async () => {
+          await lease.write(statements.lockRow, { id })
+          const [row] = await lease.rows(statements.readLocked, { id })
+          const stored = row && toExpiry(row[1]) > now ? toData(row[0]) : undefined
+          if (!stored && changes.existingOnly) return false
+          const data = table.data.mapToDriverValue(applyChanges(stored, changes))
+          await lease.write(statements.write, { id, data, expiresAt: changes.expiresAt })
+          return true
+        }),
+      )
+    },
+
+    touch(id: string, expiresAt: number, now: number): Promise<boolean> {
+      return call('touch', async (lease) => (await lease.write(statements.moveExpiry, { id, expiresAt, now })) > 0)
+    },
+
+    async delete(id: string): Promise<void> {
+      await call('delete', (lease) => lease.write(statements.deleteOne, { id }))
+    },
+
+    async deleteAll(): Promise<void> {
+      await deleteInBatches('delete all sessions', (lease) => lease.write(statements.deleteBatch))
+    },
+
+    count(now: number): Promise<number> {
+      return call('count', async (lease) => {
+        const [row] = await lease.rows(statements.countAlive, { now })
+        return Number(row?.[0] ?? 0)
+      })
+    },
+
+    async *entries(now: number, { batchSize }: IterateOptions): AsyncIterable<readonly SessionEntry[]> {
+      let after: string | Buffer = Buffer.alloc(0)
+      for (;;) {
+        const rows = await call('list sessions', (lease) =>
+          lease.rows(statements.pageAfter, { after, now, limit: batchSize }),
+        )
+        if (rows.length === 0) return
+        yield rows.map((row): SessionEntry => ({ id: toId(row[0]), data: toData(row[1]), expiresAt: toExpiry(row[2]) }))
+        if (rows.length < batchSize) return
+        after = rows[rows.length - 1]![0] as Buffer
+      }
+    },
+
+    async deleteExpired(now: number): Promise<number> {
+      return deleteInBatches('delete expired sessions', async (lease) => {
+        // READ COMMITTED locks the rows it deletes and no gaps, so commits creating sessions never wait for a sweep.
+        await lease.write(statements.readCommittedNext)
+        return lease.write(statements.deleteExpiredBatch, { now })
+      })
+    },
+
+    async close(): Promise<void> {
+      if (closed) return
+      closed = true
+      await runner.settled()
+      await endPool?.()
+    },
+  }
+}

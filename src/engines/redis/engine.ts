@@ -1,0 +1,167 @@
+import type {
+  IterateOptions,
+  SessionChanges,
+  SessionEngine,
+  SessionEntry,
+  SessionValue,
+  StoredSession,
+} from '../../engine.js'
+import { isSafeSessionId, SAFE_SESSION_ID_SOURCE } from '../safe-id.js'
+import type { RedisConnection } from './connection.js'
+import { dataFieldOf, EXPIRY_FIELD, keyOfDataField, scanPatternOf, sessionIdOf } from './keys.js'
+import { COMMIT_SCRIPT, LOAD_SCRIPT, TOUCH_SCRIPT } from './scripts.js'
+
+/** The COUNT hint of each SCAN: how many keys one round trip looks at, so no call blocks Redis for long. */
+export const SCAN_PAGE_SIZE = 1_000
+
+/**
+ * How far apart, in ms, the expiry computed from PTTL and the one the last commit or touch asked for may be and still
+ * be taken for the same instant seen through two round trips: `load` then returns the latter exactly. Further apart,
+ * the servers' clocks disagree, and the expiry on the loader's clock (its `now` plus PTTL) is returned.
+ */
+export const CLOCK_AGREEMENT = 1_000
+
+/**
+ * A session engine on one Redis connection: each session is a hash under `prefix`, expired by Redis itself, changed
+ * only by Lua scripts that run atomically.
+ */
+export function createRedisEngine(connection: RedisConnection, prefix: string): SessionEngine {
+  const keyOf = (id: string) => prefix + id
+  const pattern = scanPatternOf(prefix)
+
+  const loadOne = async (id: string, now: number): Promise<StoredSession | null> => {
+    const reply = await connection.runScript('load a session', LOAD_SCRIPT, [keyOf(id)], [])
+    return reply ? decodeSession(reply as LoadReply, now) : null
+  }
+
+  /** The ids of this engine's sessions, one SCAN page at a time, each id once even when SCAN repeats it. */
+  async function* scanIds(operation: string): AsyncGenerator<string[]> {
+    const seen = new Set<string>()
+    let cursor = '0'
+    do {
+      const [next, keys] = (await connection.run(operation, (client) =>
+        client.send('SCAN', [cursor, 'MATCH', pattern, 'COUNT', String(SCAN_PAGE_SIZE), 'TYPE', 'hash']),
+      )) as [string, string[]]
+      cursor = next
+      const ids: string[] = []
+      for (const key of keys) {
+        const id = sessionIdOf(prefix, key)
+        if (id === undefined || seen.has(id)) continue
+        seen.add(id)
+        ids.push(id)
+      }
+      if (ids.length > 0) yield ids
+    } while (cursor !== '0')
+  }
+
+  return {
+    name: 'redis',
+    capabilities: { serverExpiry: true },
+
+    async load(id: string, now: number): Promise<StoredSession | null> {
+      return isSafeSessionId(id) ? loadOne(id, now) : null
+    },
+
+    async commit(id: string, changes: SessionChanges, now: number): Promise<boolean> {
+      if (!isSafeSessionId(id)) {
+        throw new Error(
+          `redisEngine cannot store the session id ${describeId(id)}: ids must match /${SAFE_SESSION_ID_SOURCE}/`,
+        )
+      }
+      const { set, deleted, expiresAt, existingOnly = false } = changes
+      const args = [existingOnly ? '1' : '0', lifetimeOf(expiresAt, now), String(expiresAt), String(deleted.length)]
+      for (const key of deleted) args.push(dataFieldOf(key))
+      for (const [key, value] of Object.entries(set)) args.push(dataFieldOf(key), JSON.stringify(value))
+      return (await connection.runScript('commit a session', COMMIT_SCRIPT, [keyOf(id)], args)) === 1
+    },
+
+    async touch(id: string, expiresAt: number, now: number): Promise<boolean> {
+      if (!isSafeSessionId(id)) return false
+      const args = [lifetimeOf(expiresAt, now), String(expiresAt)]
+      return (await connection.runScript('touch a session', TOUCH_SCRIPT, [keyOf(id)], args)) === 1
+    },
+
+    async delete(id: string): Promise<void> {
+      if (!isSafeSessionId(id)) return
+      await connection.run('delete a session', (client) => client.send('DEL', [keyOf(id)]))
+    },
+
+    async deleteAll(): Promise<void> {
+      for await (const ids of scanIds('list sessions to delete')) {
+        await connection.run('delete sessions', (client) => client.send('DEL', ids.map(keyOf)))
+      }
+    },
+
+    async count(): Promise<number> {
+      let found = 0
+      for await (const ids of scanIds('count sessions')) found += ids.length
+      return found
+    },
+
+    async *entries(now: number, { batchSize }: IterateOptions): AsyncIterable<readonly SessionEntry[]> {
+      if (!(Number.isSafeInteger(batchSize) && batchSize > 0)) {
+        throw new RangeError(`entries({ batchSize }) needs a positive integer, got ${String(batchSize)}`)
+      }
+      for await (const ids of scanIds('list sessions')) {
+        // Each batch loads only its own sessions, so a consumer that stops early leaves the rest unread.
+        for (let start = 0; start < ids.length; start += batchSize) {
+          const batchIds = ids.slice(start, start + batchSize)
+          const sessions = await Promise.all(batchIds.map((id) => loadOne(id, now)))
+          const batch: SessionEntry[] = []
+          for (const [index, session] of sessions.entries()) {
+            if (session) batch.push({ id: batchIds[index] as string, ...session })
+          }
+          if (batch.length > 0) yield batch
+        }
+      }
+    },
+
+    /** Redis removes expired sessions itself (key TTL), so there is never anything left to sweep: resolves to 0. */
+    async deleteExpired(): Promise<number> {
+      return 0
+    },
+
+    async close(): Promise<void> {
+      connection.close()
+    },
+  }
+}
+
+/** What LOAD_SCRIPT returns for a session that exists: its PTTL and its hash as a flat field/value list. */
+type LoadReply = [pttl: number, fields: string[]]
+
+function decodeSession([pttl, fields]: LoadReply, now: number): StoredSession {
+  const data: Record<string, SessionValue> = Object.create(null)
+  const onLoaderClock = now + pttl
+  let expiresAt = onLoaderClock
+  for (let index = 0; index + 1 < fields.length; index += 2) {
+    const field = fields[index] as string
+    const value = fields[index + 1] as string
+    if (field === EXPIRY_FIELD) {
+      const requested = Number(value)
+      if (Math.abs(requested - onLoaderClock) <= CLOCK_AGREEMENT) expiresAt = requested
+    } else {
+      data[keyOfDataField(field)] = JSON.parse(value) as SessionValue
+    }
+  }
+  return { data, expiresAt }
+}
+
+/**
+ * The PEXPIRE argument for an expiry of `expiresAt` at `now`: a lifetime the server counts on its own clock, so app
+ * servers whose clocks disagree still agree on how long a session lives.
+ */
+function lifetimeOf(expiresAt: number, now: number): string {
+  const lifetime = Math.ceil(expiresAt - now)
+  if (!Number.isSafeInteger(lifetime)) {
+    throw new RangeError(
+      `redisEngine needs finite expiresAt and now in epoch milliseconds, got ${expiresAt} and ${now}`,
+    )
+  }
+  return String(lifetime)
+}
+
+/** The id for an error message, quoted and cut short so a huge or binary id stays readable. */
+function describeId(id: string): string {
+  return JSON.stringify(id.length > 40 ? `${id.slice(0, 40)}…` : id)
+}
