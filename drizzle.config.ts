@@ -12,6 +12,6 @@ const configs = {
   mysql: defineConfig({ dialect: 'mysql', schema: './src/engines/mysql/schema.ts', out: './drizzle/mysql' }),
 }
 
-const dialect = (process.env['DRIZZLE_DIALECT'] ?? 'sqlite') as keyof typeof configs
+const { DRIZZLE_DIALECT: dialect = 'sqlite' } = process.env
 if (!(dialect in configs)) throw new Error(`DRIZZLE_DIALECT must be one of ${Object.keys(configs).join(', ')}`)
-export default configs[dialect]
+export default configs[dialect as keyof typeof configs]

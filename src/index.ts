@@ -1,5 +1,6 @@
 export type {
   EngineCapabilities,
+  EngineReopener,
   IterateOptions,
   SessionChanges,
   SessionData,
@@ -9,6 +10,7 @@ export type {
   StoredSession,
 } from './engine.js'
 export { type MemoryEngineOptions, memoryEngine } from './engines/memory.js'
+export { EngineTimeoutError } from './engines/time-limit.js'
 export { SessionConfigError, SessionEngineError, SessionKeyError } from './errors.js'
 export type { SameSite, SessionLogger, SessionOptions } from './options.js'
 export { session } from './plugin.js'

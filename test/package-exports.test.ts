@@ -44,6 +44,7 @@ test('every subpath of the exports map is listed here', () => {
 test('the root export loads from dist with its public names', () => {
   const names = JSON.parse(importInConsumer('elysia-sessions', 'Object.keys(m).sort()'))
   expect(names).toEqual([
+    'EngineTimeoutError',
     'Session',
     'SessionConfigError',
     'SessionEngineError',

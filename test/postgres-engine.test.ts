@@ -81,8 +81,8 @@ async function appliedMigrations(raw: SQL): Promise<number> {
   return (row as { n: number }).n
 }
 
-async function tableExists(raw: SQL, name: string): Promise<boolean> {
-  const [row] = await raw`SELECT to_regclass(quote_ident(${name})) IS NOT NULL AS found`
+async function tableExists(raw: SQL, name: string, schema = 'public'): Promise<boolean> {
+  const [row] = await raw`SELECT to_regclass(format('%I.%I', ${schema}::text, ${name}::text)) IS NOT NULL AS found`
   return (row as { found: boolean }).found
 }
 
@@ -126,7 +126,8 @@ describe.skipIf(!postgres.url)(postgres.label, () => {
       expect(await appliedMigrations(fresh.raw)).toBe(JOURNAL.entries.length)
       const indexes = await fresh.raw`SELECT indexname FROM pg_indexes WHERE tablename = 'sessions'`
       expect(indexes).toContainEqual({ indexname: 'sessions_expires_at_idx' })
-      expect(await tableExists(fresh.raw, 'drizzle.__drizzle_migrations')).toBe(false)
+      expect(await tableExists(fresh.raw, MIGRATIONS_TABLE, 'drizzle')).toBe(true)
+      expect(await tableExists(fresh.raw, '__drizzle_migrations', 'drizzle')).toBe(false)
     })
 
     test('eight engines started at the same moment on an empty database all come up and migrate it once', async () => {
@@ -396,7 +397,7 @@ describe.skipIf(!postgres.url)(postgres.label, () => {
       try {
         const direct = await timed(engine.load(generateSessionId(), Date.now()))
         expect(direct.elapsed).toBeLessThan(OUTAGE_TIMEOUT + SLACK)
-        expect(reasonOf(direct.result)).toHaveProperty('code', expect.stringMatching(/^ERR_POSTGRES_|^ECONNREFUSED$/))
+        expect(reasonOf(direct.result)).toHaveProperty('code', expect.stringMatching(/^ERR_POSTGRES_/))
 
         errors.length = 0
         const request = await timed(send(app, '/name', { cookie }))

@@ -1,13 +1,6 @@
 import { lstat, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
-import type {
-  IterateOptions,
-  SessionChanges,
-  SessionEngine,
-  SessionEntry,
-  SessionValue,
-  StoredSession,
-} from '../../engine.js'
+import type { IterateOptions, SessionChanges, SessionEngine, SessionEntry, StoredSession } from '../../engine.js'
 import { SessionConfigError } from '../../errors.js'
 import type { SessionLogger } from '../../options.js'
 import { applyChanges } from '../apply-changes.js'

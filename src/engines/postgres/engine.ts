@@ -12,7 +12,7 @@ import type {
 import { applyChanges } from '../apply-changes.js'
 import { isSafeSessionId, SAFE_SESSION_ID_SOURCE } from '../safe-id.js'
 import { withinTimeLimit } from '../time-limit.js'
-import { retryOnEndedConnection } from './closed-connection.js'
+import { retryOnEndedConnection } from './ended-connection.js'
 import type { SessionsTable } from './schema.js'
 import { reusableStatement } from './statement.js'
 

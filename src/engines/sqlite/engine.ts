@@ -8,11 +8,11 @@ import type {
   SessionData,
   SessionEngine,
   SessionEntry,
-  SessionValue,
   StoredSession,
 } from '../../engine.js'
 import { applyChanges } from '../apply-changes.js'
 import type { SessionsTable } from './schema.js'
+import { trackStatements } from './tracked-statements.js'
 
 /** What `createSqliteEngine` needs besides the connection. */
 export interface SqliteEngineParts {
@@ -33,7 +33,8 @@ const placeholder = sql.placeholder
 /** A session engine on one bun:sqlite connection, with every statement prepared once. */
 export function createSqliteEngine(connection: Database, parts: SqliteEngineParts): SessionEngine {
   const { table, ownsConnection, reopen } = parts
-  const db = drizzle({ client: connection })
+  const tracked = trackStatements(connection)
+  const db = drizzle({ client: tracked.client })
   const alive = gt(table.expiresAt, placeholder('now'))
 
   const loadAlive = db
@@ -85,7 +86,6 @@ export function createSqliteEngine(connection: Database, parts: SqliteEnginePart
     return true
   })
 
-  const statements = [loadAlive, upsert, moveExpiry, deleteOne, deleteEvery, countAlive, pageAfter, deleteExpiredBatch]
   let closed = false
   const checkOpen = () => {
     if (closed) throw new Error('The sqlite session engine is closed')
@@ -156,7 +156,7 @@ export function createSqliteEngine(connection: Database, parts: SqliteEnginePart
       if (closed) return
       closed = true
       // Finalized statements let close() release the file now rather than when they are garbage-collected.
-      for (const statement of statements) (statement as { stmt?: { finalize?: () => void } }).stmt?.finalize?.()
+      tracked.finalizeAll()
       if (ownsConnection) connection.close()
     },
   }

@@ -1,5 +1,4 @@
 import { Database } from 'bun:sqlite'
-import { drizzle } from 'drizzle-orm/bun-sqlite'
 import type { SessionEngine } from '../../engine.js'
 import { SessionConfigError, SessionEngineError } from '../../errors.js'
 import { siblingModule } from '../../sibling-module.js'
@@ -64,7 +63,7 @@ export async function sqliteEngine(options: SqliteEngineOptions): Promise<Sessio
     if (!ownsConnection) setBusyTimeout(connection, busyTimeout)
     if (migrate) {
       try {
-        applyMigrations(drizzle({ client: connection }))
+        applyMigrations(connection)
       } catch (error) {
         throw new SessionEngineError(`apply the SQLite migrations to ${describeFile(connection)}`, error)
       }

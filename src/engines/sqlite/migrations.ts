@@ -1,6 +1,8 @@
+import type { Database } from 'bun:sqlite'
 import { fileURLToPath } from 'node:url'
-import type { BunSQLiteDatabase } from 'drizzle-orm/bun-sqlite'
+import { type BunSQLiteDatabase, drizzle } from 'drizzle-orm/bun-sqlite'
 import { migrate } from 'drizzle-orm/bun-sqlite/migrator'
+import { trackStatements } from './tracked-statements.js'
 
 /** The bundled migrations, found next to the package's code, never relative to the working directory. */
 const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../../drizzle/sqlite', import.meta.url))
@@ -16,7 +18,17 @@ const MIGRATION_ATTEMPTS = 5
  * the write lock, so two processes starting on a fresh file can both try the first migration; the loser fails on
  * `CREATE TABLE` and, on the next attempt, sees the winner's record and skips it.
  */
-export function applyMigrations(db: BunSQLiteDatabase): void {
+export function applyMigrations(connection: Database): void {
+  const tracked = trackStatements(connection)
+  const db = drizzle({ client: tracked.client })
+  try {
+    migrateWithRetries(db)
+  } finally {
+    tracked.finalizeAll()
+  }
+}
+
+function migrateWithRetries(db: BunSQLiteDatabase): void {
   for (let attempt = 1; ; attempt++) {
     try {
       migrate(db, { migrationsFolder: MIGRATIONS_FOLDER, migrationsTable: MIGRATIONS_TABLE })
