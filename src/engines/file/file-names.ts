@@ -1,14 +1,12 @@
 import { randomBytes } from 'node:crypto'
 
-export { isSafeSessionId as isFileSessionId } from '../safe-id.js'
-
 /** `<id>.session.json`: the only names the engine ever reads, counts or deletes. */
 const SESSION_FILE_NAME = /^([A-Za-z0-9_-]{1,128})\.session\.json$/
 
 /** `.<id>.<16 hex digits>.tmp`: a write in progress, or left behind by a crash. Never ends in `.session.json`. */
 const TEMP_FILE_NAME = /^\.[A-Za-z0-9_-]{1,128}\.[0-9a-f]{16}\.tmp$/
 
-/** The file name of the session `id`, which must pass `isFileSessionId`. */
+/** The file name of the session `id`, which must pass `isSafeSessionId`. */
 export function sessionFileName(id: string): string {
   return `${id}.session.json`
 }

@@ -4,7 +4,8 @@ import type { IterateOptions, SessionChanges, SessionEngine, SessionEntry, Store
 import { SessionConfigError } from '../../errors.js'
 import type { SessionLogger } from '../../options.js'
 import { applyChanges } from '../apply-changes.js'
-import { isFileSessionId, sessionFileName } from './file-names.js'
+import { isSafeSessionId, unsafeIdError } from '../safe-id.js'
+import { sessionFileName } from './file-names.js'
 import { sessionFileQueue } from './keyed-queue.js'
 import { listSessionDir, openSessionDir } from './session-dir.js'
 import { hasCode, readSessionFile, removeSessionFile, type SessionFileRead, writeSessionFile } from './session-file.js'
@@ -115,14 +116,12 @@ export function fileEngine(options: FileEngineOptions): SessionEngine {
     name: 'file',
 
     async load(id: string, now: number): Promise<StoredSession | null> {
-      return isFileSessionId(id) ? readAlive(id, now) : null
+      return isSafeSessionId(id) ? readAlive(id, now) : null
     },
 
     async commit(id: string, changes: SessionChanges, now: number): Promise<boolean> {
-      if (!isFileSessionId(id)) {
-        throw new Error(
-          `fileEngine cannot store the session id ${describeId(id)}: ids must match /^[A-Za-z0-9_-]{1,128}$/`,
-        )
+      if (!isSafeSessionId(id)) {
+        throw unsafeIdError('fileEngine', id)
       }
       checkExpiry(changes.expiresAt)
       return queued(id, async () => {
@@ -135,7 +134,7 @@ export function fileEngine(options: FileEngineOptions): SessionEngine {
     },
 
     async touch(id: string, expiresAt: number, now: number): Promise<boolean> {
-      if (!isFileSessionId(id)) return false
+      if (!isSafeSessionId(id)) return false
       checkExpiry(expiresAt)
       return queued(id, async () => {
         const stored = await readAlive(id, now)
@@ -146,7 +145,7 @@ export function fileEngine(options: FileEngineOptions): SessionEngine {
     },
 
     async delete(id: string): Promise<void> {
-      if (isFileSessionId(id)) await queued(id, () => removeSessionFile(pathOf(id)))
+      if (isSafeSessionId(id)) await queued(id, () => removeSessionFile(pathOf(id)))
     },
 
     async deleteAll(): Promise<void> {
@@ -224,9 +223,4 @@ function checkExpiry(expiresAt: number): void {
   if (!Number.isFinite(expiresAt)) {
     throw new RangeError(`fileEngine needs a finite expiresAt in epoch milliseconds, got ${String(expiresAt)}`)
   }
-}
-
-/** The id for an error message, quoted and cut short so a huge or binary id stays readable. */
-function describeId(id: string): string {
-  return JSON.stringify(id.length > 40 ? `${id.slice(0, 40)}…` : id)
 }

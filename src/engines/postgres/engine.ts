@@ -10,7 +10,7 @@ import type {
   StoredSession,
 } from '../../engine.js'
 import { applyChanges } from '../apply-changes.js'
-import { isSafeSessionId, SAFE_SESSION_ID_SOURCE } from '../safe-id.js'
+import { isSafeSessionId, unsafeIdError } from '../safe-id.js'
 import { withinTimeLimit } from '../time-limit.js'
 import { retryOnEndedConnection } from './ended-connection.js'
 import type { SessionsTable } from './schema.js'
@@ -137,10 +137,7 @@ export function createPostgresEngine(client: SQL, parts: PostgresEngineParts): S
 
     commit(id: string, changes: SessionChanges, now: number): Promise<boolean> {
       if (!isSafeSessionId(id)) {
-        const shown = JSON.stringify(id.length > 40 ? `${id.slice(0, 40)}…` : id)
-        return Promise.reject(
-          new Error(`postgresEngine cannot store the session id ${shown}: ids must match /${SAFE_SESSION_ID_SOURCE}/`),
-        )
+        return Promise.reject(unsafeIdError('postgresEngine', id))
       }
       return call('commit', () => commitInTransaction(id, changes, now))
     },

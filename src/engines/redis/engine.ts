@@ -6,7 +6,7 @@ import type {
   SessionValue,
   StoredSession,
 } from '../../engine.js'
-import { isSafeSessionId, SAFE_SESSION_ID_SOURCE } from '../safe-id.js'
+import { isSafeSessionId, unsafeIdError } from '../safe-id.js'
 import type { RedisConnection } from './connection.js'
 import { dataFieldOf, EXPIRY_FIELD, keyOfDataField, scanPatternOf, sessionIdOf } from './keys.js'
 import { COMMIT_SCRIPT, LOAD_SCRIPT, TOUCH_SCRIPT } from './scripts.js'
@@ -64,9 +64,7 @@ export function createRedisEngine(connection: RedisConnection, prefix: string): 
 
     async commit(id: string, changes: SessionChanges, now: number): Promise<boolean> {
       if (!isSafeSessionId(id)) {
-        throw new Error(
-          `redisEngine cannot store the session id ${describeId(id)}: ids must match /${SAFE_SESSION_ID_SOURCE}/`,
-        )
+        throw unsafeIdError('redisEngine', id)
       }
       const { set, deleted, expiresAt, existingOnly = false } = changes
       const args = [existingOnly ? '1' : '0', lifetimeOf(expiresAt, now), String(expiresAt), String(deleted.length)]
@@ -159,9 +157,4 @@ function lifetimeOf(expiresAt: number, now: number): string {
     )
   }
   return String(lifetime)
-}
-
-/** The id for an error message, quoted and cut short so a huge or binary id stays readable. */
-function describeId(id: string): string {
-  return JSON.stringify(id.length > 40 ? `${id.slice(0, 40)}…` : id)
 }
