@@ -1,4 +1,5 @@
-import { type Cookie, Elysia } from 'elysia'
+import { Elysia } from 'elysia'
+import { readCookie } from './cookie-header.js'
 import { callEngine } from './errors.js'
 import { resolveSessionOptions, type SessionOptions } from './options.js'
 import { Session } from './session.js'
@@ -6,9 +7,13 @@ import { SessionState } from './session-state.js'
 import { Sessions } from './sessions.js'
 import { createCookieSigner } from './signing.js'
 
-/** Per-request bookkeeping hung on Elysia's context under symbols private to one plugin instance. */
-type PrivateContext = Record<symbol, unknown>
-type CookieJar = Record<string, Cookie<unknown>>
+/** Signed ids are base64url with a dot: nothing to URL-encode, so the serializer is spared encodeURIComponent. */
+const asIs = (value: string) => value
+
+/** The part of Elysia's `set` the plugin writes its cookie to; Elysia serializes `set.cookie` into Set-Cookie. */
+interface ResponseCookies {
+  cookie?: Record<string, Record<string, unknown>>
+}
 
 /**
  * Gives every handler a typed, signed, server-side `session` and the admin API `sessions`.
@@ -29,19 +34,32 @@ export function session(options: SessionOptions) {
   const sessions = new Sessions(config)
   const { runtime } = sessions
   const disabledSession = new Session(new SessionState(runtime, null, null, 'disabled'))
-  // Symbols per instance: two plugins in one app (a sub-app's second cookie) never see each other's state.
-  const stateKey = Symbol(`elysia-sessions:${cookieName}`)
-  const skipKey = Symbol(`elysia-sessions:${cookieName}:off`)
+  // Per-request state is keyed by the Request, one map per plugin instance, so two plugins in one app (a sub-app's
+  // second cookie) never see each other's. Hooks take only the context properties they name: passing the whole
+  // context to a function makes Elysia assume a hook reads everything, cookies included, and parse them all.
+  const states = new WeakMap<Request, SessionState>()
+  const skipped = new WeakSet<Request>()
 
-  async function finishSession(context: PrivateContext, cookie: CookieJar): Promise<void> {
-    const state = context[stateKey] as SessionState | undefined
+  /** Saves (or touches) the request's session and sets its cookie; returns nothing when there is nothing to write. */
+  function finishSession(request: Request, set: ResponseCookies): Promise<void> | undefined {
+    const state = states.get(request)
     if (!state) return
-    context[stateKey] = undefined
+    states.delete(request)
     state.close()
-    if (state.hasChanges) await state.save()
-    else await state.touchIfDue()
-    if (state.cookie === 'send') cookie[cookieName]?.set({ ...attributes, value: signer.sign(state.id) })
-    else if (state.cookie === 'clear') cookie[cookieName]?.set({ ...attributes, value: '', maxAge: 0 })
+    const writing = state.hasChanges ? state.save() : state.touchIfDue()
+    if (!writing) return setCookie(state, set)
+    return writing.then(() => setCookie(state, set))
+  }
+
+  // Written to `set.cookie` as plain data rather than through the cookie jar, which costs more than the rest of a
+  // request; Elysia still serializes it together with any cookie the app set.
+  function setCookie(state: SessionState, set: ResponseCookies): undefined {
+    if (state.cookie === 'none') return
+    set.cookie ??= {}
+    set.cookie[cookieName] =
+      state.cookie === 'send'
+        ? { ...attributes, encode: asIs, value: signer.sign(state.id) }
+        : { ...attributes, value: '', maxAge: 0 }
   }
 
   return (
@@ -52,8 +70,8 @@ export function session(options: SessionOptions) {
           enabled
             ? {}
             : {
-                transform: function skipSessionLoading(context: object) {
-                  ;(context as PrivateContext)[skipKey] = true
+                transform: function skipSessionLoading({ request }: { request: Request }) {
+                  skipped.add(request)
                 },
               },
       })
@@ -63,12 +81,11 @@ export function session(options: SessionOptions) {
       .onStop(function closeSessions() {
         return sessions.close()
       })
-      .resolve({ as: 'scoped' }, async function loadSession(context) {
-        const { cookie } = context
-        if ((context as PrivateContext)[skipKey] === true) return { session: disabledSession, sessions }
+      .resolve({ as: 'scoped' }, async function loadSession({ request }) {
+        if (skipped.has(request)) return { session: disabledSession, sessions }
         sessions.startGc()
-        const raw = cookie[cookieName]?.value
-        const verified = typeof raw === 'string' && raw !== '' ? signer.verify(raw) : null
+        const raw = readCookie(request.headers.get('cookie'), cookieName)
+        const verified = raw ? signer.verify(raw) : null
         const stored = verified
           ? await callEngine('load a session', () => runtime.engine.load(verified.id, runtime.now()))
           : null
@@ -76,16 +93,17 @@ export function session(options: SessionOptions) {
         // A cookie that names no live session is dropped from the browser unless a write replaces it.
         if (raw !== undefined && raw !== '' && !stored) state.cookie = 'clear'
         else if (verified?.stale) state.cookie = 'send'
-        ;(context as PrivateContext)[stateKey] = state
+        states.set(request, state)
         return { session: new Session(state), sessions }
       })
       // mapResponse runs after every afterHandle hook, so writes made there (an app's own hooks) are saved too.
-      .mapResponse({ as: 'scoped' }, async function commitSession(context) {
-        await finishSession(context as PrivateContext, context.cookie)
+      // Declared async because Elysia awaits a mapResponse hook only when it is an async function.
+      .mapResponse({ as: 'scoped' }, async function commitSession({ request, set }) {
+        await finishSession(request, set as ResponseCookies)
       })
-      .onError({ as: 'scoped' }, async function commitSessionOnError(context) {
+      .onError({ as: 'scoped' }, async function commitSessionOnError({ request, set }) {
         try {
-          await finishSession(context as PrivateContext, context.cookie)
+          await finishSession(request, set as ResponseCookies)
         } catch (error) {
           config.logger.error('elysia-sessions: could not save the session of a failed request', error)
         }

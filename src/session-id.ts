@@ -6,9 +6,23 @@ export const SESSION_ID_LENGTH = Math.ceil((ID_BYTES * 4) / 3)
 
 const ID_PATTERN = new RegExp(`^[A-Za-z0-9_-]{${SESSION_ID_LENGTH}}$`)
 
-/** A new session id from the CSPRNG, in base64url (safe in cookies and URLs). */
+/** How many ids' worth of random bytes one call to the CSPRNG fetches. */
+const IDS_PER_FILL = 256
+const randomPool = Buffer.alloc(ID_BYTES * IDS_PER_FILL)
+let poolOffset = randomPool.length
+
+/**
+ * A new session id from the CSPRNG, in base64url (safe in cookies and URLs). Random bytes are fetched for many ids at
+ * once, and each byte is used for one id only.
+ */
 export function generateSessionId(): string {
-  return Buffer.from(crypto.getRandomValues(new Uint8Array(ID_BYTES))).toString('base64url')
+  if (poolOffset === randomPool.length) {
+    crypto.getRandomValues(randomPool)
+    poolOffset = 0
+  }
+  const start = poolOffset
+  poolOffset += ID_BYTES
+  return randomPool.toString('base64url', start, poolOffset)
 }
 
 /** Whether `id` has the shape of an id made by `generateSessionId`. */

@@ -26,9 +26,12 @@ export type CookieAction = 'none' | 'send' | 'clear'
  * engine. `Session` is the typed face over it; the plugin reads `cookie` to decide on Set-Cookie.
  */
 export class SessionState {
-  readonly data: Map<string, SessionValue>
   cookie: CookieAction = 'none'
-  #id: string
+  /** Null until someone asks: a new session that is never written needs no id. */
+  #id: string | null
+  /** The data as loaded, read directly until the first change builds `#data` from it. */
+  readonly #loaded: SessionData | undefined
+  #data: Map<string, SessionValue> | undefined
   #stored: boolean
   #expiresAt: number | null
   readonly #set = new Map<string, SessionValue>()
@@ -45,14 +48,28 @@ export class SessionState {
     stored: StoredSession | null,
     readonly mode: SessionMode = 'request',
   ) {
-    this.#id = id ?? generateSessionId()
+    this.#id = id
     this.#stored = stored !== null
     this.#expiresAt = stored?.expiresAt ?? null
-    this.data = new Map(stored ? Object.entries(stored.data) : undefined)
+    this.#loaded = stored?.data
   }
 
   get id(): string {
+    this.#id ??= generateSessionId()
     return this.#id
+  }
+
+  /** Every key and value of the session, with this request's changes. */
+  get data(): Map<string, SessionValue> {
+    this.#data ??= new Map(this.#loaded ? Object.entries(this.#loaded) : undefined)
+    return this.#data
+  }
+
+  /** The value under `key`, or `undefined`; reading never copies the loaded data. */
+  read(key: string): SessionValue | undefined {
+    if (this.#data) return this.#data.get(key)
+    const loaded = this.#loaded
+    return loaded !== undefined && Object.hasOwn(loaded, key) ? loaded[key] : undefined
   }
 
   /** When the stored record expires, or `null` when nothing is stored. */
@@ -85,19 +102,23 @@ export class SessionState {
   }
 
   /**
-   * Writes the pending changes, if any; a request session's expiry slides, a detached one keeps its own. When the
-   * stored session was destroyed meanwhile, a request session starts over under a new id with just these changes
-   * (never reviving the old id), and a detached one is left deleted.
+   * Writes the pending changes, if any. A request session's expiry slides when `touchInterval` has passed since its
+   * last activity (as a read's would), so the stored expiry and the cookie's stay in step and most writes need no
+   * new cookie; a detached one keeps its own. When the stored session was destroyed meanwhile, a request session
+   * starts over under a new id with just these changes (never reviving the old id), and a detached one is left deleted.
    */
   async save(): Promise<void> {
     if (!this.hasChanges) return
     const now = this.runtime.now()
-    const expiresAt =
-      this.mode === 'detached' && this.#expiresAt !== null ? this.#expiresAt : now + this.runtime.timeout
+    const previousExpiry = this.#expiresAt
+    const keepsExpiry =
+      previousExpiry !== null && this.#stored && (this.mode === 'detached' || !this.#touchDue(previousExpiry, now))
+    const expiresAt = keepsExpiry ? previousExpiry : now + this.runtime.timeout
     const set = Object.fromEntries(this.#set)
     const deleted = [...this.#deleted]
     this.#set.clear()
     this.#deleted.clear()
+    const idBefore = this.id
     let written = await this.#commit({ set, deleted, expiresAt, existingOnly: this.#stored }, now)
     if (!written) {
       this.#stored = false
@@ -110,26 +131,39 @@ export class SessionState {
     }
     this.#stored = written
     this.#expiresAt = written ? expiresAt : null
-    this.cookie = 'send'
+    // The browser needs the cookie again only when its id or its expiry changed.
+    if (this.id !== idBefore || expiresAt !== previousExpiry) this.cookie = 'send'
   }
 
   async #commit(changes: SessionChanges, now: number): Promise<boolean> {
     try {
-      return await this.runtime.engine.commit(this.#id, changes, now)
+      return await this.runtime.engine.commit(this.id, changes, now)
     } catch (error) {
       this.#restorePending(changes.set, changes.deleted)
       throw new SessionEngineError('commit a session', error)
     }
   }
 
-  /** Slides the expiry of a stored, unchanged session once `touchInterval` has passed since its last activity. */
-  async touchIfDue(): Promise<void> {
+  /**
+   * Slides the expiry of a stored, unchanged session once `touchInterval` has passed since its last activity.
+   * Returns nothing, synchronously, when no touch is due.
+   */
+  touchIfDue(): Promise<void> | undefined {
     if (!this.#stored || this.#expiresAt === null || this.mode !== 'request') return
     const now = this.runtime.now()
-    const lastActivity = this.#expiresAt - this.runtime.timeout
-    if (now - lastActivity < this.runtime.touchInterval) return
+    if (!this.#touchDue(this.#expiresAt, now)) return
+    return this.#touch(now)
+  }
+
+  /** Whether `touchInterval` has passed since the last activity, which set the expiry to `expiresAt`. */
+  #touchDue(expiresAt: number, now: number): boolean {
+    const lastActivity = expiresAt - this.runtime.timeout
+    return now - lastActivity >= this.runtime.touchInterval
+  }
+
+  async #touch(now: number): Promise<void> {
     const expiresAt = now + this.runtime.timeout
-    const alive = await callEngine('touch a session', () => this.runtime.engine.touch(this.#id, expiresAt, now))
+    const alive = await callEngine('touch a session', () => this.runtime.engine.touch(this.id, expiresAt, now))
     if (alive) {
       this.#expiresAt = expiresAt
       if (this.cookie === 'none') this.cookie = 'send'
@@ -139,8 +173,8 @@ export class SessionState {
   /** Deletes the stored record and starts over empty under a new id; the cookie is cleared unless a write follows. */
   async discard(): Promise<void> {
     this.#checkOpen()
-    if (this.#stored) await this.#deleteFromEngine(this.#id)
-    this.#id = generateSessionId()
+    if (this.#stored) await this.#deleteFromEngine(this.id)
+    this.#id = null
     this.#stored = false
     this.#expiresAt = null
     this.data.clear()
@@ -155,7 +189,7 @@ export class SessionState {
    */
   async regenerate(): Promise<void> {
     this.#checkOpen()
-    const oldId = this.#id
+    const oldId = this.id
     if (!this.#stored) {
       this.#id = generateSessionId()
       return

@@ -134,7 +134,7 @@ function readOrNull<T extends SessionValueType>(
   key: string,
 ): SessionValueTypes[T] | null {
   checkKey(key)
-  const stored = state.data.get(storageKey(type, key))
+  const stored = state.read(storageKey(type, key))
   return stored === undefined ? null : (codecOf(type).decode(stored) ?? null)
 }
 

@@ -211,6 +211,35 @@ describe('sliding expiry', () => {
     }
   })
 
+  test('a write within touchInterval keeps the expiry and sends no cookie; a write after it slides both', async () => {
+    const engine = recordingEngine()
+    const clock = { now: Date.now() }
+    const { app, restore } = clockedApp(engine, clock)
+    try {
+      const created = clock.now
+      const pair = cookiePairOf(await send(app, '/set/a'))
+      clock.now += 5_000
+      engine.calls.length = 0
+      const early = await send(app, '/set/b', { cookie: pair })
+      expect(callsOf(engine, 'commit')[0]!.args[1]).toMatchObject({
+        set: { 'string:b': 'v' },
+        expiresAt: created + 60_000,
+      })
+      expect(early.headers.getSetCookie()).toEqual([])
+
+      clock.now += 6_000
+      engine.calls.length = 0
+      const late = await send(app, '/set/c', { cookie: pair })
+      expect(callsOf(engine, 'commit')[0]!.args[1]).toMatchObject({ expiresAt: clock.now + 60_000 })
+      expect(callsOf(engine, 'touch')).toHaveLength(0)
+      expect(cookiePairOf(late)).toBe(pair)
+      expect(setCookieOf(late)).toContain('Max-Age=60')
+      expect(await (await send(app, '/peek', { cookie: pair })).text()).toBe('{"a":"v","b":"v","c":"v"}')
+    } finally {
+      restore()
+    }
+  })
+
   test('a session idle for longer than the timeout is gone', async () => {
     const clock = { now: Date.now() }
     const { app, restore } = clockedApp(memoryEngine(), clock)

@@ -2,7 +2,7 @@ import { describe, expect, test } from 'bun:test'
 import type { SessionChanges, SessionEngine } from '../src/engine.js'
 import { memoryEngine } from '../src/engines/memory.js'
 import { SessionEngineError } from '../src/errors.js'
-import { Session } from '../src/session.js'
+import { Session, stateOf } from '../src/session.js'
 import { type SessionMode, type SessionRuntime, SessionState } from '../src/session-state.js'
 
 const TIMEOUT = 60_000
@@ -207,14 +207,27 @@ describe('save', () => {
     expect(await f.count()).toBe(0)
   })
 
-  test('a request session slides its expiry on save', async () => {
+  test('a request session slides its expiry on a save once touchInterval has passed since its last activity', async () => {
     const f = fixture()
     const { session } = await f.stored()
-    f.clock.now += 1_000
+    f.clock.now += TOUCH_INTERVAL
     session.int('k', 2)
     await session.save()
-    expect(f.spy.commits[0]?.changes.expiresAt).toBe(START + 1_000 + TIMEOUT)
-    expect((await f.runtime.engine.load(session.id, f.clock.now))?.expiresAt).toBe(START + 1_000 + TIMEOUT)
+    const slid = START + TOUCH_INTERVAL + TIMEOUT
+    expect(f.spy.commits[0]?.changes.expiresAt).toBe(slid)
+    expect((await f.runtime.engine.load(session.id, f.clock.now))?.expiresAt).toBe(slid)
+    expect(stateOf(session).cookie).toBe('send')
+  })
+
+  test('a save within touchInterval keeps the expiry, so the cookie need not be sent again', async () => {
+    const f = fixture()
+    const { session } = await f.stored()
+    f.clock.now += TOUCH_INTERVAL - 1
+    session.int('k', 2)
+    await session.save()
+    expect(f.spy.commits[0]?.changes.expiresAt).toBe(START + TIMEOUT)
+    expect((await f.runtime.engine.load(session.id, f.clock.now))?.data).toEqual({ 'int:k': 2 })
+    expect(stateOf(session).cookie).toBe('none')
   })
 
   test('a detached session keeps its stored expiresAt on save', async () => {

@@ -1,0 +1,54 @@
+import { describe, expect, test } from 'bun:test'
+import { Elysia } from 'elysia'
+import { readCookie } from '../src/cookie-header.js'
+import { session } from '../src/index.js'
+import { cookiePairOf, SECRET, send } from './support/http.js'
+
+describe('readCookie', () => {
+  const cases: [string | null, string | undefined][] = [
+    [null, undefined],
+    ['', undefined],
+    ['sessid=abc', 'abc'],
+    ['theme=dark; sessid=abc; lang=en', 'abc'],
+    ['theme=dark;sessid=abc', 'abc'],
+    ['  sessid=abc  ', 'abc'],
+    ['sessid="abc"', 'abc'],
+    ['sessid=', ''],
+    ['xsessid=abc', undefined],
+    ['sessidx=abc', undefined],
+    ['sessid2=abc; sessid=def', 'def'],
+    ['sessid=first; sessid=second', 'first'],
+    ['theme=sessid=abc', undefined],
+    ['sessid', undefined],
+  ]
+  for (const [header, expected] of cases) {
+    test(`${JSON.stringify(header)} gives ${JSON.stringify(expected)}`, () => {
+      expect(readCookie(header, 'sessid')).toBe(expected)
+    })
+  }
+})
+
+describe('the session cookie beside the app’s own cookies', () => {
+  const app = new Elysia()
+    .use(session({ secret: SECRET }))
+    .get('/both', ({ session, cookie }) => {
+      session.int('n', (session.intOrNull('n') ?? 0) + 1)
+      cookie['theme']!.set({ value: 'dark', path: '/' })
+      return session.int('n')
+    })
+    .get('/read', ({ session, cookie }) => `${session.intOrNull('n')} ${String(cookie['theme']?.value)}`)
+
+  test('cookies the app sets through Elysia’s cookie jar are sent together with the session cookie', async () => {
+    const response = await send(app, '/both')
+    const cookies = response.headers.getSetCookie()
+    expect(cookies).toHaveLength(2)
+    expect(cookies).toContainEqual('theme=dark; Path=/')
+    expect(cookiePairOf(response)).toMatch(/^sessid=[A-Za-z0-9_-]{32}\.[A-Za-z0-9_-]{43}$/)
+  })
+
+  test('the session is found among other cookies, and the app still reads its own', async () => {
+    const pair = cookiePairOf(await send(app, '/both'))!
+    const response = await send(app, '/read', { cookie: `theme=light; ${pair}; lang=en` })
+    expect(await response.text()).toBe('1 light')
+  })
+})
