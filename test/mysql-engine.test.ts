@@ -106,12 +106,12 @@ describe.skipIf(!mysql.url)(mysql.label, () => {
       }
     })
 
-    test('ids compare byte-wise: ids differing only in case or trailing space are different sessions', async () => {
+    test('ids compare byte-wise: ids differing only in case are different sessions', async () => {
       const engine = await mysqlEngine({ url: shared.url })
       try {
         const id = generateSessionId().replace(/^./, 'a')
         const swapped = [...id].map((c) => (c === c.toLowerCase() ? c.toUpperCase() : c.toLowerCase())).join('')
-        const ids = [id, swapped, 'x', 'x ', 'X']
+        const ids = [id, swapped, 'x', 'X']
         const now = Date.now()
         for (const each of ids) {
           await engine.commit(each, { set: { 'string:id': each }, deleted: [], expiresAt: now + HOUR }, now)
@@ -126,16 +126,25 @@ describe.skipIf(!mysql.url)(mysql.label, () => {
       }
     })
 
-    test('a session id longer than the column is refused by commit, never cut short', async () => {
+    test('ids outside [A-Za-z0-9_-]{1,128} are unknown to load, touch and delete; commit refuses them', async () => {
       const engine = await mysqlEngine({ url: shared.url })
       try {
         const now = Date.now()
-        const [fits, tooLong] = ['é'.repeat(127), 'é'.repeat(128)]
-        const changes = { set: { 'int:n': 1 }, deleted: [], expiresAt: now + HOUR }
-        expect(await engine.commit(fits, changes, now)).toBe(true)
-        expect(engine.commit(tooLong, changes, now)).rejects.toThrow(/longer than 255 bytes/)
-        expect(await engine.load(tooLong, now)).toBeNull()
-        expect((await engine.load(fits, now))?.data).toEqual({ 'int:n': 1 })
+        const changes = { set: { 'string:who': 'first' }, deleted: [], expiresAt: now + HOUR }
+        // utf8 turns both lone surrogates into U+FFFD, so the two would be one row; a long id could be cut short.
+        const unsafe = ['a\uD800', 'a\uDBFF', 'x ', 'a:b', '', 'é'.repeat(127), 'x'.repeat(129)]
+        for (const id of unsafe) {
+          expect(engine.commit(id, changes, now)).rejects.toThrow(
+            /mysqlEngine cannot store the session id .*: ids must/,
+          )
+          expect(await engine.load(id, now)).toBeNull()
+          expect(await engine.touch(id, now + HOUR, now)).toBe(false)
+          await engine.delete(id)
+        }
+        expect(await engine.commit('x'.repeat(128), changes, now)).toBe(true)
+        // mysql2 sends each id as UTF-8, as the engine would have.
+        const stored = `SELECT count(*) FROM \`${shared.name}\`.sessions WHERE id IN (?)`
+        expect(await scalar(admin, stored, [unsafe])).toBe(0)
       } finally {
         await engine.deleteAll()
         await engine.close()
@@ -208,6 +217,23 @@ describe.skipIf(!mysql.url)(mysql.label, () => {
     }, 15_000)
   })
 
+  describe('entries', () => {
+    test('entries refuses a batchSize that is not a positive integer, as every engine does', async () => {
+      const engine = await mysqlEngine({ url: shared.url })
+      try {
+        for (const batchSize of [0, -1, 1.5, Number.NaN]) {
+          const listing = Array.fromAsync(engine.entries(Date.now(), { batchSize }))
+          expect(listing).rejects.toThrow(
+            new RangeError(`entries({ batchSize }) needs a positive integer, got ${batchSize}`),
+          )
+          await listing.catch(() => {})
+        }
+      } finally {
+        await engine.close()
+      }
+    })
+  })
+
   describe('mysqlEngine({ database })', () => {
     test('uses a mysql2 pool (callback API) and never ends it', async () => {
       const pool = createPool({ uri: shared.url })
@@ -253,7 +279,7 @@ describe.skipIf(!mysql.url)(mysql.label, () => {
       try {
         expect(mysqlEngine({ database: pool })).rejects.toThrow(
           new SessionConfigError(
-            `MySQL table 'sessions' does not exist in database '${db.name}'. Create it from sessionsTable('sessions') in your migrations, or let the engine create the default 'sessions' table with migrate: true.`,
+            `Table 'sessions' does not exist in MySQL database '${db.name}'. Create it from sessionsTable('sessions') in your migrations, or let the engine create the default 'sessions' table with migrate: true.`,
           ),
         )
       } finally {
@@ -432,7 +458,7 @@ describe.skipIf(!mysql.url)(mysql.label, () => {
       const app = appOn(engine, errors)
       try {
         const cookie = cookiePairOf(await send(app, '/visit'))
-        proxy.stall()
+        proxy.blackHole('black-hole')
         const [failed, health, ...calls] = await Promise.all([
           send(app, '/visit', { cookie }),
           send(app, '/health'),
@@ -468,13 +494,38 @@ describe.skipIf(!mysql.url)(mysql.label, () => {
       } finally {
         await proxy.restore()
       }
-      proxy.stall()
+      proxy.blackHole('black-hole')
       try {
         const silent = await timed(mysqlEngine({ url: shared.urlThrough(proxy.port), operationTimeout: 1_000 }))
         expect(silent.error).toBeInstanceOf(EngineTimeoutError)
         expect(silent.ms).toBeLessThan(1_000 + SLACK)
       } finally {
         await proxy.restore()
+      }
+    })
+
+    test('a commit that timed out never lands, even when its connection comes back after a later commit', async () => {
+      const hanging = await mysqlEngine({ url: shared.urlThrough(proxy.port), operationTimeout: OPERATION_TIMEOUT })
+      const direct = await mysqlEngine({ url: shared.url, operationTimeout: OPERATION_TIMEOUT })
+      try {
+        const id = generateSessionId()
+        const commitValue = (engine: SessionEngine, value: string) => {
+          const now = Date.now()
+          return engine.commit(id, { set: { 'string:x': value }, deleted: [], expiresAt: now + HOUR }, now)
+        }
+        await commitValue(hanging, 'old')
+        proxy.blackHole('forward')
+        const stale = await timed(commitValue(hanging, 'stale'))
+        expect(stale.error).toBeInstanceOf(EngineTimeoutError)
+        expect(await commitValue(direct, 'new')).toBe(true)
+
+        // The network heals: what the timed-out commit's connection held back reaches the server after all.
+        await proxy.restore()
+        await Bun.sleep(OPERATION_TIMEOUT)
+        expect((await direct.load(id, Date.now()))?.data).toEqual({ 'string:x': 'new' })
+      } finally {
+        await proxy.restore()
+        await Promise.all([hanging.close(), direct.close()])
       }
     })
 

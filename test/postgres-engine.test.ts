@@ -1,5 +1,5 @@
 import { Database } from 'bun:sqlite'
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'bun:test'
 import { readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { SQL } from 'bun'
@@ -143,6 +143,21 @@ describe.skipIf(!postgres.url)(postgres.label, () => {
       } finally {
         await Promise.all(engines.map((engine) => engine.close()))
       }
+    })
+
+    test('a start waits for another instance’s migrations longer than operationTimeout, as with MySQL', async () => {
+      const fresh = await freshDatabase('lock-wait')
+      // What another instance holds while it migrates; `raw` has one connection, so unlocking finds it.
+      const lock = "hashtextextended('elysia-sessions migrations', 0)"
+      await fresh.raw.unsafe(`SELECT pg_advisory_lock(${lock})`)
+      const starting = timed(postgresEngine({ url: fresh.url, operationTimeout: OUTAGE_TIMEOUT }))
+      await Bun.sleep(3 * OUTAGE_TIMEOUT)
+      await fresh.raw.unsafe(`SELECT pg_advisory_unlock(${lock})`)
+      const { result } = await starting
+      expect(result.status).toBe('fulfilled')
+      const engine = (result as PromiseFulfilledResult<SessionEngine>).value
+      expect(await commitAndLoad(engine)).not.toBeNull()
+      await engine.close()
     })
 
     test('a host app whose newer migrations are in Drizzle’s default table still gets the sessions table', async () => {
@@ -312,6 +327,29 @@ describe.skipIf(!postgres.url)(postgres.label, () => {
     })
   })
 
+  describe('deleteAll and entries', () => {
+    test('deleteAll deletes a table of exactly two full batches, and nothing is left', async () => {
+      const fresh = await freshDatabase('delete-all')
+      const engine = await postgresEngine({ url: fresh.url })
+      await insertRows(fresh.raw, 2_000, Date.now() + HOUR, 'all')
+      await engine.deleteAll()
+      expect(await fresh.raw`SELECT count(*)::int AS n FROM sessions`).toEqual([{ n: 0 }])
+      await engine.close()
+    })
+
+    test('entries refuses a batchSize that is not a positive integer, as every engine does', async () => {
+      const engine = await postgresEngine({ url: shared.url })
+      for (const batchSize of [0, -1, 1.5, Number.NaN]) {
+        const listing = Array.fromAsync(engine.entries(Date.now(), { batchSize }))
+        expect(listing).rejects.toThrow(
+          new RangeError(`entries({ batchSize }) needs a positive integer, got ${batchSize}`),
+        )
+        await listing.catch(() => {})
+      }
+      await engine.close()
+    })
+  })
+
   describe('deleteExpired', () => {
     /** How many rows of `shared` have ids starting with `prefix`. */
     const rowsOf = async (prefix: string) => {
@@ -419,9 +457,8 @@ describe.skipIf(!postgres.url)(postgres.label, () => {
 
     test('a server that stops answering fails calls with the timeout error', async () => {
       const cookie = await signedIn()
-      proxy.stall()
-      // Lets the pool see its connections close, so every call below waits for a new one that never completes.
-      await Bun.sleep(50)
+      // Pooled connections and new ones alike hang.
+      proxy.blackHole('black-hole')
       try {
         errors.length = 0
         const now = Date.now()
@@ -464,12 +501,117 @@ describe.skipIf(!postgres.url)(postgres.label, () => {
       expect(next.map((stored) => stored?.data)).toEqual(ids.map(() => ({ 'string:name': 'Ada' })))
     })
   })
+
+  describe('connections that hang without closing', () => {
+    let proxy: TcpProxy
+    /** An engine through the proxy, and another instance on the same database that reaches it directly. */
+    let hanging: SessionEngine
+    let direct: SessionEngine
+    const opened: SessionEngine[] = []
+
+    beforeAll(async () => {
+      direct = await postgresEngine({ url: shared.url, operationTimeout: OUTAGE_TIMEOUT })
+      opened.push(direct)
+    })
+    beforeEach(async () => {
+      proxy = await startTcpProxy(Number(new URL(baseUrl).port || 5432))
+      hanging = await postgresEngine({ url: urlWithPort(shared.url, proxy.port), operationTimeout: OUTAGE_TIMEOUT })
+      opened.push(hanging)
+    })
+    afterEach(async () => {
+      await hanging.close()
+      await proxy.close()
+    })
+    afterAll(() => Promise.all(opened.map((engine) => engine.close())))
+
+    const commitValue = (engine: SessionEngine, id: string, value: string) => {
+      const now = Date.now()
+      return engine.commit(id, { set: { 'string:x': value }, deleted: [], expiresAt: now + HOUR }, now)
+    }
+    const storedValueOf = async (id: string) => (await direct.load(id, Date.now()))?.data['string:x']
+
+    test('a commit that timed out never lands, even when its connection comes back after a later commit', async () => {
+      const id = generateSessionId()
+      await commitValue(hanging, id, 'old')
+      proxy.blackHole('forward')
+      const stale = await timed(commitValue(hanging, id, 'stale'))
+      expect(reasonOf(stale.result)).toBeInstanceOf(EngineTimeoutError)
+      expect(await commitValue(direct, id, 'new')).toBe(true)
+
+      // The network heals: what the timed-out commit's connection held back reaches the server after all.
+      await proxy.restore()
+      await Bun.sleep(2 * OUTAGE_TIMEOUT)
+      expect(await storedValueOf(id)).toBe('new')
+      expect(await commitValue(hanging, id, 'newer')).toBe(true)
+      expect(await storedValueOf(id)).toBe('newer')
+    })
+
+    test('a pool whose every connection hangs while the server is fine recovers after one timeout', async () => {
+      const ids = Array.from({ length: 12 }, () => generateSessionId())
+      // More calls at once than the pool has connections, so it holds all it may.
+      await Promise.all(ids.map((id) => commitValue(hanging, id, 'old')))
+      proxy.blackHole('forward')
+
+      const first = await timed(hanging.load(ids[0]!, Date.now()))
+      expect(reasonOf(first.result)).toBeInstanceOf(EngineTimeoutError)
+      // Calls one after the other, the worst case: each would otherwise meet another hung connection.
+      const started = performance.now()
+      const loaded: unknown[] = []
+      for (const id of ids.slice(1, 6)) loaded.push((await hanging.load(id, Date.now()))?.data)
+      expect(loaded).toEqual(ids.slice(1, 6).map(() => ({ 'string:x': 'old' })))
+      expect(performance.now() - started).toBeLessThan(2 * OUTAGE_TIMEOUT + SLACK)
+    })
+
+    test('a transaction frozen mid-commit gives up its row lock within a few operationTimeouts', async () => {
+      // A longer time limit than the other instance's, so the steps below fit well within it on a busy machine.
+      const slow = await postgresEngine({
+        url: urlWithPort(shared.url, proxy.port),
+        operationTimeout: 4 * OUTAGE_TIMEOUT,
+      })
+      opened.push(slow)
+      const id = generateSessionId()
+      await commitValue(slow, id, 'old')
+      const locker = new SQL({ url: shared.url, database: shared.name, max: 1 })
+      try {
+        // The row is held, so the commit below sends its statement and waits on the server for the lock.
+        const locked = Promise.withResolvers<void>()
+        const release = Promise.withResolvers<void>()
+        const holding = locker.begin(async (transaction) => {
+          await transaction`SELECT 1 FROM sessions WHERE id = ${id} FOR UPDATE`
+          locked.resolve()
+          await release.promise
+        })
+        await locked.promise
+        const frozen = timed(commitValue(slow, id, 'frozen'))
+        const waitsForLock = async () => {
+          const [row] = await shared.raw`
+            SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = ${shared.name} AND wait_event_type = 'Lock'`
+          return (row as { n: number }).n > 0
+        }
+        expect(await eventually(waitsForLock, 2 * OUTAGE_TIMEOUT)).toBe(true)
+        // The commit gets the lock once the holder lets go, but its client never hears so and never finishes.
+        proxy.blackHole('forward')
+        release.resolve()
+        await holding
+        expect(reasonOf((await frozen).result)).toBeInstanceOf(EngineTimeoutError)
+
+        // Another instance's commit of the session goes through once the server ends the frozen transaction.
+        const started = performance.now()
+        const committed = async () => (await commitValue(direct, id, 'new').catch(() => false)) === true
+        expect(await eventually(committed, 12 * OUTAGE_TIMEOUT)).toBe(true)
+        expect(performance.now() - started).toBeLessThan(12 * OUTAGE_TIMEOUT)
+        expect(await storedValueOf(id)).toBe('new')
+      } finally {
+        await locker.close()
+      }
+    })
+  })
 })
 
 describe('postgresEngine options', () => {
   const url = 'postgres://postgres@127.0.0.1:5432/test'
   const bad: [string, unknown, RegExp][] = [
-    ['no options', undefined, /needs \{ url: 'postgres:\/\/…' \} or \{ database \}/],
+    ['no options', undefined, /needs \{ url: 'postgres:\/\/user@host:5432\/database' \} or \{ database \}/],
     ['neither url nor database', {}, /exactly one of/],
     ['both url and database', { url, database: new SQL(url) }, /exactly one of/],
     ['a URL of another server', { url: 'mysql://root@127.0.0.1:3306/test' }, /needs a URL such as/],
@@ -481,6 +623,8 @@ describe('postgresEngine options', () => {
     ['an operationTimeout of 0', { url, operationTimeout: 0 }, /operationTimeout/],
     ['a fractional operationTimeout', { url, operationTimeout: 1.5 }, /operationTimeout/],
     ['an operationTimeout as text', { url, operationTimeout: '5000' }, /operationTimeout/],
+    ['an operationTimeout setTimeout cannot wait', { url, operationTimeout: 2 ** 31 }, /from 1 to 2147483647/],
+    ['a URL with a password', { url: 'http://user:secret@host/db' }, /got a http:\/\/ URL$/],
     ['a migrate that is not a boolean', { url, migrate: 'yes' }, /migrate/],
     [
       'a custom table with the bundled migrations',
@@ -517,7 +661,7 @@ describe('postgresEngine startup without a server', () => {
 
   test('a server that never answers fails startup with the timeout error as the cause', async () => {
     const proxy = await startTcpProxy(5432)
-    proxy.stall()
+    proxy.blackHole('black-hole')
     try {
       const url = `postgres://postgres@127.0.0.1:${proxy.port}/test`
       const { result, elapsed } = await timed(postgresEngine({ url, operationTimeout: OUTAGE_TIMEOUT }))

@@ -9,14 +9,7 @@ import { EXPIRY_FIELD, scanPatternOf } from '../src/engines/redis/keys.js'
 import { EngineTimeoutError } from '../src/engines/time-limit.js'
 import { generateSessionId } from '../src/session-id.js'
 import { cookiePairOf, SECRET, send } from './support/http.js'
-import {
-  deleteKeysStartingWith,
-  keysStartingWith,
-  openRawClient,
-  startRedisForwarder,
-  uniquePrefix,
-  urlWithPort,
-} from './support/redis.js'
+import { deleteKeysStartingWith, keysStartingWith, openRawClient, uniquePrefix, urlWithPort } from './support/redis.js'
 import { testService } from './support/services.js'
 import { startTcpProxy } from './support/tcp-proxy.js'
 
@@ -291,24 +284,24 @@ describe.skipIf(!redis.url)(redis.label, () => {
     })
 
     test('the client it opens from a url is closed by close()', async () => {
-      const forwarder = await startRedisForwarder(Number(new URL(url).port))
+      const proxy = await startTcpProxy(Number(new URL(url).port))
       try {
-        const engine = await redisEngine({ url: urlWithPort(url, forwarder.port), prefix: `${root}owned:` })
+        const engine = await redisEngine({ url: urlWithPort(url, proxy.port), prefix: `${root}owned:` })
         await commitForAnHour(engine, generateSessionId())
-        expect(forwarder.openConnections).toBe(1)
+        expect(proxy.openConnections).toBe(1)
         await engine.close()
-        for (let waited = 0; forwarder.openConnections > 0 && waited < 1_000; waited += 10) await Bun.sleep(10)
-        expect(forwarder.openConnections).toBe(0)
+        for (let waited = 0; proxy.openConnections > 0 && waited < 1_000; waited += 10) await Bun.sleep(10)
+        expect(proxy.openConnections).toBe(0)
         expect(engine.count(Date.now())).rejects.toThrow(/closed/)
       } finally {
-        await forwarder.close()
+        await proxy.close()
       }
     })
 
     test('a server that does not answer fails startup within operationTimeout, with the cause', async () => {
       const proxy = await startTcpProxy(Number(new URL(url).port))
       try {
-        proxy.stall()
+        proxy.blackHole('black-hole')
         const stalled = await settle(() => redisEngine({ url: urlWithPort(url, proxy.port), operationTimeout: 300 }))
         expect(stalled.error).toBeInstanceOf(SessionEngineError)
         expect((stalled.error as Error).message).toStartWith('Session engine failed to connect to Redis at 127.0.0.1:')
@@ -405,7 +398,7 @@ describe.skipIf(!redis.url)(redis.label, () => {
         const id = generateSessionId()
         await commitForAnHour(engine, id, { 'string:n': '1' })
 
-        proxy.stall()
+        proxy.blackHole('black-hole')
         const now = Date.now()
         const results = await Promise.all([
           settle(() => engine.load(id, now)),
@@ -426,25 +419,112 @@ describe.skipIf(!redis.url)(redis.label, () => {
       }
     })
 
-    test('a connection that hangs without closing is dropped after a timeout; the next call reconnects', async () => {
-      const forwarder = await startRedisForwarder(Number(new URL(url).port))
+    test('a connection that hangs without closing is dropped at the timeout; the next call reconnects', async () => {
+      const proxy = await startTcpProxy(Number(new URL(url).port))
       try {
         const engine = await open({
-          url: urlWithPort(url, forwarder.port),
+          url: urlWithPort(url, proxy.port),
           prefix: `${root}black-hole:`,
           operationTimeout: OPERATION_TIMEOUT,
         })
         const id = generateSessionId()
         await commitForAnHour(engine, id, { 'string:n': '1' })
 
-        forwarder.blackHoleOpenConnections()
+        proxy.blackHole('forward')
         const hung = await settle(() => engine.load(id, Date.now()))
         expect(hung.error).toBeInstanceOf(EngineTimeoutError)
         expect(hung.elapsed).toBeLessThan(OPERATION_TIMEOUT + MARGIN)
 
+        const next = await settle(() => engine.load(id, Date.now()))
+        expect(next).toEqual({ elapsed: expect.any(Number), error: undefined })
+        expect(next.elapsed).toBeLessThan(OPERATION_TIMEOUT / 2)
         expect((await engine.load(id, Date.now()))?.data).toEqual({ 'string:n': '1' })
       } finally {
-        await forwarder.close()
+        await proxy.close()
+      }
+    })
+
+    test('a commit that timed out is never sent again: a later commit of the same key keeps its value', async () => {
+      const proxy = await startTcpProxy(Number(new URL(url).port))
+      try {
+        const prefix = `${root}no-replay:`
+        const engine = await open({ url: urlWithPort(url, proxy.port), prefix, operationTimeout: OPERATION_TIMEOUT })
+        const id = generateSessionId()
+        const commit = (value: string) => {
+          const now = Date.now()
+          return engine.commit(id, { set: { 'string:x': value }, deleted: [], expiresAt: now + HOUR }, now)
+        }
+        await commit('old')
+
+        proxy.blackHole('forward')
+        const stale = await settle(() => commit('stale'))
+        expect(stale.error).toBeInstanceOf(EngineTimeoutError)
+        expect(await commit('new')).toBe(true)
+        // Time for a re-send of the abandoned commit to land, were there one.
+        await Bun.sleep(OPERATION_TIMEOUT)
+        expect(await raw.send('HGET', [prefix + id, '"string:x"'])).toBe('"new"')
+        expect((await engine.load(id, Date.now()))?.data).toEqual({ 'string:x': 'new' })
+      } finally {
+        await proxy.close()
+      }
+    })
+
+    test.each([
+      ['the client it opens', false],
+      ['a client passed in', true],
+    ])('a call whose connection closes under it is sent once more on a new one: %s', async (_, passedIn) => {
+      const proxy = await startTcpProxy(Number(new URL(url).port))
+      const routed = urlWithPort(url, proxy.port)
+      const client = passedIn ? new RedisClient(routed) : undefined
+      try {
+        const prefix = `${root}resent-${passedIn}:`
+        const options = { prefix, operationTimeout: 4 * OPERATION_TIMEOUT }
+        await client?.connect()
+        const engine = await open(client ? { client, ...options } : { url: routed, ...options })
+        const id = generateSessionId()
+        await commitForAnHour(engine, id, { 'string:x': 'old' })
+
+        proxy.blackHole('forward')
+        const now = Date.now()
+        const commit = settle(() =>
+          engine.commit(id, { set: { 'string:x': 'new' }, deleted: [], expiresAt: now + HOUR }, now),
+        )
+        await Bun.sleep(50)
+        // The connection ends while the call waits on it: a restart, say, that drops what it had not read.
+        await proxy.cut()
+        await proxy.restore()
+        expect((await commit).error).toBeUndefined()
+        expect(await raw.send('HGET', [prefix + id, '"string:x"'])).toBe('"new"')
+      } finally {
+        client?.close()
+        await proxy.close()
+      }
+    })
+
+    test('a client passed in is never closed on a timeout, and a call that timed out is never sent again', async () => {
+      const proxy = await startTcpProxy(Number(new URL(url).port))
+      const client = new RedisClient(urlWithPort(url, proxy.port), { autoReconnect: true })
+      try {
+        const prefix = `${root}passed-in-timeout:`
+        const engine = await open({ client, prefix, operationTimeout: OPERATION_TIMEOUT })
+        const id = generateSessionId()
+        await commitForAnHour(engine, id, { 'string:x': 'old' })
+
+        proxy.blackHole('forward')
+        const now = Date.now()
+        const stale = await settle(() =>
+          engine.commit(id, { set: { 'string:x': 'stale' }, deleted: [], expiresAt: now + HOUR }, now),
+        )
+        expect(stale.error).toBeInstanceOf(EngineTimeoutError)
+        expect(client.connected).toBe(true)
+        // The app's client learns its connection is gone: its queued commands fail and are not re-sent.
+        await proxy.cut()
+        await proxy.restore()
+        await Bun.sleep(OPERATION_TIMEOUT)
+        expect(await raw.send('HGET', [prefix + id, '"string:x"'])).toBe('"old"')
+      } finally {
+        client.close()
+        await proxy.close()
       }
     })
   })

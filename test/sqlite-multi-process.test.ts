@@ -101,11 +101,10 @@ describe('sqlite engine across processes', () => {
       try {
         const expected: Record<string, string> = { origin: 'a' }
         const rounds = 5
-        let expiredBatches = 0
         for (let round = 0; round < rounds; round++) {
           // The last two rounds race the GC workers' deletes (and this process's inserts) for the write lock.
           const sweeping = round >= rounds - 2
-          if (sweeping) insertRows(raw, 3_000, Date.now() - 60_000, `expired-${expiredBatches++}`)
+          if (sweeping) insertRows(raw, 3_000, Date.now() - 60_000)
           const requests = Array.from({ length: 40 }, (_, index) => {
             const key = `k-${round}-${index}`
             expected[key] = `v-${round}-${index}`
@@ -114,7 +113,7 @@ describe('sqlite engine across processes', () => {
           if (sweeping) {
             for (let batch = 0; batch < 4; batch++) {
               await Bun.sleep(5)
-              insertRows(raw, 1_000, Date.now() - 60_000, `expired-${expiredBatches++}`)
+              insertRows(raw, 1_000, Date.now() - 60_000)
             }
           }
           const results = await Promise.all(requests)

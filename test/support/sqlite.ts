@@ -2,6 +2,7 @@ import { Database } from 'bun:sqlite'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { generateSessionId } from '../../src/session-id.js'
 
 /** A path for a fresh database file in a new temporary folder. */
 export function freshDatabasePath(prefix = 'elysia-sessions-sqlite-'): string {
@@ -15,11 +16,14 @@ export function openRaw(path: string): Database {
   return database
 }
 
-/** Writes `count` sessions straight into the table in one transaction, expiring at `expiresAt`. */
-export function insertRows(database: Database, count: number, expiresAt: number, prefix = 'row'): void {
+/**
+ * Writes `count` sessions with random ids, as real sessions have, straight into the table in one transaction, expiring
+ * at `expiresAt`. Random ids scatter the rows over the table, which is what makes a sweep slow.
+ */
+export function insertRows(database: Database, count: number, expiresAt: number): void {
   const insert = database.prepare('INSERT INTO sessions (id, data, expires_at) VALUES (?, ?, ?)')
   database.transaction(() => {
-    for (let index = 0; index < count; index++) insert.run(`${prefix}-${index}`, '{"string:n":"x"}', expiresAt)
+    for (let index = 0; index < count; index++) insert.run(generateSessionId(), '{"string:n":"x"}', expiresAt)
   })()
 }
 

@@ -1,37 +1,76 @@
 import { connect, createServer, type Server, type Socket } from 'node:net'
 
-/** A TCP proxy a test owns between an engine and its server, to cut the connection without stopping the server. */
+/** What a proxy does with connections opened while it black-holes: forward them, or black-hole them too. */
+export type NewConnections = 'forward' | 'black-hole'
+
+/** A TCP proxy a test owns between a client and its server, to break the path without touching the server. */
 export interface TcpProxy {
   /** The loopback port the proxy listens on. */
   readonly port: number
+  /** How many client connections are open through the proxy, black-holed ones included. */
+  readonly openConnections: number
   /** Closes every connection through the proxy and refuses new ones: the server seems down. */
   cut(): Promise<void>
-  /** Accepts connections but forwards nothing: the server seems to hang. */
-  stall(): void
-  /** Forwards connections again, on the same port. */
+  /**
+   * Black-holes every open connection: both ends stay open, but nothing passes either way, a close included, as when
+   * a network or a server hangs. New connections are forwarded, or black-holed too (the whole server seems to hang).
+   */
+  blackHole(newConnections: NewConnections): void
+  /**
+   * Heals everything: black-holed connections pass on what they held back (a close included) and forward again, new
+   * connections are forwarded, and after a cut the proxy listens again on the same port.
+   */
   restore(): Promise<void>
   /** Stops the proxy for good. */
   close(): Promise<void>
 }
 
+/** One client connection and its connection to the server. */
+interface Link {
+  readonly client: Socket
+  readonly upstream: Socket
+  held: boolean
+}
+
 /** Starts a proxy on a free loopback port that forwards to `targetPort` on 127.0.0.1. */
 export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
-  const sockets = new Set<Socket>()
-  let stalled = false
-  const track = (socket: Socket) => {
-    sockets.add(socket)
-    socket.on('close', () => sockets.delete(socket))
-    socket.on('error', () => socket.destroy())
+  const links = new Set<Link>()
+  let holdNew = false
+
+  const hold = (link: Link) => {
+    link.held = true
+    link.client.pause()
+    link.upstream.pause()
   }
+  const release = (link: Link) => {
+    link.held = false
+    link.client.resume()
+    link.upstream.resume()
+  }
+  /** Passes `from`'s bytes and its end to `to` while it flows: a held (paused) socket emits nothing. */
+  const forward = (from: Socket, to: Socket) => {
+    from.on('data', (chunk) => {
+      if (!to.destroyed) to.write(chunk)
+    })
+    from.on('end', () => to.end())
+  }
+
   const server: Server = createServer((client) => {
-    track(client)
-    if (stalled) return
     const upstream = connect(targetPort, '127.0.0.1')
-    track(upstream)
-    client.pipe(upstream)
-    upstream.pipe(client)
-    client.on('close', () => upstream.destroy())
-    upstream.on('close', () => client.destroy())
+    const link: Link = { client, upstream, held: false }
+    links.add(link)
+    forward(client, upstream)
+    forward(upstream, client)
+    const end = () => {
+      links.delete(link)
+      client.destroy()
+      upstream.destroy()
+    }
+    for (const socket of [client, upstream]) {
+      socket.on('close', end)
+      socket.on('error', end)
+    }
+    if (holdNew) hold(link)
   })
   const listen = (port: number) =>
     new Promise<number>((resolve, reject) => {
@@ -44,23 +83,31 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   const stopListening = () =>
     new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve()))
   const destroyAll = () => {
-    for (const socket of sockets) socket.destroy()
-    sockets.clear()
+    for (const { client, upstream } of links) {
+      client.destroy()
+      upstream.destroy()
+    }
+    links.clear()
   }
+
   const port = await listen(0)
   return {
     port,
+    get openConnections() {
+      return links.size
+    },
     async cut() {
       const stopped = stopListening()
       destroyAll()
       await stopped
     },
-    stall() {
-      stalled = true
-      destroyAll()
+    blackHole(newConnections) {
+      holdNew = newConnections === 'black-hole'
+      for (const link of links) hold(link)
     },
     async restore() {
-      stalled = false
+      holdNew = false
+      for (const link of links) if (link.held) release(link)
       if (!server.listening) await listen(port)
     },
     async close() {

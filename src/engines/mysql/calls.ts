@@ -1,6 +1,6 @@
 import { fillPlaceholders } from 'drizzle-orm'
 import type { Pool, PoolConnection, ResultSetHeader } from 'mysql2/promise'
-import { EngineTimeoutError, withinTimeLimit } from '../time-limit.js'
+import { withinTimeLimit } from '../time-limit.js'
 import type { SessionStatements, Statement } from './statements.js'
 
 /** One pooled connection lent to one engine call. */
@@ -17,8 +17,9 @@ export interface Lease {
 export interface CallRunner {
   /**
    * Runs `work` on one pooled connection and settles within `operationTimeout`; on timeout the connection is
-   * destroyed, so a server that stopped answering never keeps a pool slot. Transactions that lost a deadlock or a
-   * lock wait run again, and so does a call whose connection the server had closed before its first statement.
+   * destroyed (the server rolls back what the call had begun, and a server that stopped answering never keeps a pool
+   * slot) and the call never runs again. Before that, transactions that lost a deadlock or a lock wait run again, and
+   * so does a call whose connection the server had closed before its first statement.
    */
   call<T>(operation: string, work: (lease: Lease) => Promise<T>): Promise<T>
   /** Resolves once every call in progress has settled. */
@@ -39,14 +40,16 @@ export function createCallRunner(
 ): CallRunner {
   const inFlight = new Set<Promise<unknown>>()
 
-  const attempts = async <T>(work: (lease: Lease) => Promise<T>, call: CallState): Promise<T> => {
+  const attempts = async <T>(work: (lease: Lease) => Promise<T>, signal: AbortSignal): Promise<T> => {
     for (let attempt = 1; ; attempt++) {
       const connection = await pool.getConnection()
-      if (call.abandoned) {
+      if (signal.aborted) {
         connection.release()
-        throw new Error('abandoned after its time limit')
+        throw signal.reason
       }
-      call.connection = connection
+      // At the time limit: the server rolls back what the call had begun, and the pool slot is freed.
+      const destroy = () => connection.destroy()
+      signal.addEventListener('abort', destroy, { once: true })
       const lease = leaseOn(connection, statements)
       try {
         return await work(lease)
@@ -55,10 +58,11 @@ export function createCallRunner(
         const conflict = isConflict(error) && attempt < CONFLICT_ATTEMPTS
         // A connection the server closed while it sat idle in the pool fails on its first statement.
         const closedWhileIdle = isFatal(error) && lease.statementsSent === 1 && attempt === 1
-        if (call.abandoned || !(conflict || closedWhileIdle)) throw error
+        // Work abandoned at its time limit never runs again: the caller was told it failed.
+        if (signal.aborted || !(conflict || closedWhileIdle)) throw error
         if (conflict) await Bun.sleep(attempt * 5 + Math.random() * 10)
       } finally {
-        call.connection = undefined
+        signal.removeEventListener('abort', destroy)
         connection.release()
       }
     }
@@ -66,17 +70,10 @@ export function createCallRunner(
 
   return {
     async call<T>(operation: string, work: (lease: Lease) => Promise<T>): Promise<T> {
-      const state: CallState = { abandoned: false, connection: undefined }
-      const limited = withinTimeLimit(attempts(work, state), operationTimeout, `MySQL ${operation}`)
+      const limited = withinTimeLimit((signal) => attempts(work, signal), operationTimeout, `MySQL ${operation}`)
       inFlight.add(limited)
       try {
         return await limited
-      } catch (error) {
-        if (error instanceof EngineTimeoutError) {
-          state.abandoned = true
-          state.connection?.destroy()
-        }
-        throw error
       } finally {
         inFlight.delete(limited)
       }
@@ -86,11 +83,6 @@ export function createCallRunner(
       await Promise.allSettled([...inFlight])
     },
   }
-}
-
-interface CallState {
-  abandoned: boolean
-  connection: PoolConnection | undefined
 }
 
 function leaseOn(

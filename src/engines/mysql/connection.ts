@@ -1,5 +1,5 @@
 import { type Pool as CallbackPool, createPool } from 'mysql2'
-import type { Pool } from 'mysql2/promise'
+import type { Pool, PoolConnection } from 'mysql2/promise'
 import { SessionConfigError } from '../../errors.js'
 
 /** How many connections the pool an engine opens from a URL keeps at most (mysql2's default). */
@@ -67,10 +67,34 @@ function isObject(value: unknown): value is PoolShape {
 const FOUND_ROWS = 2
 
 /**
- * Fails at startup, with the fix, when the pool's connections cannot serve the engine: no database selected, a
+ * Runs `work` on a connection of its own from `pool` and returns it to the pool. When `signal` aborts, the connection
+ * is destroyed at once: the server rolls back what `work` had begun, and a connection that hangs leaves the pool.
+ */
+export async function onConnection<T>(
+  pool: Pool,
+  signal: AbortSignal,
+  work: (connection: PoolConnection) => Promise<T>,
+): Promise<T> {
+  const connection = await pool.getConnection()
+  if (signal.aborted) {
+    connection.release()
+    throw signal.reason
+  }
+  const destroy = () => connection.destroy()
+  signal.addEventListener('abort', destroy, { once: true })
+  try {
+    return await work(connection)
+  } finally {
+    signal.removeEventListener('abort', destroy)
+    connection.release()
+  }
+}
+
+/**
+ * Fails at startup, with the fix, when `pool`'s connections cannot serve the engine: no database selected, a
  * character set other than utf8mb4, or the FOUND_ROWS flag turned off. Resolves to the database's name.
  */
-export async function checkConnections(pool: Pool): Promise<string> {
+export async function checkConnection(pool: Pool, connection: PoolConnection): Promise<string> {
   const flags = (pool.pool as { config?: { connectionConfig?: { clientFlags?: unknown } } }).config?.connectionConfig
     ?.clientFlags
   if (typeof flags === 'number' && (flags & FOUND_ROWS) === 0) {
@@ -78,34 +102,33 @@ export async function checkConnections(pool: Pool): Promise<string> {
       "mysqlEngine({ database }) needs mysql2's default FOUND_ROWS flag; remove '-FOUND_ROWS' from the pool's flags",
     )
   }
-  const [rows] = await pool.query({
+  const [rows] = await connection.query({
     sql: 'SELECT DATABASE(), @@character_set_client, @@character_set_connection, @@character_set_results',
     rowsAsArray: true,
   })
   const [database, ...charsets] = (rows as unknown[][])[0] ?? []
   if (typeof database !== 'string') {
     throw new SessionConfigError(
-      'mysqlEngine needs connections with a database selected: name it in the URL (mysql://user@host:3306/<database>) or in the pool options ({ database })',
+      'mysqlEngine needs connections with a database selected: name it in the URL ' +
+        '(mysql://user@host:3306/<database>) or in the pool options ({ database })',
     )
   }
   const wrong = charsets.find((charset) => charset !== 'utf8mb4')
   if (wrong !== undefined) {
     throw new SessionConfigError(
-      `mysqlEngine needs connections whose character set is utf8mb4, got ${String(wrong)}: create the pool with charset: 'UTF8MB4_UNICODE_CI' (mysql2's default)`,
+      `mysqlEngine needs connections whose character set is utf8mb4, got ${String(wrong)}: create the pool with ` +
+        "charset: 'UTF8MB4_UNICODE_CI' (mysql2's default)",
     )
   }
   return database
 }
 
-/** Fails at startup, not on the first request, when the table the engine needs is not there. */
-export async function requireTable(pool: Pool, database: string, table: string): Promise<void> {
-  const [rows] = await pool.query({
+/** Whether `table` exists in the database of `connection`. */
+export async function hasTable(connection: PoolConnection, table: string): Promise<boolean> {
+  const [rows] = await connection.query({
     sql: 'SELECT 1 FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?',
     values: [table],
     rowsAsArray: true,
   })
-  if ((rows as unknown[][]).length > 0) return
-  throw new SessionConfigError(
-    `MySQL table '${table}' does not exist in database '${database}'. Create it from sessionsTable('${table}') in your migrations, or let the engine create the default 'sessions' table with migrate: true.`,
-  )
+  return (rows as unknown[][]).length > 0
 }

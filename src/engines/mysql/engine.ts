@@ -8,8 +8,10 @@ import type {
   StoredSession,
 } from '../../engine.js'
 import { applyChanges } from '../apply-changes.js'
+import { checkBatchSize } from '../batch-size.js'
+import { isSafeSessionId, unsafeIdError } from '../safe-id.js'
 import { createCallRunner, type Lease } from './calls.js'
-import { ID_MAX_BYTES, type SessionsTable } from './schema.js'
+import type { SessionsTable } from './schema.js'
 import { buildStatements, DELETE_BATCH } from './statements.js'
 
 /** What `createMysqlEngine` needs besides the pool. */
@@ -33,9 +35,11 @@ export function createMysqlEngine(pool: Pool, parts: MysqlEngineParts): SessionE
 
   let closed = false
   const call = <T>(operation: string, work: (lease: Lease) => Promise<T>): Promise<T> => {
-    if (closed) return Promise.reject(new Error('The mysql session engine is closed'))
+    if (closed) return Promise.reject(closedError())
     return runner.call(operation, work)
   }
+  /** What a call about an id no session can have resolves to, without a round trip; refused once closed too. */
+  const unknownId = <T>(answer: T): Promise<T> => (closed ? Promise.reject(closedError()) : Promise.resolve(answer))
 
   /** Deletes in batches of `DELETE_BATCH` rows, each its own short transaction, until one deletes fewer. */
   const deleteInBatches = async (operation: string, deleteBatch: (lease: Lease) => Promise<number>) => {
@@ -51,6 +55,7 @@ export function createMysqlEngine(pool: Pool, parts: MysqlEngineParts): SessionE
     name: 'mysql',
 
     load(id: string, now: number): Promise<StoredSession | null> {
+      if (!isSafeSessionId(id)) return unknownId(null)
       return call('load', async (lease) => {
         const [row] = await lease.rows(statements.loadAlive, { id, now })
         return row ? { data: toData(row[0]), expiresAt: toExpiry(row[1]) } : null
@@ -58,10 +63,8 @@ export function createMysqlEngine(pool: Pool, parts: MysqlEngineParts): SessionE
     },
 
     async commit(id: string, changes: SessionChanges, now: number): Promise<boolean> {
-      // A longer id would fail, or with a lax sql_mode be cut short and merge with another session.
-      if (Buffer.byteLength(id) > ID_MAX_BYTES) {
-        throw new Error(`mysqlEngine cannot store a session id longer than ${ID_MAX_BYTES} bytes of UTF-8`)
-      }
+      // Other ids could merge: utf8 turns lone surrogates into U+FFFD, and a lax sql_mode cuts long ids short.
+      if (!isSafeSessionId(id)) throw unsafeIdError('mysqlEngine', id)
       return call('commit', (lease) =>
         lease.transaction(async () => {
           await lease.write(statements.lockRow, { id })
@@ -76,10 +79,12 @@ export function createMysqlEngine(pool: Pool, parts: MysqlEngineParts): SessionE
     },
 
     touch(id: string, expiresAt: number, now: number): Promise<boolean> {
+      if (!isSafeSessionId(id)) return unknownId(false)
       return call('touch', async (lease) => (await lease.write(statements.moveExpiry, { id, expiresAt, now })) > 0)
     },
 
     async delete(id: string): Promise<void> {
+      if (!isSafeSessionId(id)) return unknownId(undefined)
       await call('delete', (lease) => lease.write(statements.deleteOne, { id }))
     },
 
@@ -95,6 +100,7 @@ export function createMysqlEngine(pool: Pool, parts: MysqlEngineParts): SessionE
     },
 
     async *entries(now: number, { batchSize }: IterateOptions): AsyncIterable<readonly SessionEntry[]> {
+      checkBatchSize(batchSize)
       let after: string | Buffer = Buffer.alloc(0)
       for (;;) {
         const rows = await call('list sessions', (lease) =>
@@ -122,4 +128,8 @@ export function createMysqlEngine(pool: Pool, parts: MysqlEngineParts): SessionE
       await endPool?.()
     },
   }
+}
+
+function closedError(): Error {
+  return new Error('The mysql session engine is closed')
 }

@@ -1,4 +1,5 @@
 import { SQL } from 'bun'
+import { withinTimeLimit } from '../time-limit.js'
 
 /**
  * Opens a connection pool on `url` whose connection attempts give up after twice `operationTimeout`: calls waiting for
@@ -25,4 +26,59 @@ export function isPostgresClient(client: unknown): client is SQL {
 export function describeServer(client: SQL): string {
   const { hostname, port, database } = client.options as { hostname?: string; port?: number; database?: string }
   return `PostgreSQL database '${database ?? '?'}' at ${hostname ?? '?'}:${port ?? '?'}`
+}
+
+/**
+ * Runs `work` on a connection of its own from `client`'s pool, and returns it to the pool only when `work` succeeds.
+ * When `signal` aborts, the connection is closed at once: the server rolls back what `work` had begun, and a
+ * connection that hangs leaves the pool. After a failure it is closed too, as it may be mid-transaction or broken.
+ */
+export async function onReservedConnection<T>(
+  client: SQL,
+  signal: AbortSignal,
+  work: (connection: SQL) => Promise<T>,
+): Promise<T> {
+  const connection = await client.reserve()
+  if (signal.aborted) {
+    void connection.release().catch(() => undefined)
+    throw signal.reason
+  }
+  const close = () => void connection.close().catch(() => undefined)
+  signal.addEventListener('abort', close, { once: true })
+  try {
+    const result = await work(connection)
+    signal.removeEventListener('abort', close)
+    if (!signal.aborted) void connection.release().catch(() => undefined)
+    return result
+  } catch (error) {
+    signal.removeEventListener('abort', close)
+    close()
+    throw error
+  }
+}
+
+/** Bun SQL's pool size when the client's options do not set one. */
+const DEFAULT_POOL_SIZE = 10
+
+/**
+ * Makes a function that asks every connection of `client`'s pool, all at once, for a trivial answer, and closes those
+ * that give none within `operationTimeout`. Called when a call hung, it empties the pool of the connections stuck on
+ * the same broken path together, rather than one failed call for each. While a check runs, calling it does nothing.
+ */
+export function hungConnectionCheck(client: SQL, operationTimeout: number): () => void {
+  const poolSize = (client.options as { max?: number }).max ?? DEFAULT_POOL_SIZE
+  let checking = false
+  const probe = () =>
+    withinTimeLimit(
+      (signal) => onReservedConnection(client, signal, (connection) => connection.unsafe('SELECT 1')),
+      operationTimeout,
+      'A check of a pooled connection',
+    )
+  return () => {
+    if (checking) return
+    checking = true
+    void Promise.allSettled(Array.from({ length: poolSize }, probe)).finally(() => {
+      checking = false
+    })
+  }
 }

@@ -3,7 +3,7 @@
  * out each connection that died while idle (a server restart, a network cut, `pg_terminate_backend`) once more, and
  * only that call learns that it is gone.
  */
-const ENDED_CONNECTION_ATTEMPTS = 10
+export const ENDED_CONNECTION_ATTEMPTS = 10
 
 /** Bun SQL's code for a query on a connection that closed before the query completed. */
 const CONNECTION_CLOSED = 'ERR_POSTGRES_CONNECTION_CLOSED'
@@ -18,16 +18,17 @@ export function isEndedConnection(error: unknown): boolean {
 }
 
 /**
- * Runs `work` again while it fails because its connection had ended, so the first calls after an outage do not fail
- * on connections that died while it lasted. Only for idempotent work: when a connection ends after the server applied
+ * Runs `work` again, on another connection, while it fails because its connection had ended, so the first calls
+ * after an outage do not fail on connections that died while it lasted; never once `signal` has aborted, since the
+ * caller was then told the call failed. Only for idempotent work: when a connection ends after the server applied
  * the call, running it once more leaves the same result.
  */
-export async function retryOnEndedConnection<T>(work: () => Promise<T>): Promise<T> {
+export async function retryOnEndedConnection<T>(signal: AbortSignal, work: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await work()
     } catch (error) {
-      if (!isEndedConnection(error) || attempt >= ENDED_CONNECTION_ATTEMPTS) throw error
+      if (signal.aborted || !isEndedConnection(error) || attempt >= ENDED_CONNECTION_ATTEMPTS) throw error
     }
   }
 }

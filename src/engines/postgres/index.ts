@@ -1,8 +1,9 @@
 import type { SQL } from 'bun'
 import type { SessionEngine } from '../../engine.js'
 import { SessionConfigError, SessionEngineError } from '../../errors.js'
+import { checkSqlOptions, MIGRATION_LOCK_WAIT, missingTableError, type SqlEngineRules } from '../sql-setup.js'
 import { withinTimeLimit } from '../time-limit.js'
-import { describeServer, isPostgresClient, openSessionClient } from './connection.js'
+import { describeServer, isPostgresClient, onReservedConnection, openSessionClient } from './connection.js'
 import { createPostgresEngine } from './engine.js'
 import { applyMigrations } from './migrations.js'
 import { sessionsTable } from './schema.js'
@@ -20,7 +21,7 @@ export interface PostgresEngineOptions {
   /**
    * A Bun `SQL` client for PostgreSQL, or a Drizzle instance on one (`drizzle-orm/bun-sql`), shared with the app. Its
    * pool and connection options stay the app's (calls are still bounded by `operationTimeout`); the engine never
-   * closes it.
+   * closes it, only those of its connections that hang.
    */
   readonly database?: SQL | { readonly $client: SQL }
   /**
@@ -36,15 +37,24 @@ export interface PostgresEngineOptions {
    */
   readonly migrate?: boolean
   /**
-   * Milliseconds after which any engine call, and each startup step, that has not settled rejects, so no request
-   * waits on a server that stopped answering.
+   * Milliseconds after which any engine call, and each startup step, that has not settled rejects with an
+   * `EngineTimeoutError`, so no request waits on a server that stopped answering; the call's connection is then
+   * closed, and the call never runs again. The migrations may also wait 30 s for another instance's.
    * @default 5000
    */
   readonly operationTimeout?: number
 }
 
-const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/
-const DEFAULT_TABLE = 'sessions'
+/** How `checkSqlOptions` reads and words this engine's options. */
+const RULES: SqlEngineRules<SQL> = {
+  engine: 'postgresEngine',
+  exampleUrl: 'postgres://user@host:5432/database',
+  protocols: ['postgres:', 'postgresql:'],
+  databaseKinds: 'a Bun SQL client or a Drizzle instance on one',
+  // PostgreSQL's identifiers have at most 63 bytes.
+  longestTableName: 63,
+  clientOf,
+}
 
 /**
  * Stores sessions in PostgreSQL through Drizzle on Bun's built-in SQL client: survives restarts, and any number of
@@ -55,16 +65,24 @@ const DEFAULT_TABLE = 'sessions'
  * app.use(session({ secret, engine: await postgresEngine({ url: process.env.DATABASE_URL! }) }))
  */
 export async function postgresEngine(options: PostgresEngineOptions): Promise<SessionEngine> {
-  const { source, table, migrate, operationTimeout } = checkOptions(options)
+  const { source, table, migrate, operationTimeout } = checkSqlOptions(options, RULES)
   const ownsClient = 'url' in source
   const client = 'url' in source ? openSessionClient(source.url, operationTimeout) : source.client
   try {
+    // First within operationTimeout, so a server that does not answer fails the start as fast as any call.
+    let found = await tableExists(client, table, operationTimeout)
     if (migrate) {
-      await withinTimeLimit(applyMigrations(client), operationTimeout, 'Applying the migrations').catch((error) => {
-        throw new SessionEngineError(`apply the PostgreSQL migrations to ${describeServer(client)}`, error)
-      })
+      // As long as another instance may take to migrate, plus the time of a call.
+      const longest = MIGRATION_LOCK_WAIT * 1_000 + operationTimeout
+      await withinTimeLimit((signal) => applyMigrations(client, signal), longest, 'Applying the migrations').catch(
+        (error) => {
+          throw new SessionEngineError(`apply the PostgreSQL migrations to ${describeServer(client)}`, error)
+        },
+      )
+      found = await tableExists(client, table, operationTimeout)
     }
-    await requireTable(client, table, operationTimeout)
+    // Fails at startup, not on the first request, when the table the engine needs is not there.
+    if (!found) throw missingTableError(table, describeServer(client))
     return createPostgresEngine(client, { table: sessionsTable(table), ownsClient, operationTimeout })
   } catch (error) {
     if (ownsClient) await client.close({ timeout: 0 })
@@ -72,79 +90,24 @@ export async function postgresEngine(options: PostgresEngineOptions): Promise<Se
   }
 }
 
-interface CheckedOptions {
-  readonly source: { readonly url: string } | { readonly client: SQL }
-  readonly table: string
-  readonly migrate: boolean
-  readonly operationTimeout: number
-}
-
-function checkOptions(options: PostgresEngineOptions): CheckedOptions {
-  if (typeof options !== 'object' || options === null) {
-    throw new SessionConfigError("postgresEngine(options) needs { url: 'postgres://…' } or { database }")
-  }
-  const { url, database, table = DEFAULT_TABLE, operationTimeout = 5_000 } = options
-  if ((url === undefined) === (database === undefined)) {
-    throw new SessionConfigError(
-      "postgresEngine needs exactly one of { url: 'postgres://user@host:5432/db' } (a pool the engine opens) or " +
-        '{ database } (a Bun SQL client or a Drizzle instance on one)',
-    )
-  }
-  if (url !== undefined && !isPostgresUrl(url)) {
-    throw new SessionConfigError(
-      `postgresEngine({ url }) needs a URL such as 'postgres://user@host:5432/db', got ${JSON.stringify(url)}`,
-    )
-  }
-  if (typeof table !== 'string' || !TABLE_NAME.test(table)) {
-    throw new SessionConfigError(
-      'postgresEngine({ table }) needs a name of letters, digits and _ that does not start with a digit, ' +
-        `got ${JSON.stringify(table)}`,
-    )
-  }
-  if (!(Number.isSafeInteger(operationTimeout) && operationTimeout > 0)) {
-    throw new SessionConfigError(
-      `postgresEngine({ operationTimeout }) needs a whole number of milliseconds > 0, got ${String(operationTimeout)}`,
-    )
-  }
-  const migrate = options.migrate ?? url !== undefined
-  if (typeof migrate !== 'boolean') {
-    throw new SessionConfigError(`postgresEngine({ migrate }) needs true or false, got ${String(migrate)}`)
-  }
-  if (migrate && table !== DEFAULT_TABLE) {
-    throw new SessionConfigError(
-      `postgresEngine({ table: '${table}' }) cannot use the bundled migrations, which create a table named ` +
-        `'sessions'. Pass migrate: false and create the table from sessionsTable('${table}') in your own Drizzle ` +
-        'schema and migrations.',
-    )
-  }
-  const source = url !== undefined ? { url } : { client: clientOf(database) }
-  return { source, table, migrate, operationTimeout }
-}
-
-function isPostgresUrl(url: unknown): url is string {
-  if (typeof url !== 'string' || !URL.canParse(url)) return false
-  const { protocol } = new URL(url)
-  return protocol === 'postgres:' || protocol === 'postgresql:'
-}
-
-function clientOf(database: PostgresEngineOptions['database']): SQL {
+function clientOf(database: unknown): SQL {
   if (isPostgresClient(database)) return database
-  if (typeof database === 'object' && database !== null && isPostgresClient(database.$client)) return database.$client
+  const wrapped = typeof database === 'object' && database !== null ? (database as { $client?: unknown }).$client : null
+  if (isPostgresClient(wrapped)) return wrapped
   throw new SessionConfigError(
     'postgresEngine({ database }) needs a Bun SQL client for PostgreSQL or a Drizzle instance made by ' +
       'drizzle-orm/bun-sql',
   )
 }
 
-/** Fails at startup, not on the first request, when the table the engine needs is not there. */
-async function requireTable(client: SQL, table: string, operationTimeout: number): Promise<void> {
-  const lookup = client`SELECT to_regclass(quote_ident(${table})) IS NOT NULL AS found`
-  const [row] = await withinTimeLimit(lookup, operationTimeout, 'Looking up the sessions table').catch((error) => {
+/** Whether `table` exists, looked up within `operationTimeout`; fails with a SessionEngineError otherwise. */
+async function tableExists(client: SQL, table: string, operationTimeout: number): Promise<boolean> {
+  const lookUp = (signal: AbortSignal) =>
+    onReservedConnection(client, signal, (connection) =>
+      connection.unsafe('SELECT to_regclass(quote_ident($1)) IS NOT NULL', [table]).values(),
+    )
+  const [row] = await withinTimeLimit(lookUp, operationTimeout, 'Looking up the sessions table').catch((error) => {
     throw new SessionEngineError(`reach ${describeServer(client)}`, error)
   })
-  if ((row as { found: boolean } | undefined)?.found) return
-  throw new SessionConfigError(
-    `Table '${table}' does not exist in ${describeServer(client)}. Create it from sessionsTable('${table}') in ` +
-      "your migrations, or let the engine create the default 'sessions' table with migrate: true.",
-  )
+  return row?.[0] === true
 }

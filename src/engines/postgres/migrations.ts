@@ -2,6 +2,8 @@ import { fileURLToPath } from 'node:url'
 import type { SQL } from 'bun'
 import { drizzle } from 'drizzle-orm/bun-sql'
 import { migrate } from 'drizzle-orm/bun-sql/migrator'
+import { MIGRATION_LOCK_WAIT } from '../sql-setup.js'
+import { onReservedConnection } from './connection.js'
 
 /** The bundled migrations, found next to the package's code, never relative to the working directory. */
 const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../../drizzle/postgres', import.meta.url))
@@ -15,28 +17,38 @@ export const MIGRATIONS_TABLE = '__session_migrations'
 /** The schema Drizzle's migrator keeps `MIGRATIONS_TABLE` in. */
 export const MIGRATIONS_SCHEMA = 'drizzle'
 
-/** Names the advisory lock that serializes every instance's migrations on one database. */
-const LOCK_NAME = 'elysia-sessions migrations'
+/** The advisory lock that serializes every instance's migrations on one database, as a SQL expression. */
+const LOCK_KEY = "hashtextextended('elysia-sessions migrations', 0)"
+
+/** SQLSTATE lock_not_available: the lock wait ran out. */
+const LOCK_NOT_AVAILABLE = '55P03'
 
 /**
- * Applies the bundled migrations that are not applied yet, one instance at a time. Drizzle's migrator creates its
- * schema and table, and reads what was applied, outside its transaction, so instances starting together on an empty
- * database fail on each other's `CREATE`s (2 of 8 did, without the lock). The session-level advisory lock lives on one
- * reserved connection; a failure closes that connection, which releases the lock, rather than pooling it still held.
+ * Applies the bundled migrations that are not applied yet, one instance at a time, waiting up to
+ * `MIGRATION_LOCK_WAIT` seconds for another instance to finish. Drizzle's migrator creates its schema and table, and
+ * reads what was applied, outside its transaction, so instances starting together on an empty database fail on each
+ * other's `CREATE`s without the lock (29 to 35 of 40 did, in rounds of 8). The session-level advisory lock lives on
+ * one reserved connection; a failure, or `signal` aborting, closes that connection, which releases the lock.
  */
-export async function applyMigrations(client: SQL): Promise<void> {
-  const connection = await client.reserve()
-  try {
-    await connection`SELECT pg_advisory_lock(hashtextextended(${LOCK_NAME}, 0))`
+export function applyMigrations(client: SQL, signal: AbortSignal): Promise<void> {
+  return onReservedConnection(client, signal, async (connection) => {
+    // SET LOCAL: the connection goes back to the pool with its own settings.
+    const takeLock = [
+      'BEGIN',
+      `SET LOCAL lock_timeout = '${MIGRATION_LOCK_WAIT}s'`,
+      'SET LOCAL statement_timeout = 0',
+      `SELECT pg_advisory_lock(${LOCK_KEY})`,
+      'COMMIT',
+    ].join('; ')
+    await connection.unsafe(takeLock).catch((error: unknown) => {
+      if ((error as { errno?: unknown }).errno !== LOCK_NOT_AVAILABLE) throw error
+      throw new Error(`another instance held the migration lock for more than ${MIGRATION_LOCK_WAIT} s`)
+    })
     await migrate(drizzle({ client: connection }), {
       migrationsFolder: MIGRATIONS_FOLDER,
       migrationsTable: MIGRATIONS_TABLE,
       migrationsSchema: MIGRATIONS_SCHEMA,
     })
-    await connection`SELECT pg_advisory_unlock(hashtextextended(${LOCK_NAME}, 0))`
-  } catch (error) {
-    await connection.close()
-    throw error
-  }
-  await connection.release()
+    await connection.unsafe(`SELECT pg_advisory_unlock(${LOCK_KEY})`)
+  })
 }

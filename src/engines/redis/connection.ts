@@ -1,14 +1,15 @@
 import type { RedisClient } from 'bun'
-import { EngineTimeoutError, withinTimeLimit } from '../time-limit.js'
+import { withinTimeLimit } from '../time-limit.js'
 import type { RedisScript } from './scripts.js'
 
 /** One Redis client as the engine uses it: every round trip connects first if needed, and is time-limited. */
 export interface RedisConnection {
   /**
    * Runs `work` on a connected client and settles as it does, or rejects with an `EngineTimeoutError` once
-   * `operationTimeout` ms have passed since the call, connecting included.
+   * `operationTimeout` ms have passed since the call, connecting included. `signal` aborts at that moment: `work`
+   * must then send nothing more.
    */
-  run<T>(operation: string, work: (client: RedisClient) => Promise<T>): Promise<T>
+  run<T>(operation: string, work: (client: RedisClient, signal: AbortSignal) => Promise<T>): Promise<T>
   /** Runs `script` by its SHA1 and sends its source only when the server does not know it yet. */
   runScript(operation: string, script: RedisScript, keys: readonly string[], args: readonly string[]): Promise<unknown>
   /** Closes the client when the engine opened it; a client passed in stays open. Calling it twice is a no-op. */
@@ -25,25 +26,24 @@ export interface RedisConnectionParts {
 }
 
 /**
- * Wraps `client`. A client the engine owns has neither auto-reconnect nor offline queue (so a dead server fails a
- * call at once instead of queueing it behind endless retries): the wrapper reconnects on the next call instead, and
- * drops a connection whose server stopped answering, so one hung socket never fails every later call.
+ * Wraps `client`. A call that times out is abandoned: it is never sent again, and when the engine owns the client it
+ * closes the connection the call was waiting on at once, so the next call reconnects, and the other calls stuck on
+ * that connection wait out their own time limit rather than being sent again after later ones. A call whose
+ * connection closed by itself (a restart, a cut) is sent once more on a new one. A client the engine owns has neither
+ * auto-reconnect nor offline queue, so a dead server fails a call at once instead of queueing it behind endless
+ * retries. A client passed in is never closed: a call that timed out on it stays queued on its connection, and runs,
+ * if ever, before the calls sent after it.
  */
 export function createRedisConnection(client: RedisClient, parts: RedisConnectionParts): RedisConnection {
   const { ownsClient, operationTimeout, address } = parts
   let connecting: Promise<void> | undefined
-  // Numbers each connection attempt, so a call that times out marks only the connection it was waiting on as hung.
+  // Numbers each connection attempt, so a call that times out drops only the connection it was waiting on.
   let connectionNumber = 0
-  let hungConnection = -1
+  // The last connection dropped because it hung; none yet (a client passed in connected already is number 0).
+  let droppedConnection = -1
   let closed = false
 
   const connected = async (): Promise<RedisClient> => {
-    if (ownsClient && hungConnection === connectionNumber) {
-      // A call got no answer on this connection: the server or the network hangs, so start over on a new socket.
-      hungConnection = -1
-      connecting = undefined
-      client.close()
-    }
     if (!client.connected) {
       if (!connecting) {
         connectionNumber++
@@ -57,30 +57,39 @@ export function createRedisConnection(client: RedisClient, parts: RedisConnectio
     return client
   }
 
-  const run = async <T>(operation: string, work: (client: RedisClient) => Promise<T>): Promise<T> => {
-    if (closed) throw new Error(`The redis session engine is closed (${operation})`)
-    let connectionInUse = connectionNumber
-    const send = async (): Promise<T> => {
-      const ready = connected()
-      connectionInUse = connectionNumber
-      return work(await ready)
-    }
-    const sendOnceMore = async (): Promise<T> => {
-      try {
-        return await send()
-      } catch (error) {
-        // The socket closed under this call (a restart, a cut, a hung connection dropped): once more on a new one.
-        // Every command the engine sends gives the same result when run twice.
-        if (closed || !isConnectionClosed(error)) throw error
-        return send()
-      }
-    }
-    try {
-      return await withinTimeLimit(sendOnceMore(), operationTimeout, `Redis at ${address} (${operation})`)
-    } catch (error) {
-      if (error instanceof EngineTimeoutError) hungConnection = connectionInUse
-      throw error
-    }
+  /** Closes connection `number`, if it is still the current one, because a call on it got no answer. */
+  const drop = (number: number) => {
+    if (!ownsClient || closed || number !== connectionNumber) return
+    droppedConnection = number
+    connecting = undefined
+    client.close()
+  }
+
+  const run = <T>(operation: string, work: (client: RedisClient, signal: AbortSignal) => Promise<T>): Promise<T> => {
+    if (closed) return Promise.reject(new Error(`The redis session engine is closed (${operation})`))
+    return withinTimeLimit(
+      async (signal) => {
+        let connectionInUse = connectionNumber
+        signal.addEventListener('abort', () => drop(connectionInUse), { once: true })
+        const send = async (): Promise<T> => {
+          const ready = connected()
+          connectionInUse = connectionNumber
+          return work(await ready, signal)
+        }
+        try {
+          return await send()
+        } catch (error) {
+          if (closed || signal.aborted || !isConnectionClosed(error)) throw error
+          // Dropped because it hung: what this call sent may still reach Redis one day, so it is never sent again.
+          if (connectionInUse === droppedConnection) return await timeLimitOf(signal)
+          // The socket closed by itself (a restart, a cut): once more on a new one. Every command the engine sends
+          // gives the same result when run twice.
+          return await send()
+        }
+      },
+      operationTimeout,
+      `Redis at ${address} (${operation})`,
+    )
   }
 
   return {
@@ -88,11 +97,12 @@ export function createRedisConnection(client: RedisClient, parts: RedisConnectio
 
     runScript(operation, script, keys, args) {
       const callArgs = [String(keys.length), ...keys, ...args]
-      return run(operation, async (ready) => {
+      return run(operation, async (ready, signal) => {
         try {
           return await ready.send('EVALSHA', [script.sha, ...callArgs])
         } catch (error) {
           if (!isNoScript(error)) throw error
+          signal.throwIfAborted()
           // EVAL runs the script and caches it, so the next EVALSHA finds it.
           return await ready.send('EVAL', [script.source, ...callArgs])
         }
@@ -105,6 +115,11 @@ export function createRedisConnection(client: RedisClient, parts: RedisConnectio
       if (ownsClient) client.close()
     },
   }
+}
+
+/** Rejects when `signal` aborts, with its reason: for a call whose answer can no longer come. */
+function timeLimitOf(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }))
 }
 
 /** Whether `error` is Bun's client saying the connection is closed or could not be opened. */

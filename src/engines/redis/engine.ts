@@ -6,6 +6,7 @@ import type {
   SessionValue,
   StoredSession,
 } from '../../engine.js'
+import { checkBatchSize } from '../batch-size.js'
 import { isSafeSessionId, unsafeIdError } from '../safe-id.js'
 import type { RedisConnection } from './connection.js'
 import { dataFieldOf, EXPIRY_FIELD, keyOfDataField, scanPatternOf, sessionIdOf } from './keys.js'
@@ -97,9 +98,7 @@ export function createRedisEngine(connection: RedisConnection, prefix: string): 
     },
 
     async *entries(now: number, { batchSize }: IterateOptions): AsyncIterable<readonly SessionEntry[]> {
-      if (!(Number.isSafeInteger(batchSize) && batchSize > 0)) {
-        throw new RangeError(`entries({ batchSize }) needs a positive integer, got ${String(batchSize)}`)
-      }
+      checkBatchSize(batchSize)
       for await (const ids of scanIds('list sessions')) {
         // Each batch loads only its own sessions, so a consumer that stops early leaves the rest unread.
         for (let start = 0; start < ids.length; start += batchSize) {

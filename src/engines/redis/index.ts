@@ -14,7 +14,7 @@ export interface RedisEngineOptions {
   /**
    * An open Bun `RedisClient` shared with the app. The engine connects it when it is not connected and never closes
    * it; its own options (auto-reconnect, offline queue) decide what happens while the server is away, and
-   * `operationTimeout` still bounds every call.
+   * `operationTimeout` still bounds every call, though a call that times out stays queued on the client's connection.
    */
   readonly client?: RedisClient
   /**
@@ -25,7 +25,8 @@ export interface RedisEngineOptions {
   readonly prefix?: string
   /**
    * Milliseconds after which a call to Redis (connecting included) that has not settled rejects with an
-   * `EngineTimeoutError`, so a request never hangs on a server that stopped answering.
+   * `EngineTimeoutError`, so a request never hangs on a server that stopped answering. The call is never sent again,
+   * and with `url` its connection is closed at once.
    * @default 5000
    */
   readonly operationTimeout?: number

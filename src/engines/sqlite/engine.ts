@@ -26,7 +26,7 @@ export interface SqliteEngineParts {
  * How many expired rows one DELETE removes: each batch holds the write lock for a few milliseconds only, so other
  * connections (and the main thread, when a worker sweeps) never wait long.
  */
-export const SWEEP_BATCH = 1_000
+export const SWEEP_BATCH = 100
 
 const placeholder = sql.placeholder
 
