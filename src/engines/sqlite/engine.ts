@@ -11,6 +11,7 @@ import type {
   StoredSession,
 } from '../../engine.js'
 import { applyChanges } from '../apply-changes.js'
+import { createGroupCommit } from './group-commit.js'
 import type { SessionsTable } from './schema.js'
 import { trackStatements } from './tracked-statements.js'
 
@@ -29,6 +30,13 @@ export interface SqliteEngineParts {
 export const SWEEP_BATCH = 100
 
 const placeholder = sql.placeholder
+
+/** One session's commit, as it waits for its group. */
+interface PendingCommit {
+  readonly id: string
+  readonly changes: SessionChanges
+  readonly now: number
+}
 
 /** A session engine on one bun:sqlite connection, with every statement prepared once. */
 export function createSqliteEngine(connection: Database, parts: SqliteEngineParts): SessionEngine {
@@ -76,15 +84,17 @@ export function createSqliteEngine(connection: Database, parts: SqliteEnginePart
     .limit(SWEEP_BATCH)
   const deleteExpiredBatch = db.delete(table).where(inArray(table.id, expiredIds)).returning({ id: table.id }).prepare()
 
-  // IMMEDIATE takes the write lock before reading, so concurrent writers wait (busy_timeout) instead of failing on a
-  // stale read snapshot, and no commit merges into data another connection has changed since.
-  const commitInTransaction = connection.transaction((id: string, changes: SessionChanges, now: number): boolean => {
+  const commitOne = ({ id, changes, now }: PendingCommit): boolean => {
     const stored = loadAlive.get({ id, now })
     if (!stored && changes.existingOnly) return false
     const data = applyChanges(stored?.data, changes)
     upsert.run({ id, data, expiresAt: changes.expiresAt })
     return true
-  })
+  }
+  // IMMEDIATE takes the write lock before reading, so concurrent writers wait (busy_timeout) instead of failing on a
+  // stale read snapshot, and no commit merges into data another connection has changed since.
+  const commitGroup = connection.transaction((commits: readonly PendingCommit[]) => commits.map(commitOne))
+  const grouped = createGroupCommit<PendingCommit>((commits) => commitGroup.immediate(commits))
 
   let closed = false
   const checkOpen = () => {
@@ -103,7 +113,7 @@ export function createSqliteEngine(connection: Database, parts: SqliteEnginePart
 
     async commit(id: string, changes: SessionChanges, now: number): Promise<boolean> {
       checkOpen()
-      return commitInTransaction.immediate(id, changes, now)
+      return grouped.commit({ id, changes, now })
     },
 
     async touch(id: string, expiresAt: number, now: number): Promise<boolean> {
@@ -155,6 +165,7 @@ export function createSqliteEngine(connection: Database, parts: SqliteEnginePart
     async close(): Promise<void> {
       if (closed) return
       closed = true
+      grouped.flushNow()
       // Finalized statements let close() release the file now rather than when they are garbage-collected.
       tracked.finalizeAll()
       if (ownsConnection) connection.close()
