@@ -53,7 +53,7 @@ test(`requests keep being answered within ${SLOWEST_ALLOWED} ms while the GC wor
     }
     const clients = Array.from({ length: CLIENTS }, (_, index) => client(index))
     const sweepStarted = performance.now()
-    while (rowCount(raw) > 1 && performance.now() - sweepStarted < 20_000) await Bun.sleep(10)
+    while (rowCount(raw) > 1 && performance.now() - sweepStarted < 45_000) await Bun.sleep(10)
     sweeping = false
     await Promise.all(clients)
 
@@ -69,4 +69,4 @@ test(`requests keep being answered within ${SLOWEST_ALLOWED} ms while the GC wor
     await app.stop()
     raw.close()
   }
-}, 30_000)
+}, 60_000)

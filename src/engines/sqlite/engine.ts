@@ -156,9 +156,9 @@ export function createSqliteEngine(connection: Database, parts: SqliteEnginePart
         const removed = deleteExpiredBatch.all({ now }).length
         deleted += removed
         if (removed < SWEEP_BATCH) return deleted
-        // Leave the lock free at least as long as the batch held it: SQLite's busy handler retries at intervals, so
-        // back-to-back batches would starve other connections (and requests waiting on this thread).
-        await Bun.sleep(Math.max(1, performance.now() - started))
+        // Leave the lock free twice as long as the batch held it: SQLite's busy handler retries at growing intervals (up to
+        // 100 ms apart), so a waiter that keeps missing short gaps would stall its whole thread.
+        await Bun.sleep(Math.max(2, 2 * (performance.now() - started)))
       }
     },
 
