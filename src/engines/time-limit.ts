@@ -15,17 +15,28 @@ export function withinTimeLimit<T>(
   what: string,
 ): Promise<T> {
   const controller = new AbortController()
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
+  // One promise and one timer per call, no race: this wraps every round trip of the server-backed engines.
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => {
       const error = new EngineTimeoutError(`${what} got no answer within ${timeout} ms`)
       controller.abort(error)
       reject(error)
     }, timeout)
+    const settle = (finish: () => void) => {
+      clearTimeout(timer)
+      // Work abandoned at the time limit may still settle later; nobody waits for it any more.
+      if (!controller.signal.aborted) finish()
+    }
+    let running: Promise<T>
+    try {
+      running = Promise.resolve(work(controller.signal))
+    } catch (error) {
+      // A work function that throws at once settles the call like one that rejects.
+      running = Promise.reject(error)
+    }
+    running.then(
+      (value) => settle(() => resolve(value)),
+      (error: unknown) => settle(() => reject(error)),
+    )
   })
-  // A work function that throws at once still settles through the race, never past it.
-  const running = new Promise<T>((resolve) => resolve(work(controller.signal)))
-  // Work abandoned at the time limit may still fail later; nobody waits for it any more.
-  running.catch(() => undefined)
-  return Promise.race([running, expired]).finally(() => clearTimeout(timer))
 }

@@ -48,7 +48,9 @@ export async function onReservedConnection<T>(
   try {
     const result = await work(connection)
     signal.removeEventListener('abort', close)
-    if (!signal.aborted) void connection.release().catch(() => undefined)
+    // Awaited: the connection is back in the pool before the caller's next call asks for one, which then takes it
+    // instead of queueing for another (releasing in the background made each call about half again as slow).
+    if (!signal.aborted) await connection.release().catch(() => undefined)
     return result
   } catch (error) {
     signal.removeEventListener('abort', close)

@@ -72,6 +72,11 @@ export function createRedisConnection(client: RedisClient, parts: RedisConnectio
         let connectionInUse = connectionNumber
         signal.addEventListener('abort', () => drop(connectionInUse), { once: true })
         const send = async (): Promise<T> => {
+          // Connected, the usual case: sent in this tick, so Bun pipelines it with the calls of the same tick.
+          if (client.connected && !connecting) {
+            connectionInUse = connectionNumber
+            return work(client, signal)
+          }
           const ready = connected()
           connectionInUse = connectionNumber
           return work(await ready, signal)

@@ -27,7 +27,7 @@ export function createGroupCommit<Item>(writeGroup: (items: readonly Item[]) => 
     waiting = []
     try {
       const results = writeGroup(group.map((entry) => entry.item))
-      group.forEach((entry, index) => entry.done.resolve(results[index] ?? false))
+      for (const [index, entry] of group.entries()) entry.done.resolve(results[index] ?? false)
     } catch (error) {
       if (group.length === 1) return group[0]!.done.reject(error)
       for (const entry of group) {
