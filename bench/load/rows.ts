@@ -1,0 +1,91 @@
+import type { RowSpec } from './types.js'
+
+/** Every row of the benchmark, in the order of the tables: the ceiling, our engines, then the peers. */
+export const ROWS: readonly RowSpec[] = [
+  {
+    id: 'bare',
+    label: 'bare Elysia (no session)',
+    kind: 'ceiling',
+    storage: 'none',
+    runtime: 'bun',
+    script: 'servers/bare.ts',
+    env: {},
+  },
+  ...(['memory', 'sqlite', 'file', 'redis', 'postgres'] as const).map(
+    (engine): RowSpec => ({
+      id: engine,
+      label: `elysia-sessions ${engine}`,
+      kind: 'engine',
+      storage: engine,
+      runtime: 'bun',
+      script: 'servers/elysia-sessions.ts',
+      env: { ENGINE: engine },
+    }),
+  ),
+  {
+    id: 'express-memory',
+    label: 'express-session MemoryStore',
+    kind: 'peer',
+    storage: 'memory',
+    runtime: 'node',
+    script: 'peers/express-session.mjs',
+    env: { STORE: 'memory' },
+  },
+  {
+    id: 'express-sqlite',
+    label: 'express-session + better-sqlite3 (WAL)',
+    kind: 'peer',
+    storage: 'sqlite',
+    runtime: 'node',
+    script: 'peers/express-session.mjs',
+    env: { STORE: 'sqlite' },
+  },
+  {
+    id: 'fastify-memory',
+    label: '@fastify/session memory',
+    kind: 'peer',
+    storage: 'memory',
+    runtime: 'node',
+    script: 'peers/fastify-session.mjs',
+    env: {},
+  },
+  {
+    id: 'hono-memory',
+    label: 'hono-sessions MemoryStore',
+    kind: 'peer',
+    storage: 'memory',
+    runtime: 'bun',
+    script: 'peers/hono-sessions.mjs',
+    env: { STORE: 'memory' },
+  },
+  {
+    id: 'hono-sqlite',
+    label: 'hono-sessions bun:sqlite (WAL)',
+    kind: 'peer',
+    storage: 'sqlite',
+    runtime: 'bun',
+    script: 'peers/hono-sessions.mjs',
+    env: { STORE: 'sqlite' },
+  },
+]
+
+/** A minimum ratio to bare Elysia that a row must reach in a scenario. */
+export interface RatioTarget {
+  readonly row: string
+  readonly scenario: 'a' | 'b' | 'c'
+  readonly min: number
+}
+
+/** The issue's targets. Besides these, each engine must beat every peer with the same storage in scenario a. */
+export const RATIO_TARGETS: readonly RatioTarget[] = [
+  { row: 'memory', scenario: 'a', min: 0.7 },
+  { row: 'memory', scenario: 'b', min: 0.8 },
+  { row: 'memory', scenario: 'c', min: 0.5 },
+  { row: 'sqlite', scenario: 'a', min: 0.45 },
+  { row: 'sqlite', scenario: 'b', min: 0.65 },
+  { row: 'redis', scenario: 'a', min: 0.3 },
+  { row: 'postgres', scenario: 'a', min: 0.15 },
+]
+
+/** The scenarios in which "ahead of every peer with the same storage" is a target. */
+export const PEER_TARGET_SCENARIOS = ['a'] as const

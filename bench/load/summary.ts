@@ -1,0 +1,124 @@
+import { PEER_TARGET_SCENARIOS, RATIO_TARGETS } from './rows.js'
+import type { Measurement, RowSpec, ScenarioId } from './types.js'
+
+/** One row in one scenario, over every round: medians, and the ratio to bare Elysia of the same pass. */
+export interface Cell {
+  readonly row: string
+  readonly scenario: ScenarioId
+  readonly rps: number
+  readonly p50Us: number
+  readonly p99Us: number
+  /** Median over rounds of (this row's req/s ÷ bare Elysia's req/s in the same round and scenario). */
+  readonly ratio: number | undefined
+  readonly runs: number
+  /** Failed route checks and wrk errors, if any. */
+  readonly problems: readonly string[]
+}
+
+/** A target and whether this run met it. */
+export interface TargetResult {
+  readonly row: string
+  readonly scenario: ScenarioId
+  readonly description: string
+  readonly actual: number | undefined
+  readonly pass: boolean | undefined
+}
+
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((x, y) => x - y)
+  const middle = Math.floor(sorted.length / 2)
+  if (sorted.length === 0) return Number.NaN
+  return sorted.length % 2 === 1
+    ? (sorted[middle] as number)
+    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2
+}
+
+/** The bare-Elysia req/s of each round and scenario: the median of its runs there (it runs first and last). */
+export function bareBaselines(measurements: readonly Measurement[]): Map<string, number> {
+  const runs = new Map<string, number[]>()
+  for (const m of measurements) {
+    if (m.row !== 'bare') continue
+    const key = `${m.round}:${m.scenario}`
+    runs.set(key, [...(runs.get(key) ?? []), m.wrk.rps])
+  }
+  return new Map([...runs].map(([key, values]) => [key, median(values)]))
+}
+
+export function summarize(measurements: readonly Measurement[], rows: readonly RowSpec[]): Cell[] {
+  const baselines = bareBaselines(measurements)
+  const cells: Cell[] = []
+  for (const scenario of ['a', 'b', 'c'] as const) {
+    for (const row of rows) {
+      const runs = measurements.filter((m) => m.row === row.id && m.scenario === scenario)
+      if (runs.length === 0) continue
+      const ratios = runs.flatMap((m) => {
+        const bare = baselines.get(`${m.round}:${m.scenario}`)
+        return bare ? [m.wrk.rps / bare] : []
+      })
+      const problems = runs.flatMap((m) => {
+        const errors = Object.entries(m.wrk.errors).filter(([, count]) => count > 0)
+        return [
+          ...(m.check.ok ? [] : [`round ${m.round}: ${m.check.detail}`]),
+          ...(errors.length ? [`round ${m.round}: wrk errors ${errors.map(([k, v]) => `${k} ${v}`).join(', ')}`] : []),
+        ]
+      })
+      cells.push({
+        row: row.id,
+        scenario,
+        rps: median(runs.map((m) => m.wrk.rps)),
+        p50Us: median(runs.map((m) => m.wrk.p50Us)),
+        p99Us: median(runs.map((m) => m.wrk.p99Us)),
+        ratio: ratios.length ? median(ratios) : undefined,
+        runs: runs.length,
+        problems,
+      })
+    }
+  }
+  return cells
+}
+
+/** Evaluates the issue's targets on the cells this run measured; a target whose rows were not run is left out. */
+export function evaluateTargets(
+  cells: readonly Cell[],
+  rows: readonly RowSpec[],
+  scenarios: readonly ScenarioId[],
+): TargetResult[] {
+  const cellOf = (row: string, scenario: ScenarioId) => cells.find((c) => c.row === row && c.scenario === scenario)
+  const results: TargetResult[] = []
+  for (const target of RATIO_TARGETS) {
+    const cell = cellOf(target.row, target.scenario)
+    if (!cell) {
+      // A row that was run but has no numbers (its server failed) misses its target.
+      if (rows.some((r) => r.id === target.row) && scenarios.includes(target.scenario)) {
+        results.push({ ...target, description: `ratio ≥ ${target.min.toFixed(2)}`, actual: undefined, pass: false })
+      }
+      continue
+    }
+    results.push({
+      row: target.row,
+      scenario: target.scenario,
+      description: `ratio ≥ ${target.min.toFixed(2)}`,
+      actual: cell.ratio,
+      pass: cell.ratio === undefined ? undefined : cell.ratio >= target.min,
+    })
+  }
+  for (const scenario of PEER_TARGET_SCENARIOS) {
+    for (const engine of rows.filter((r) => r.kind === 'engine')) {
+      const cell = cellOf(engine.id, scenario)
+      const peers = rows
+        .filter((r) => r.kind === 'peer' && r.storage === engine.storage)
+        .map((peer) => cellOf(peer.id, scenario))
+        .filter((peer): peer is Cell => peer?.ratio !== undefined)
+      if (!cell || peers.length === 0) continue
+      const best = peers.reduce((x, y) => ((y.ratio as number) > (x.ratio as number) ? y : x))
+      results.push({
+        row: engine.id,
+        scenario,
+        description: `ahead of every ${engine.storage} peer (best: ${best.row} at ${(best.ratio as number).toFixed(2)})`,
+        actual: cell.ratio,
+        pass: cell.ratio === undefined ? undefined : cell.ratio > (best.ratio as number),
+      })
+    }
+  }
+  return results
+}
