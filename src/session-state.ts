@@ -119,6 +119,7 @@ export class SessionState {
     this.#set.clear()
     this.#deleted.clear()
     const idBefore = this.id
+    const wasStored = this.#stored
     let written = await this.#commit({ set, deleted, expiresAt, existingOnly: this.#stored }, now)
     if (!written) {
       this.#stored = false
@@ -131,8 +132,8 @@ export class SessionState {
     }
     this.#stored = written
     this.#expiresAt = written ? expiresAt : null
-    // The browser needs the cookie again only when its id or its expiry changed.
-    if (this.id !== idBefore || expiresAt !== previousExpiry) this.cookie = 'send'
+    // The browser needs the cookie again only for a new record, a new id or a new expiry.
+    if (!wasStored || this.id !== idBefore || expiresAt !== previousExpiry) this.cookie = 'send'
   }
 
   async #commit(changes: SessionChanges, now: number): Promise<boolean> {

@@ -502,3 +502,13 @@ describe('disabled sessions', () => {
     })
   }
 })
+
+describe('the cookie after regenerate', () => {
+  test('regenerate in the same millisecond as the last save still sends the new cookie', async () => {
+    const f = fixture()
+    const { session } = await f.stored()
+    // The clock does not move: the new record's expiry equals the old one's.
+    await session.regenerate()
+    expect(stateOf(session).cookie).toBe('send')
+  })
+})
