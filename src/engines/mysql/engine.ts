@@ -9,6 +9,7 @@ import type {
 } from '../../engine.js'
 import { applyChanges } from '../apply-changes.js'
 import { checkBatchSize } from '../batch-size.js'
+import { deleteInBatches } from '../delete-in-batches.js'
 import { isSafeSessionId, unsafeIdError } from '../safe-id.js'
 import { createCallRunner, type Lease } from './calls.js'
 import type { SessionsTable } from './schema.js'
@@ -42,14 +43,8 @@ export function createMysqlEngine(pool: Pool, parts: MysqlEngineParts): SessionE
   const unknownId = <T>(answer: T): Promise<T> => (closed ? Promise.reject(closedError()) : Promise.resolve(answer))
 
   /** Deletes in batches of `DELETE_BATCH` rows, each its own short transaction, until one deletes fewer. */
-  const deleteInBatches = async (operation: string, deleteBatch: (lease: Lease) => Promise<number>) => {
-    let deleted = 0
-    for (;;) {
-      const removed = await call(operation, deleteBatch)
-      deleted += removed
-      if (removed < DELETE_BATCH) return deleted
-    }
-  }
+  const deleteBatches = (operation: string, deleteBatch: (lease: Lease) => Promise<number>) =>
+    deleteInBatches(DELETE_BATCH, () => call(operation, deleteBatch))
 
   return {
     name: 'mysql',
@@ -89,7 +84,7 @@ export function createMysqlEngine(pool: Pool, parts: MysqlEngineParts): SessionE
     },
 
     async deleteAll(): Promise<void> {
-      await deleteInBatches('delete all sessions', (lease) => lease.write(statements.deleteBatch))
+      await deleteBatches('delete all sessions', (lease) => lease.write(statements.deleteBatch))
     },
 
     count(now: number): Promise<number> {
@@ -114,7 +109,7 @@ export function createMysqlEngine(pool: Pool, parts: MysqlEngineParts): SessionE
     },
 
     async deleteExpired(now: number): Promise<number> {
-      return deleteInBatches('delete expired sessions', async (lease) => {
+      return deleteBatches('delete expired sessions', async (lease) => {
         // READ COMMITTED locks the rows it deletes and no gaps, so commits creating sessions never wait for a sweep.
         await lease.write(statements.readCommittedNext)
         return lease.write(statements.deleteExpiredBatch, { now })

@@ -11,6 +11,7 @@ import type {
 } from '../../engine.js'
 import { applyChanges } from '../apply-changes.js'
 import { checkBatchSize } from '../batch-size.js'
+import { deleteInBatches } from '../delete-in-batches.js'
 import { isSafeSessionId, unsafeIdError } from '../safe-id.js'
 import { withinTimeLimit } from '../time-limit.js'
 import { hungConnectionCheck, onReservedConnection } from './connection.js'
@@ -159,14 +160,8 @@ export function createPostgresEngine(client: SQL, parts: PostgresEngineParts): S
   const unknownId = <T>(answer: T): Promise<T> => (closed ? Promise.reject(closedError()) : Promise.resolve(answer))
 
   /** Deletes in batches of `DELETE_BATCH` rows, each in a call of its own, until one deletes fewer. */
-  const deleteInBatches = async (what: string, deleteBatch: (connection: SQL) => Promise<number>) => {
-    let deleted = 0
-    for (;;) {
-      const removed = await call(what, deleteBatch)
-      deleted += removed
-      if (removed < DELETE_BATCH) return deleted
-    }
-  }
+  const deleteBatches = (what: string, deleteBatch: (connection: SQL) => Promise<number>) =>
+    deleteInBatches(DELETE_BATCH, () => call(what, deleteBatch))
 
   return {
     name: 'postgres',
@@ -199,7 +194,7 @@ export function createPostgresEngine(client: SQL, parts: PostgresEngineParts): S
     },
 
     async deleteAll(): Promise<void> {
-      await deleteInBatches('deleteAll', (connection) => deleteBatch.write(connection))
+      await deleteBatches('deleteAll', (connection) => deleteBatch.write(connection))
     },
 
     count(now: number): Promise<number> {
@@ -221,7 +216,7 @@ export function createPostgresEngine(client: SQL, parts: PostgresEngineParts): S
     },
 
     deleteExpired(now: number): Promise<number> {
-      return deleteInBatches('deleteExpired', (connection) => deleteExpiredBatch.write(connection, { now }))
+      return deleteBatches('deleteExpired', (connection) => deleteExpiredBatch.write(connection, { now }))
     },
 
     async close(): Promise<void> {
