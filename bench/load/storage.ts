@@ -1,6 +1,8 @@
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { RedisClient, SQL } from 'bun'
+import { SQL } from 'bun'
+import { createFreshDatabase } from '../../test/support/postgres.js'
+import { deleteKeysStartingWith, openRawClient } from '../../test/support/redis.js'
 import type { Storage } from './types.js'
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379'
@@ -25,14 +27,15 @@ export async function probeServices(env: Record<string, string | undefined> = pr
   const redisUrl = env['REDIS_URL'] || DEFAULT_REDIS_URL
   const databaseUrl = env['DATABASE_URL'] || DEFAULT_DATABASE_URL
   const unavailable: Partial<Record<Storage, string>> = {}
-  const redis = new RedisClient(redisUrl, { autoReconnect: false, enableOfflineQueue: false, connectionTimeout: 2000 })
   try {
-    await redis.connect()
-    await redis.send('PING', [])
+    const redis = await openRawClient(redisUrl)
+    try {
+      await redis.send('PING', [])
+    } finally {
+      redis.close()
+    }
   } catch (error) {
     unavailable.redis = `no Redis answered at ${redisUrl} (${(error as Error).message}); set REDIS_URL`
-  } finally {
-    redis.close()
   }
   const pg = new SQL({ url: databaseUrl, max: 1, connectionTimeout: 3 })
   try {
@@ -78,43 +81,17 @@ export async function prepareStorage(storage: Storage, tmp: string, services: Se
       }
     }
     case 'postgres': {
-      const name = `elysia_sessions_bench_${unique}`
-      const admin = new SQL({ url: services.databaseUrl, max: 1, connectionTimeout: 5 })
-      try {
-        await admin.unsafe(`CREATE DATABASE "${name}"`)
-      } finally {
-        await admin.close()
-      }
-      const url = new URL(services.databaseUrl)
-      url.pathname = `/${name}`
-      return { env: { DATABASE_URL: url.href }, cleanup: () => dropDatabase(services.databaseUrl, name) }
+      const database = await createFreshDatabase(services.databaseUrl, 'bench')
+      return { env: { DATABASE_URL: database.url }, cleanup: () => database.drop() }
     }
   }
 }
 
 async function deleteRedisPrefix(redisUrl: string, prefix: string): Promise<void> {
-  const redis = new RedisClient(redisUrl, { autoReconnect: false, enableOfflineQueue: false, connectionTimeout: 2000 })
+  const redis = await openRawClient(redisUrl)
   try {
-    await redis.connect()
-    let cursor = '0'
-    do {
-      const [next, keys] = (await redis.send('SCAN', [cursor, 'MATCH', `${prefix}*`, 'COUNT', '1000'])) as [
-        string,
-        string[],
-      ]
-      if (keys.length > 0) await redis.send('UNLINK', keys)
-      cursor = next
-    } while (cursor !== '0')
+    await deleteKeysStartingWith(redis, prefix)
   } finally {
     redis.close()
-  }
-}
-
-async function dropDatabase(databaseUrl: string, name: string): Promise<void> {
-  const admin = new SQL({ url: databaseUrl, max: 1, connectionTimeout: 5 })
-  try {
-    await admin.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)
-  } finally {
-    await admin.close()
   }
 }

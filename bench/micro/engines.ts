@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { SessionEngine } from '../../src/engine.js'
 import { memoryEngine } from '../../src/engines/memory.js'
+import { freshDatabases } from '../../test/support/mysql.js'
+import { createFreshDatabase } from '../../test/support/postgres.js'
 
 /** Where each server-backed engine connects unless its variable says otherwise (the README's test servers). */
 export const SERVER_DEFAULTS = {
@@ -119,37 +121,19 @@ export const ENGINE_CASES: readonly EngineCase[] = [
     async open() {
       const url = serverUrl('DATABASE_URL')
       await requireAnswer(url, 5432, 'DATABASE_URL')
-      const { SQL } = await import('bun')
       const { postgresEngine } = await import('../../src/engines/postgres/index.js')
-      const name = `elysia_sessions_bench_${runLabel}`
-      const admin = () => new SQL({ url, max: 1, connectionTimeout: 5 })
-      const creator = admin()
+      const database = await createFreshDatabase(url, 'bench')
       try {
-        await creator.unsafe(`CREATE DATABASE "${name}"`)
-      } finally {
-        await creator.close()
-      }
-      const dropDatabase = async () => {
-        const dropper = admin()
-        try {
-          await dropper.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)
-        } finally {
-          await dropper.close()
-        }
-      }
-      const databaseUrl = new URL(url)
-      databaseUrl.pathname = `/${name}`
-      try {
-        const engine = await postgresEngine({ url: databaseUrl.href })
+        const engine = await postgresEngine({ url: database.url })
         return {
           engine,
           async cleanup() {
             await engine.close()
-            await dropDatabase()
+            await database.drop()
           },
         }
       } catch (error) {
-        await dropDatabase()
+        await database.drop()
         throw error
       }
     },
@@ -159,33 +143,19 @@ export const ENGINE_CASES: readonly EngineCase[] = [
     async open() {
       const url = serverUrl('MYSQL_URL')
       await requireAnswer(url, 3306, 'MYSQL_URL')
-      const { createConnection } = await import('mysql2/promise')
       const { mysqlEngine } = await import('../../src/engines/mysql/index.js')
-      const name = `es_bench_${runLabel}`
-      const serverOnly = new URL(url)
-      serverOnly.pathname = '/'
-      const admin = await createConnection({ uri: serverOnly.href })
-      await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4`)
-      const dropDatabase = async () => {
-        try {
-          await admin.query(`DROP DATABASE IF EXISTS \`${name}\``)
-        } finally {
-          await admin.end()
-        }
-      }
-      const databaseUrl = new URL(url)
-      databaseUrl.pathname = `/${name}`
+      const databases = freshDatabases(url)
       try {
-        const engine = await mysqlEngine({ url: databaseUrl.href })
+        const engine = await mysqlEngine({ url: (await databases.create()).url })
         return {
           engine,
           async cleanup() {
             await engine.close()
-            await dropDatabase()
+            await databases.dropAll()
           },
         }
       } catch (error) {
-        await dropDatabase()
+        await databases.dropAll()
         throw error
       }
     },
