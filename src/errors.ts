@@ -25,11 +25,17 @@ export class SessionEngineError extends Error {
   }
 }
 
-/** Runs one engine call, turning its failure into a `SessionEngineError` that keeps the cause. */
-export async function callEngine<T>(operation: string, call: () => Promise<T>): Promise<T> {
-  try {
-    return await call()
-  } catch (error) {
+/**
+ * Runs one engine call, turning its failure (a rejection, or a throw from an engine that is not async) into a
+ * `SessionEngineError` that keeps the cause. Not an async function: it runs on every request that loads a session.
+ */
+export function callEngine<T>(operation: string, call: () => Promise<T>): Promise<T> {
+  const wrap = (error: unknown): never => {
     throw new SessionEngineError(operation, error)
+  }
+  try {
+    return call().then(undefined, wrap)
+  } catch (error) {
+    return Promise.reject(new SessionEngineError(operation, error))
   }
 }
