@@ -90,7 +90,8 @@ export interface SessionEngine {
 
   /**
    * Loads one session. Resolves to `null` when the id is unknown, malformed or expired at `now`; an expired session
-   * is never returned, even before it has been swept.
+   * is never returned, even before it has been swept. Changing the returned data never changes what is stored: an
+   * engine hands out either its own copy or data it froze.
    */
   load(id: string, now: number): Promise<StoredSession | null>
 
@@ -98,7 +99,8 @@ export interface SessionEngine {
    * Applies one request's changes to a session atomically: keys in `set` are written, keys in `deleted` are removed,
    * every other stored key is kept, and the expiry becomes `changes.expiresAt`. A session that is unknown or expired
    * at `now` is created from empty data, unless `changes.existingOnly` is true: then nothing is written. Resolves to
-   * whether it wrote. Two concurrent commits that change different keys of one session both keep their writes.
+   * whether it wrote. Two concurrent commits that change different keys of one session both keep their writes, and
+   * changing `changes` after the call never changes what is stored.
    */
   commit(id: string, changes: SessionChanges, now: number): Promise<boolean>
 

@@ -4,10 +4,10 @@ import type {
   SessionData,
   SessionEngine,
   SessionEntry,
+  SessionValue,
   StoredSession,
 } from '../engine.js'
 import { SessionConfigError } from '../errors.js'
-import { applyChanges } from './apply-changes.js'
 
 /** Options of `memoryEngine`. */
 export interface MemoryEngineOptions {
@@ -18,11 +18,8 @@ export interface MemoryEngineOptions {
   readonly maxSessions?: number
 }
 
-interface MemoryRecord {
-  /** The data as JSON text: compact, and every load hands out a private copy. */
-  readonly json: string
-  readonly expiresAt: number
-}
+/** A stored session, deeply frozen: loads hand it out as is, and nothing can change it in place. */
+type MemoryRecord = StoredSession
 
 /** How many records a sweep checks before it lets other work run. */
 const SWEEP_SLICE = 10_000
@@ -64,21 +61,20 @@ export function memoryEngine(options: MemoryEngineOptions = {}): SessionEngine {
       const record = alive(id, now)
       if (!record) return null
       if (maxSessions !== undefined) put(id, record)
-      return { data: JSON.parse(record.json) as SessionData, expiresAt: record.expiresAt }
+      return record
     },
 
     async commit(id: string, changes: SessionChanges, now: number): Promise<boolean> {
       const record = alive(id, now)
       if (!record && changes.existingOnly) return false
-      const data = applyChanges(record && (JSON.parse(record.json) as SessionData), changes)
-      put(id, { json: JSON.stringify(data), expiresAt: changes.expiresAt })
+      put(id, Object.freeze({ data: frozenData(record?.data, changes), expiresAt: changes.expiresAt }))
       return true
     },
 
     async touch(id: string, expiresAt: number, now: number): Promise<boolean> {
       const record = alive(id, now)
       if (!record) return false
-      put(id, { json: record.json, expiresAt })
+      put(id, Object.freeze({ data: record.data, expiresAt }))
       return true
     },
 
@@ -101,7 +97,7 @@ export function memoryEngine(options: MemoryEngineOptions = {}): SessionEngine {
       for (const id of [...records.keys()]) {
         const record = alive(id, now)
         if (!record) continue
-        batch.push({ id, data: JSON.parse(record.json) as SessionData, expiresAt: record.expiresAt })
+        batch.push({ id, data: record.data, expiresAt: record.expiresAt })
         if (batch.length >= batchSize) {
           yield batch
           batch = []
@@ -125,4 +121,26 @@ export function memoryEngine(options: MemoryEngineOptions = {}): SessionEngine {
 
     async close(): Promise<void> {},
   }
+}
+
+/**
+ * `stored` with `changes` applied, frozen all the way down. Values the caller passed in are copied first (objects
+ * through JSON, as every other engine stores them), so changing them after the commit changes nothing stored.
+ */
+function frozenData(stored: SessionData | undefined, changes: SessionChanges): SessionData {
+  const data: Record<string, SessionValue> = Object.assign(Object.create(null), stored)
+  for (const key of changes.deleted) delete data[key]
+  for (const key of Object.keys(changes.set)) {
+    const value = changes.set[key] as SessionValue
+    data[key] = typeof value === 'object' && value !== null ? deepFreeze(JSON.parse(JSON.stringify(value))) : value
+  }
+  return Object.freeze(data)
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const child of Object.values(value)) deepFreeze(child)
+    Object.freeze(value)
+  }
+  return value
 }

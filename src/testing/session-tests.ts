@@ -1,6 +1,14 @@
 import { describe, expect, test } from 'bun:test'
 import type { SessionData } from '../engine.js'
-import { type ConformanceHarness, commitFor, EXPIRY_WAIT, LONG_LIFETIME, newId, SHORT_LIFETIME } from './harness.js'
+import {
+  type ConformanceHarness,
+  commitFor,
+  EXPIRY_WAIT,
+  LONG_LIFETIME,
+  newId,
+  SHORT_LIFETIME,
+  tryToChange,
+} from './harness.js'
 
 // Every test shares one store, so none may run alongside another even under `bun test --concurrent`.
 const contractTest = test.serial
@@ -64,9 +72,13 @@ export function registerSessionTests(harness: ConformanceHarness, { sharedStore 
       await commitFor(harness, id, data)
       const loaded = await harness.engine.load(id, harness.clock.now())
       const mutable = loaded?.data as Record<string, unknown>
-      mutable['int:count'] = 2
-      mutable['string:added'] = 'x'
-      ;(mutable['object:user'] as typeof STORED_USER).object.nested.a.push(3)
+      tryToChange(() => {
+        mutable['int:count'] = 2
+      })
+      tryToChange(() => {
+        mutable['string:added'] = 'x'
+      })
+      tryToChange(() => (mutable['object:user'] as typeof STORED_USER).object.nested.a.push(3))
       expect((await harness.engine.load(id, harness.clock.now()))?.data).toEqual(data)
     })
   })
@@ -94,6 +106,23 @@ export function registerSessionTests(harness: ConformanceHarness, { sharedStore 
       },
       harness.slowTimeout,
     )
+
+    contractTest('changing the values a commit was given never changes what is stored', async () => {
+      const id = newId()
+      const user = structuredClone(STORED_USER)
+      const set: Record<string, unknown> = { 'int:count': 1, 'object:user': user }
+      await harness.engine.commit(
+        id,
+        { set: set as SessionData, deleted: [], expiresAt: harness.clock.now() + LONG_LIFETIME },
+        harness.clock.now(),
+      )
+      set['int:count'] = 2
+      user.object.nested.a.push(3)
+      expect((await harness.engine.load(id, harness.clock.now()))?.data).toEqual({
+        'int:count': 1,
+        'object:user': STORED_USER,
+      })
+    })
 
     contractTest('commit resolves to true when it writes', async () => {
       const id = newId()

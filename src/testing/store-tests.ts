@@ -10,6 +10,7 @@ import {
   LONG_LIFETIME,
   newId,
   SHORT_LIFETIME,
+  tryToChange,
 } from './harness.js'
 
 const contractTest = test.serial
@@ -89,8 +90,10 @@ export function registerStoreTests(harness: ConformanceHarness): void {
       await commitFor(harness, id, data)
       for (const { data: yielded } of (await collectBatches(harness.engine, harness.clock.now(), 10)).flat()) {
         const mutable = yielded as Record<string, unknown>
-        mutable['int:count'] = 2
-        ;(mutable['object:user'] as (typeof data)['object:user']).object.roles.push('root')
+        tryToChange(() => {
+          mutable['int:count'] = 2
+        })
+        tryToChange(() => (mutable['object:user'] as (typeof data)['object:user']).object.roles.push('root'))
       }
       expect((await harness.engine.load(id, harness.clock.now()))?.data).toEqual(data)
     })
