@@ -29,13 +29,12 @@ export class SessionState {
   cookie: CookieAction = 'none'
   /** Null until someone asks: a new session that is never written needs no id. */
   #id: string | null
-  /** The data as loaded, read directly until the first change builds `#data` from it. */
-  readonly #loaded: SessionData | undefined
-  #data: Map<string, SessionValue> | undefined
+  /** The data as last loaded or saved; never changed in place, as an engine may hand it out frozen. */
+  #saved: SessionData | undefined
+  /** This request's unsaved changes over `#saved`, made on the first one: most requests only read. */
+  #changes: Map<string, SessionValue | typeof REMOVED> | undefined
   #stored: boolean
   #expiresAt: number | null
-  readonly #set = new Map<string, SessionValue>()
-  readonly #deleted = new Set<string>()
   #closed = false
 
   /**
@@ -51,7 +50,7 @@ export class SessionState {
     this.#id = id
     this.#stored = stored !== null
     this.#expiresAt = stored?.expiresAt ?? null
-    this.#loaded = stored?.data
+    this.#saved = stored?.data
   }
 
   get id(): string {
@@ -59,17 +58,22 @@ export class SessionState {
     return this.#id
   }
 
-  /** Every key and value of the session, with this request's changes. */
+  /** A copy of every key and value of the session, with this request's changes. */
   get data(): Map<string, SessionValue> {
-    this.#data ??= new Map(this.#loaded ? Object.entries(this.#loaded) : undefined)
-    return this.#data
+    const data = new Map(this.#saved ? Object.entries(this.#saved) : undefined)
+    for (const [key, value] of this.#changes ?? []) {
+      if (value === REMOVED) data.delete(key)
+      else data.set(key, value)
+    }
+    return data
   }
 
-  /** The value under `key`, or `undefined`; reading never copies the loaded data. */
+  /** The value under `key`, or `undefined`; reading never copies the data. */
   read(key: string): SessionValue | undefined {
-    if (this.#data) return this.#data.get(key)
-    const loaded = this.#loaded
-    return loaded !== undefined && Object.hasOwn(loaded, key) ? loaded[key] : undefined
+    const change = this.#changes?.get(key)
+    if (change !== undefined) return change === REMOVED ? undefined : change
+    const saved = this.#saved
+    return saved !== undefined && Object.hasOwn(saved, key) ? saved[key] : undefined
   }
 
   /** When the stored record expires, or `null` when nothing is stored. */
@@ -77,8 +81,13 @@ export class SessionState {
     return this.#expiresAt
   }
 
+  /** Whether a save would write: a value was set, or a key removed from a stored session. */
   get hasChanges(): boolean {
-    return this.#set.size > 0 || (this.#stored && this.#deleted.size > 0)
+    const changes = this.#changes
+    if (changes === undefined || changes.size === 0) return false
+    if (this.#stored) return true
+    for (const change of changes.values()) if (change !== REMOVED) return true
+    return false
   }
 
   /** Called once the plugin has saved the session for its request: later changes could reach no response. */
@@ -88,17 +97,16 @@ export class SessionState {
 
   write(key: string, value: SessionValue): void {
     this.#checkOpen()
-    this.data.set(key, value)
-    this.#set.set(key, value)
-    this.#deleted.delete(key)
+    this.#changes ??= new Map()
+    this.#changes.set(key, value)
   }
 
   /** Removes a key; removing one this session does not hold changes nothing and writes nothing. */
   remove(key: string): void {
     this.#checkOpen()
-    if (!this.data.delete(key)) return
-    this.#set.delete(key)
-    this.#deleted.add(key)
+    if (this.read(key) === undefined) return
+    this.#changes ??= new Map()
+    this.#changes.set(key, REMOVED)
   }
 
   /**
@@ -108,27 +116,28 @@ export class SessionState {
    * starts over under a new id with just these changes (never reviving the old id), and a detached one is left deleted.
    */
   async save(): Promise<void> {
-    if (!this.hasChanges) return
+    const changes = this.#changes
+    if (changes === undefined || !this.hasChanges) return
     const now = this.runtime.now()
     const previousExpiry = this.#expiresAt
     const keepsExpiry =
       previousExpiry !== null && this.#stored && (this.mode === 'detached' || !this.#touchDue(previousExpiry, now))
     const expiresAt = keepsExpiry ? previousExpiry : now + this.runtime.timeout
-    const set = Object.fromEntries(this.#set)
-    const deleted = [...this.#deleted]
-    this.#set.clear()
-    this.#deleted.clear()
+    const { set, deleted } = splitChanges(changes)
+    this.#changes = undefined
     const idBefore = this.id
     const wasStored = this.#stored
-    let written = await this.#commit({ set, deleted, expiresAt, existingOnly: this.#stored }, now)
-    if (!written) {
+    let written = await this.#commit({ set, deleted, expiresAt, existingOnly: this.#stored }, changes, now)
+    if (written) {
+      this.#saved = withChanges(this.#saved, set, deleted)
+    } else {
       this.#stored = false
       this.#expiresAt = null
-      this.data.clear()
+      this.#saved = undefined
       if (this.mode === 'detached') return
       this.#id = generateSessionId()
-      for (const [key, value] of Object.entries(set)) this.data.set(key, value)
-      written = await this.#commit({ set, deleted: [], expiresAt, existingOnly: false }, now)
+      written = await this.#commit({ set, deleted: [], expiresAt, existingOnly: false }, changes, now)
+      if (written) this.#saved = withChanges(undefined, set, [])
     }
     this.#stored = written
     this.#expiresAt = written ? expiresAt : null
@@ -136,11 +145,15 @@ export class SessionState {
     if (!wasStored || this.id !== idBefore || expiresAt !== previousExpiry) this.cookie = 'send'
   }
 
-  async #commit(changes: SessionChanges, now: number): Promise<boolean> {
+  async #commit(
+    changes: SessionChanges,
+    pending: Map<string, SessionValue | typeof REMOVED>,
+    now: number,
+  ): Promise<boolean> {
     try {
       return await this.runtime.engine.commit(this.id, changes, now)
     } catch (error) {
-      this.#restorePending(changes.set, changes.deleted)
+      this.#restorePending(pending)
       throw new SessionEngineError('commit a session', error)
     }
   }
@@ -178,9 +191,8 @@ export class SessionState {
     this.#id = null
     this.#stored = false
     this.#expiresAt = null
-    this.data.clear()
-    this.#set.clear()
-    this.#deleted.clear()
+    this.#saved = undefined
+    this.#changes = undefined
     this.cookie = 'clear'
   }
 
@@ -199,19 +211,17 @@ export class SessionState {
     const expiresAt =
       this.mode === 'detached' && this.#expiresAt !== null ? this.#expiresAt : now + this.runtime.timeout
     const alive = await callEngine('touch a session', () => this.runtime.engine.touch(oldId, expiresAt, now))
+    // Everything the new id must hold becomes a change over nothing stored.
+    const carried = alive ? this.data : new Map([...(this.#changes ?? [])].filter(isWrite))
     this.#id = generateSessionId()
     this.#stored = false
+    this.#saved = undefined
+    this.#changes = new Map(carried)
     if (!alive) {
       this.#expiresAt = null
-      this.data.clear()
-      for (const [key, value] of this.#set) this.data.set(key, value)
-      this.#deleted.clear()
       await this.save()
       return
     }
-    this.#set.clear()
-    for (const [key, value] of this.data) this.#set.set(key, value)
-    this.#deleted.clear()
     await this.save()
     await this.#deleteFromEngine(oldId)
   }
@@ -229,12 +239,33 @@ export class SessionState {
   }
 
   /** Puts back changes whose commit failed, unless the key was changed again meanwhile. */
-  #restorePending(set: SessionData, deleted: readonly string[]): void {
-    for (const [key, value] of Object.entries(set)) {
-      if (!this.#set.has(key) && !this.#deleted.has(key)) this.#set.set(key, value)
-    }
-    for (const key of deleted) {
-      if (!this.#set.has(key)) this.#deleted.add(key)
-    }
+  #restorePending(pending: Map<string, SessionValue | typeof REMOVED>): void {
+    const changes = (this.#changes ??= new Map())
+    for (const [key, change] of pending) if (!changes.has(key)) changes.set(key, change)
   }
+}
+
+/** Marks a key removed in a session's pending changes. */
+const REMOVED: unique symbol = Symbol('removed')
+
+function isWrite(entry: [string, SessionValue | typeof REMOVED]): entry is [string, SessionValue] {
+  return entry[1] !== REMOVED
+}
+
+/** Pending changes as an engine takes them; a null-prototype `set`, so a key named "__proto__" stays data. */
+function splitChanges(changes: Map<string, SessionValue | typeof REMOVED>): { set: SessionData; deleted: string[] } {
+  const set: Record<string, SessionValue> = Object.create(null)
+  const deleted: string[] = []
+  for (const [key, change] of changes) {
+    if (change === REMOVED) deleted.push(key)
+    else set[key] = change
+  }
+  return { set, deleted }
+}
+
+/** `saved` with a commit's changes applied, as a new object. */
+function withChanges(saved: SessionData | undefined, set: SessionData, deleted: readonly string[]): SessionData {
+  const data: Record<string, SessionValue> = Object.assign(Object.create(null), saved, set)
+  for (const key of deleted) delete data[key]
+  return data
 }
