@@ -97,16 +97,14 @@ export class SessionState {
 
   write(key: string, value: SessionValue): void {
     this.#checkOpen()
-    this.#changes ??= new Map()
-    this.#changes.set(key, value)
+    this.#changesToMake().set(key, value)
   }
 
   /** Removes a key; removing one this session does not hold changes nothing and writes nothing. */
   remove(key: string): void {
     this.#checkOpen()
     if (this.read(key) === undefined) return
-    this.#changes ??= new Map()
-    this.#changes.set(key, REMOVED)
+    this.#changesToMake().set(key, REMOVED)
   }
 
   /**
@@ -240,8 +238,13 @@ export class SessionState {
 
   /** Puts back changes whose commit failed, unless the key was changed again meanwhile. */
   #restorePending(pending: Map<string, SessionValue | typeof REMOVED>): void {
-    const changes = (this.#changes ??= new Map())
+    const changes = this.#changesToMake()
     for (const [key, change] of pending) if (!changes.has(key)) changes.set(key, change)
+  }
+
+  #changesToMake(): Map<string, SessionValue | typeof REMOVED> {
+    this.#changes ??= new Map()
+    return this.#changes
   }
 }
 
