@@ -311,7 +311,7 @@ async function measure(
 ): Promise<Measurement> {
   const { row, scenario, round } = step
   const { options } = context
-  const hasSessions = row.kind !== 'ceiling'
+  const hasSessions = row.kind === 'engine' || row.kind === 'peer'
   const storage: PreparedStorage = await prepareStorage(row.storage, context.tmp, context.services)
   cleanups.add(storage.cleanup)
   try {

@@ -32,6 +32,8 @@ export interface ReportInput {
 /** How each row is set up, in a sentence. */
 const CONFIGURATION: Record<string, string> = {
   bare: 'Elysia 1.4 with the three routes returning a constant; no cookie is read.',
+  floor:
+    "Bare Elysia's routes plus the two async hooks elysia-sessions uses, doing only what any signed-cookie session must: read the Cookie header and check its HMAC, or sign a new id into Set-Cookie when there is none. No store (bench/servers/floor.ts).",
   memory: '`memoryEngine()`, default options (1 h timeout, touch at most every 6 min, cookie HttpOnly SameSite=Lax).',
   sqlite: '`sqliteEngine({ path })` on a fresh temporary file (WAL, synchronous NORMAL, as the engine sets up).',
   file: '`fileEngine({ dir })` in a fresh temporary folder, with its default `fsync: true`.',

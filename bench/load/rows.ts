@@ -1,6 +1,6 @@
 import type { RowSpec } from './types.js'
 
-/** Every row of the benchmark, in the order of the tables: the ceiling, our engines, then the peers. */
+/** Every row of the benchmark, in the order of the tables: the ceiling, the floor under any session, our engines, then the peers. */
 export const ROWS: readonly RowSpec[] = [
   {
     id: 'bare',
@@ -9,6 +9,15 @@ export const ROWS: readonly RowSpec[] = [
     storage: 'none',
     runtime: 'bun',
     script: 'servers/bare.ts',
+    env: {},
+  },
+  {
+    id: 'floor',
+    label: 'Elysia + signed-cookie hooks (no store)',
+    kind: 'floor',
+    storage: 'none',
+    runtime: 'bun',
+    script: 'servers/floor.ts',
     env: {},
   },
   ...(['memory', 'sqlite', 'file', 'redis', 'postgres'] as const).map(

@@ -32,8 +32,11 @@ export type Storage = 'none' | 'memory' | 'sqlite' | 'file' | 'redis' | 'postgre
 export interface RowSpec {
   readonly id: string
   readonly label: string
-  /** `ceiling` is bare Elysia, `engine` one of ours, `peer` another library. */
-  readonly kind: 'ceiling' | 'engine' | 'peer'
+  /**
+   * `ceiling` is bare Elysia; `floor` is the least any signed-cookie session plugin does (hooks, HMAC, Set-Cookie)
+   * with no session behind it; `engine` is one of ours, `peer` another library.
+   */
+  readonly kind: 'ceiling' | 'floor' | 'engine' | 'peer'
   readonly storage: Storage
   readonly runtime: 'bun' | 'node'
   /** The server's file, relative to bench/. */

@@ -8,6 +8,7 @@ import type {
   StoredSession,
 } from '../engine.js'
 import { SessionConfigError } from '../errors.js'
+import { ShardedMap } from './sharded-map.js'
 
 /** Options of `memoryEngine`. */
 export interface MemoryEngineOptions {
@@ -20,6 +21,18 @@ export interface MemoryEngineOptions {
 
 /** A stored session, deeply frozen: loads hand it out as is, and nothing can change it in place. */
 type MemoryRecord = StoredSession
+
+/** The stored sessions, as the engine uses them: a plain Map or a `ShardedMap`. */
+interface RecordMap {
+  get(id: string): MemoryRecord | undefined
+  set(id: string, record: MemoryRecord): void
+  delete(id: string): boolean
+  clear(): void
+  entries(): Iterable<[string, MemoryRecord]>
+}
+
+/** 256 shards: at a million sessions each holds about 4,000. */
+const SHARD_BITS = 8
 
 /** How many records a sweep checks before it lets other work run. */
 const SWEEP_SLICE = 10_000
@@ -36,7 +49,9 @@ export function memoryEngine(options: MemoryEngineOptions = {}): SessionEngine {
   if (maxSessions !== undefined && !(Number.isSafeInteger(maxSessions) && maxSessions > 0)) {
     throw new SessionConfigError(`memoryEngine({ maxSessions }) needs a positive integer, got ${String(maxSessions)}`)
   }
-  const records = new Map<string, MemoryRecord>()
+  // An LRU bound needs one Map's insertion order; without one, shards keep a big store cheap for the GC.
+  const lru = maxSessions === undefined ? undefined : new Map<string, MemoryRecord>()
+  const records: RecordMap = lru ?? new ShardedMap<MemoryRecord>(SHARD_BITS)
 
   const alive = (id: string, now: number): MemoryRecord | undefined => {
     const record = records.get(id)
@@ -44,14 +59,14 @@ export function memoryEngine(options: MemoryEngineOptions = {}): SessionEngine {
   }
 
   const put = (id: string, record: MemoryRecord) => {
-    if (maxSessions === undefined) {
+    if (lru === undefined || maxSessions === undefined) {
       records.set(id, record)
       return
     }
     // Map order is insertion order: re-inserting moves the id to the most recently used end.
-    records.delete(id)
-    records.set(id, record)
-    if (records.size > maxSessions) records.delete(records.keys().next().value as string)
+    lru.delete(id)
+    lru.set(id, record)
+    if (lru.size > maxSessions) lru.delete(lru.keys().next().value as string)
   }
 
   return {
@@ -88,13 +103,13 @@ export function memoryEngine(options: MemoryEngineOptions = {}): SessionEngine {
 
     async count(now: number): Promise<number> {
       let count = 0
-      for (const record of records.values()) if (record.expiresAt > now) count++
+      for (const [, record] of records.entries()) if (record.expiresAt > now) count++
       return count
     },
 
     async *entries(now: number, { batchSize }: IterateOptions): AsyncIterable<readonly SessionEntry[]> {
       let batch: SessionEntry[] = []
-      for (const id of [...records.keys()]) {
+      for (const [id] of [...records.entries()]) {
         const record = alive(id, now)
         if (!record) continue
         batch.push({ id, data: record.data, expiresAt: record.expiresAt })
@@ -109,7 +124,7 @@ export function memoryEngine(options: MemoryEngineOptions = {}): SessionEngine {
     async deleteExpired(now: number): Promise<number> {
       let deleted = 0
       let checked = 0
-      for (const [id, record] of records) {
+      for (const [id, record] of records.entries()) {
         if (record.expiresAt <= now) {
           records.delete(id)
           deleted++
