@@ -1,6 +1,7 @@
 import { Elysia } from 'elysia'
 import { readCookie } from './cookie-header.js'
-import { callEngine } from './errors.js'
+import type { StoredSession } from './engine.js'
+import { SessionEngineError } from './errors.js'
 import { resolveSessionOptions, type SessionOptions } from './options.js'
 import { Session } from './session.js'
 import { SessionState } from './session-state.js'
@@ -10,7 +11,7 @@ import { createCookieSigner } from './signing.js'
 /** Signed ids are base64url with a dot: nothing to URL-encode, so the serializer is spared encodeURIComponent. */
 const asIs = (value: string) => value
 
-/** The part of Elysia's `set` the plugin writes its cookie to; Elysia serializes `set.cookie` into Set-Cookie. */
+/** The part of Elysia's per-request `set` the plugin writes its cookie to; Elysia serializes it into Set-Cookie. */
 interface ResponseCookies {
   cookie?: Record<string, Record<string, unknown>>
 }
@@ -34,17 +35,19 @@ export function session(options: SessionOptions) {
   const sessions = new Sessions(config)
   const { runtime } = sessions
   const disabledSession = new Session(new SessionState(runtime, null, null, 'disabled'))
-  // Per-request state is keyed by the Request, one map per plugin instance, so two plugins in one app (a sub-app's
-  // second cookie) never see each other's. Hooks take only the context properties they name: passing the whole
-  // context to a function makes Elysia assume a hook reads everything, cookies included, and parse them all.
-  const states = new WeakMap<Request, SessionState>()
-  const skipped = new WeakSet<Request>()
+  // Per-request state rides on the request's `set` object under a symbol of this plugin instance, so two plugins in
+  // one app (a sub-app's second cookie) never see each other's; a property costs less than a WeakMap entry. Hooks
+  // take only the context properties they name: passing the whole context to a function makes Elysia assume a hook
+  // reads everything, cookies included, and parse them all.
+  const stateKey = Symbol('elysia-sessions state')
+  const skipKey = Symbol('elysia-sessions skip')
+  type ResponseSet = ResponseCookies & { [stateKey]?: SessionState | undefined; [skipKey]?: true }
 
   /** Saves (or touches) the request's session and sets its cookie; returns nothing when there is nothing to write. */
-  function finishSession(request: Request, set: ResponseCookies): Promise<void> | undefined {
-    const state = states.get(request)
+  function finishSession(set: ResponseSet): Promise<void> | undefined {
+    const state = set[stateKey]
     if (!state) return
-    states.delete(request)
+    set[stateKey] = undefined
     state.close()
     const writing = state.hasChanges ? state.save() : state.touchIfDue()
     if (!writing) return setCookie(state, set)
@@ -70,8 +73,8 @@ export function session(options: SessionOptions) {
           enabled
             ? {}
             : {
-                transform: function skipSessionLoading({ request }: { request: Request }) {
-                  skipped.add(request)
+                transform: function skipSessionLoading({ set }: { set: object }) {
+                  ;(set as ResponseSet)[skipKey] = true
                 },
               },
       })
@@ -81,29 +84,35 @@ export function session(options: SessionOptions) {
       .onStop(function closeSessions() {
         return sessions.close()
       })
-      .resolve({ as: 'scoped' }, async function loadSession({ request }) {
-        if (skipped.has(request)) return { session: disabledSession, sessions }
+      .resolve({ as: 'scoped' }, async function loadSession({ request, set }) {
+        const slots = set as ResponseSet
+        if (slots[skipKey]) return { session: disabledSession, sessions }
         sessions.startGc()
         const raw = readCookie(request.headers.get('cookie'), cookieName)
         const verified = raw ? signer.verify(raw) : null
-        const stored = verified
-          ? await callEngine('load a session', () => runtime.engine.load(verified.id, runtime.now()))
-          : null
+        let stored: StoredSession | null = null
+        if (verified) {
+          try {
+            stored = await runtime.engine.load(verified.id, runtime.now())
+          } catch (error) {
+            throw new SessionEngineError('load a session', error)
+          }
+        }
         const state = new SessionState(runtime, stored && verified ? verified.id : null, stored)
         // A cookie that names no live session is dropped from the browser unless a write replaces it.
         if (raw !== undefined && raw !== '' && !stored) state.cookie = 'clear'
         else if (verified?.stale) state.cookie = 'send'
-        states.set(request, state)
+        slots[stateKey] = state
         return { session: new Session(state), sessions }
       })
       // mapResponse runs after every afterHandle hook, so writes made there (an app's own hooks) are saved too.
       // Declared async because Elysia awaits a mapResponse hook only when it is an async function.
-      .mapResponse({ as: 'scoped' }, async function commitSession({ request, set }) {
-        await finishSession(request, set as ResponseCookies)
+      .mapResponse({ as: 'scoped' }, async function commitSession({ set }) {
+        await finishSession(set as ResponseSet)
       })
-      .onError({ as: 'scoped' }, async function commitSessionOnError({ request, set }) {
+      .onError({ as: 'scoped' }, async function commitSessionOnError({ set }) {
         try {
-          await finishSession(request, set as ResponseCookies)
+          await finishSession(set as ResponseSet)
         } catch (error) {
           config.logger.error('elysia-sessions: could not save the session of a failed request', error)
         }

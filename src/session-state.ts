@@ -29,10 +29,12 @@ export class SessionState {
   cookie: CookieAction = 'none'
   /** Null until someone asks: a new session that is never written needs no id. */
   #id: string | null
-  /** The data as last loaded or saved; never changed in place, as an engine may hand it out frozen. */
-  #saved: SessionData | undefined
-  /** This request's unsaved changes over `#saved`, made on the first one: most requests only read. */
-  #changes: Map<string, SessionValue | typeof REMOVED> | undefined
+  /** The data as loaded; never changed in place, as an engine may hand it out frozen. */
+  #loaded: SessionData | undefined
+  /** Changes saved since the load, over `#loaded`: kept as they were sent rather than merged into a copy. */
+  #saved: Changes | undefined
+  /** Unsaved changes over both, made on the first one: most requests only read. */
+  #changes: Changes | undefined
   #stored: boolean
   #expiresAt: number | null
   #closed = false
@@ -50,7 +52,7 @@ export class SessionState {
     this.#id = id
     this.#stored = stored !== null
     this.#expiresAt = stored?.expiresAt ?? null
-    this.#saved = stored?.data
+    this.#loaded = stored?.data
   }
 
   get id(): string {
@@ -60,20 +62,24 @@ export class SessionState {
 
   /** A copy of every key and value of the session, with this request's changes. */
   get data(): Map<string, SessionValue> {
-    const data = new Map(this.#saved ? Object.entries(this.#saved) : undefined)
-    for (const [key, value] of this.#changes ?? []) {
-      if (value === REMOVED) data.delete(key)
-      else data.set(key, value)
+    const data = new Map(this.#loaded ? Object.entries(this.#loaded) : undefined)
+    for (const changes of [this.#saved, this.#changes]) {
+      for (const [key, value] of changes ?? []) {
+        if (value === REMOVED) data.delete(key)
+        else data.set(key, value)
+      }
     }
     return data
   }
 
   /** The value under `key`, or `undefined`; reading never copies the data. */
   read(key: string): SessionValue | undefined {
-    const change = this.#changes?.get(key)
+    // Values are never undefined, so undefined means the key is not among the changes.
+    let change = this.#changes?.get(key)
+    if (change === undefined) change = this.#saved?.get(key)
     if (change !== undefined) return change === REMOVED ? undefined : change
-    const saved = this.#saved
-    return saved !== undefined && Object.hasOwn(saved, key) ? saved[key] : undefined
+    const loaded = this.#loaded
+    return loaded !== undefined && Object.hasOwn(loaded, key) ? loaded[key] : undefined
   }
 
   /** When the stored record expires, or `null` when nothing is stored. */
@@ -127,15 +133,16 @@ export class SessionState {
     const wasStored = this.#stored
     let written = await this.#commit({ set, deleted, expiresAt, existingOnly: this.#stored }, changes, now)
     if (written) {
-      this.#saved = withChanges(this.#saved, set, deleted)
+      this.#recordSaved(changes)
     } else {
       this.#stored = false
       this.#expiresAt = null
+      this.#loaded = undefined
       this.#saved = undefined
       if (this.mode === 'detached') return
       this.#id = generateSessionId()
       written = await this.#commit({ set, deleted: [], expiresAt, existingOnly: false }, changes, now)
-      if (written) this.#saved = withChanges(undefined, set, [])
+      if (written) this.#recordSaved(new Map(Object.entries(set)))
     }
     this.#stored = written
     this.#expiresAt = written ? expiresAt : null
@@ -143,9 +150,14 @@ export class SessionState {
     if (!wasStored || this.id !== idBefore || expiresAt !== previousExpiry) this.cookie = 'send'
   }
 
+  #recordSaved(changes: Changes): void {
+    if (this.#saved === undefined) this.#saved = changes
+    else for (const [key, change] of changes) this.#saved.set(key, change)
+  }
+
   async #commit(
     changes: SessionChanges,
-    pending: Map<string, SessionValue | typeof REMOVED>,
+    pending: Changes,
     now: number,
   ): Promise<boolean> {
     try {
@@ -189,6 +201,7 @@ export class SessionState {
     this.#id = null
     this.#stored = false
     this.#expiresAt = null
+    this.#loaded = undefined
     this.#saved = undefined
     this.#changes = undefined
     this.cookie = 'clear'
@@ -213,6 +226,7 @@ export class SessionState {
     const carried = alive ? this.data : new Map([...(this.#changes ?? [])].filter(isWrite))
     this.#id = generateSessionId()
     this.#stored = false
+    this.#loaded = undefined
     this.#saved = undefined
     this.#changes = new Map(carried)
     if (!alive) {
@@ -237,26 +251,29 @@ export class SessionState {
   }
 
   /** Puts back changes whose commit failed, unless the key was changed again meanwhile. */
-  #restorePending(pending: Map<string, SessionValue | typeof REMOVED>): void {
+  #restorePending(pending: Changes): void {
     const changes = this.#changesToMake()
     for (const [key, change] of pending) if (!changes.has(key)) changes.set(key, change)
   }
 
-  #changesToMake(): Map<string, SessionValue | typeof REMOVED> {
+  #changesToMake(): Changes {
     this.#changes ??= new Map()
     return this.#changes
   }
 }
 
-/** Marks a key removed in a session's pending changes. */
+/** Marks a key removed in a session's changes. */
 const REMOVED: unique symbol = Symbol('removed')
+
+/** Changes over a session's data: a value written under a key, or `REMOVED`. */
+type Changes = Map<string, SessionValue | typeof REMOVED>
 
 function isWrite(entry: [string, SessionValue | typeof REMOVED]): entry is [string, SessionValue] {
   return entry[1] !== REMOVED
 }
 
 /** Pending changes as an engine takes them; a null-prototype `set`, so a key named "__proto__" stays data. */
-function splitChanges(changes: Map<string, SessionValue | typeof REMOVED>): { set: SessionData; deleted: string[] } {
+function splitChanges(changes: Changes): { set: SessionData; deleted: string[] } {
   const set: Record<string, SessionValue> = Object.create(null)
   const deleted: string[] = []
   for (const [key, change] of changes) {
@@ -264,11 +281,4 @@ function splitChanges(changes: Map<string, SessionValue | typeof REMOVED>): { se
     else set[key] = change
   }
   return { set, deleted }
-}
-
-/** `saved` with a commit's changes applied, as a new object. */
-function withChanges(saved: SessionData | undefined, set: SessionData, deleted: readonly string[]): SessionData {
-  const data: Record<string, SessionValue> = Object.assign(Object.create(null), saved, set)
-  for (const key of deleted) delete data[key]
-  return data
 }
