@@ -100,7 +100,7 @@ export interface SessionEngine {
    * every other stored key is kept, and the expiry becomes `changes.expiresAt`. A session that is unknown or expired
    * at `now` is created from empty data, unless `changes.existingOnly` is true: then nothing is written. Resolves to
    * whether it wrote. Two concurrent commits that change different keys of one session both keep their writes, and
-   * changing `changes` after the call never changes what is stored.
+   * changing `changes` once the commit has resolved never changes what is stored.
    */
   commit(id: string, changes: SessionChanges, now: number): Promise<boolean>
 

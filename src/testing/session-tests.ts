@@ -107,7 +107,7 @@ export function registerSessionTests(harness: ConformanceHarness, { sharedStore 
       harness.slowTimeout,
     )
 
-    contractTest('changing the values a commit was given never changes what is stored', async () => {
+    contractTest('changing the values a commit was given, once it resolved, never changes what is stored', async () => {
       const id = newId()
       const user = structuredClone(STORED_USER)
       const set: Record<string, unknown> = { 'int:count': 1, 'object:user': user }
