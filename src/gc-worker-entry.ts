@@ -2,6 +2,8 @@
  * The entry of the GC worker: reopens the engine from its `reopen` recipe on a connection of its own and sweeps it
  * on a timer, so deleting many expired sessions never blocks the main thread's requests.
  */
+import { readlinkSync } from 'node:fs'
+import { setPriority } from 'node:os'
 import type { SessionEngine } from './engine.js'
 import { createGcTimer, type GcTimer } from './gc.js'
 import { type GcWorkerCommand, type GcWorkerReport, serializeError } from './gc-worker-protocol.js'
@@ -16,7 +18,22 @@ function report(message: GcWorkerReport): void {
   self.postMessage(message)
 }
 
+/**
+ * Gives this thread the lowest CPU priority, where the OS has per-thread priorities (Linux): a sweep is background
+ * work, so on a busy core the thread serving requests runs first. Elsewhere the thread keeps its priority.
+ */
+function yieldCpuToRequests(): void {
+  try {
+    // /proc/thread-self names the calling thread: "<pid>/task/<tid>".
+    const threadId = Number(readlinkSync('/proc/thread-self').split('/').pop())
+    if (Number.isSafeInteger(threadId) && threadId > 0) setPriority(threadId, 19)
+  } catch {
+    // No /proc, or not allowed: sweeping at normal priority still works.
+  }
+}
+
 async function start(command: Extract<GcWorkerCommand, { type: 'start' }>): Promise<void> {
+  yieldCpuToRequests()
   try {
     const module = (await import(command.reopen.module)) as { reopenEngine?: (options: unknown) => unknown }
     if (typeof module.reopenEngine !== 'function') {

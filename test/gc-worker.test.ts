@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test'
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Elysia } from 'elysia'
@@ -24,6 +24,18 @@ function countingMainThreadSweeps(engine: SessionEngine): { engine: SessionEngin
     },
     sweeps: () => sweeps,
   }
+}
+
+/** How many threads of this process run at `nice`, read from /proc (field 19 of each thread's stat line). */
+function threadsAtNice(nice: number): number {
+  let count = 0
+  for (const thread of readdirSync('/proc/self/task')) {
+    const stat = readFileSync(`/proc/self/task/${thread}/stat`, 'utf8')
+    // The thread's name, in parentheses, may hold spaces: count fields after its closing one (field 3 on).
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    if (Number(fields[19 - 3]) === nice) count++
+  }
+  return count
 }
 
 function appWith(engine: SessionEngine, gcInterval: number, logger = quietLogger) {
@@ -57,6 +69,18 @@ describe('GC worker with the SQLite engine', () => {
     expect(sweeps()).toBe(0)
     raw.close()
   })
+
+  test.if(existsSync('/proc/thread-self'))(
+    'the worker thread runs at the lowest CPU priority, so requests go first on a busy core (Linux)',
+    async () => {
+      const app = appWith(await sqliteEngine({ path: freshDatabasePath() }), 40)
+      const before = threadsAtNice(19)
+      app.decorator.sessions.startGc()
+      expect(await eventually(() => threadsAtNice(19) === before + 1)).toBe(true)
+      await app.decorator.sessions.close()
+      expect(await eventually(() => threadsAtNice(19) === before)).toBe(true)
+    },
+  )
 
   test('sessions.gc() resolves once a complete sweep in the worker has finished', async () => {
     const path = freshDatabasePath()

@@ -144,6 +144,53 @@ describe.skipIf(!redis.url)(redis.label, () => {
     })
   })
 
+  describe('round trips', () => {
+    test('commits made in one event-loop turn land in the order they were made: the last one wins', async () => {
+      const engine = await open({ url, prefix: `${root}one-turn:` })
+      const id = generateSessionId()
+      const now = Date.now()
+      const commits = ['1', '2', '3'].map((value) =>
+        engine.commit(id, { set: { 'string:n': value }, deleted: [], expiresAt: now + HOUR }, now),
+      )
+      expect(await Promise.all(commits)).toEqual([true, true, true])
+      expect((await engine.load(id, now))?.data).toEqual({ 'string:n': '3' })
+    })
+
+    test('a call made in the same turn as close() is refused, not sent after it', async () => {
+      const engine = await open({ url, prefix: `${root}close-race:` })
+      const id = generateSessionId()
+      const now = Date.now()
+      const commit = engine.commit(id, { set: { 'string:n': 'late' }, deleted: [], expiresAt: now + HOUR }, now)
+      await engine.close()
+      await expect(commit).rejects.toThrow('closed')
+      const check = await open({ url, prefix: `${root}close-race:` })
+      expect(await check.load(id, now)).toBeNull()
+    })
+
+    test('a commit of more keys than one call inside the script takes sets and deletes every one of them', async () => {
+      const engine = await open({ url, prefix: `${root}many-keys:` })
+      const id = generateSessionId()
+      const keys = Array.from({ length: 3_000 }, (_, index) => `string:k${index}`)
+      const now = Date.now()
+      const set = Object.fromEntries(keys.map((key) => [key, key]))
+      expect(await engine.commit(id, { set, deleted: [], expiresAt: now + HOUR }, now)).toBe(true)
+      const kept = keys.slice(0, 10)
+      const deleted = keys.slice(10)
+      expect(await engine.commit(id, { set: {}, deleted, expiresAt: now + HOUR, existingOnly: true }, now)).toBe(true)
+      expect((await engine.load(id, Date.now()))?.data).toEqual(Object.fromEntries(kept.map((key) => [key, key])))
+    })
+
+    test('a hash under the prefix without an expiry is no session: load finds nothing', async () => {
+      const prefix = `${root}no-ttl:`
+      const engine = await open({ url, prefix })
+      const id = generateSessionId()
+      await raw.send('HSET', [prefix + id, EXPIRY_FIELD, String(Date.now() + HOUR), '"string:n"', '"1"'])
+      expect(await engine.load(id, Date.now())).toBeNull()
+      expect(await engine.commit(id, { set: {}, deleted: [], expiresAt: Date.now() + HOUR }, Date.now())).toBe(true)
+      expect((await engine.load(id, Date.now()))?.data).toEqual({ 'string:n': '1' })
+    })
+  })
+
   describe('prefix', () => {
     test('the SCAN pattern of a prefix with glob characters matches exactly the keys that start with it', async () => {
       const base = `${root}glob:`

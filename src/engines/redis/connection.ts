@@ -1,17 +1,28 @@
 import type { RedisClient } from 'bun'
-import { withinTimeLimit } from '../time-limit.js'
+import { EngineTimeoutError } from '../time-limit.js'
+import { Deadlines, type TimeLimited } from './deadlines.js'
 import type { RedisScript } from './scripts.js'
+
+/** What a call's work may ask about the call it runs for. */
+export interface RedisCall {
+  /** True once the call has timed out: its work is abandoned and must send nothing more. */
+  readonly timedOut: boolean
+}
+
+/** Sends commands for one call on a connected client and settles with the call's answer. */
+export type RedisWork<T> = (client: RedisClient, call: RedisCall) => Promise<T>
 
 /** One Redis client as the engine uses it: every round trip connects first if needed, and is time-limited. */
 export interface RedisConnection {
   /**
    * Runs `work` on a connected client and settles as it does, or rejects with an `EngineTimeoutError` once
-   * `operationTimeout` ms have passed since the call, connecting included. `signal` aborts at that moment: `work`
-   * must then send nothing more.
+   * `operationTimeout` ms have passed since the call, connecting included. The call then counts as timed out: `work`
+   * must send nothing more. The first commands of the calls made in one event-loop turn are written together, in the
+   * order the calls were made (a script the server had not cached is sent again after its NOSCRIPT reply).
    */
-  run<T>(operation: string, work: (client: RedisClient, signal: AbortSignal) => Promise<T>): Promise<T>
-  /** Runs `script` by its SHA1 and sends its source only when the server does not know it yet. */
-  runScript(operation: string, script: RedisScript, keys: readonly string[], args: readonly string[]): Promise<unknown>
+  run<T>(operation: string, work: RedisWork<T>): Promise<T>
+  /** Runs `script` on `key` by its SHA1 and sends its source only when the server does not know it yet. */
+  runScript(operation: string, script: RedisScript, key: string, args: readonly string[]): Promise<unknown>
   /** Closes the client when the engine opened it; a client passed in stays open. Calling it twice is a no-op. */
   close(): void
 }
@@ -25,14 +36,36 @@ export interface RedisConnectionParts {
   readonly address: string
 }
 
+/** One call of `run`, from the moment it is made until it settles or times out. */
+class PendingCall<T> implements RedisCall, TimeLimited {
+  finished = false
+  timedOut = false
+  /** Whether it was sent once more after its connection closed under it. */
+  resent = false
+  /** The connection the call was sent on (or is waiting for). */
+  connection: number
+
+  constructor(
+    readonly operation: string,
+    readonly work: RedisWork<T>,
+    readonly resolve: (value: T) => void,
+    readonly reject: (error: unknown) => void,
+    readonly deadline: number,
+    connection: number,
+  ) {
+    this.connection = connection
+  }
+}
+
 /**
- * Wraps `client`. A call that times out is abandoned: it is never sent again, and when the engine owns the client it
- * closes the connection the call was waiting on at once, so the next call reconnects, and the other calls stuck on
- * that connection wait out their own time limit rather than being sent again after later ones. A call whose
- * connection closed by itself (a restart, a cut) is sent once more on a new one. A client the engine owns has neither
- * auto-reconnect nor offline queue, so a dead server fails a call at once instead of queueing it behind endless
- * retries. A client passed in is never closed: a call that timed out on it stays queued on its connection, and runs,
- * if ever, before the calls sent after it.
+ * Wraps `client`. Calls made in one event-loop turn wait for the end of that turn and are then written together, so
+ * Redis and the app read and write one packet for many calls, not one each. A call that times out is abandoned: it
+ * is never sent again, and when the engine owns the client it closes the connection the call was waiting on at once,
+ * so the next call reconnects, and the other calls stuck on that connection wait out their own time limit rather than
+ * being sent again after later ones. A call whose connection closed by itself (a restart, a cut) is sent once more on
+ * a new one. A client the engine owns has neither auto-reconnect nor offline queue, so a dead server fails a call at
+ * once instead of queueing it behind endless retries. A client passed in is never closed: a call that timed out on it
+ * stays queued on its connection, and runs, if ever, before the calls sent after it.
  */
 export function createRedisConnection(client: RedisClient, parts: RedisConnectionParts): RedisConnection {
   const { ownsClient, operationTimeout, address } = parts
@@ -42,19 +75,19 @@ export function createRedisConnection(client: RedisClient, parts: RedisConnectio
   // The last connection dropped because it hung; none yet (a client passed in connected already is number 0).
   let droppedConnection = -1
   let closed = false
+  // The calls made in this event-loop turn, sent together at its end.
+  let waiting: PendingCall<unknown>[] = []
 
-  const connected = async (): Promise<RedisClient> => {
-    if (!client.connected) {
-      if (!connecting) {
-        connectionNumber++
-        const attempt: Promise<void> = client.connect().finally(() => {
-          if (connecting === attempt) connecting = undefined
-        })
-        connecting = attempt
-      }
-      await connecting
+  /** Opens a connection, or joins the attempt under way. */
+  const connected = (): Promise<void> => {
+    if (!connecting) {
+      connectionNumber++
+      const attempt: Promise<void> = client.connect().finally(() => {
+        if (connecting === attempt) connecting = undefined
+      })
+      connecting = attempt
     }
-    return client
+    return connecting
   }
 
   /** Closes connection `number`, if it is still the current one, because a call on it got no answer. */
@@ -65,66 +98,119 @@ export function createRedisConnection(client: RedisClient, parts: RedisConnectio
     client.close()
   }
 
-  const run = <T>(operation: string, work: (client: RedisClient, signal: AbortSignal) => Promise<T>): Promise<T> => {
-    if (closed) return Promise.reject(new Error(`The redis session engine is closed (${operation})`))
-    return withinTimeLimit(
-      async (signal) => {
-        let connectionInUse = connectionNumber
-        signal.addEventListener('abort', () => drop(connectionInUse), { once: true })
-        const send = async (): Promise<T> => {
-          // Connected, the usual case: sent in this tick, so Bun pipelines it with the calls of the same tick.
-          if (client.connected && !connecting) {
-            connectionInUse = connectionNumber
-            return work(client, signal)
-          }
-          const ready = connected()
-          connectionInUse = connectionNumber
-          return work(await ready, signal)
-        }
-        try {
-          return await send()
-        } catch (error) {
-          if (closed || signal.aborted || !isConnectionClosed(error)) throw error
-          // Dropped because it hung: what this call sent may still reach Redis one day, so it is never sent again.
-          if (connectionInUse === droppedConnection) return await timeLimitOf(signal)
-          // The socket closed by itself (a restart, a cut): once more on a new one. Every command the engine sends
-          // gives the same result when run twice.
-          return await send()
-        }
-      },
-      operationTimeout,
-      `Redis at ${address} (${operation})`,
+  const deadlines = new Deadlines<PendingCall<unknown>>((call) => {
+    call.finished = true
+    call.timedOut = true
+    const error = new EngineTimeoutError(
+      `Redis at ${address} (${call.operation}) got no answer within ${operationTimeout} ms`,
     )
+    // Dropped before the caller hears of it, so nothing the call sent can take effect after it has been told so.
+    drop(call.connection)
+    call.reject(error)
+  })
+
+  const succeed = (call: PendingCall<unknown>, value: unknown) => {
+    if (call.finished) return
+    call.finished = true
+    deadlines.finished()
+    call.resolve(value)
+  }
+
+  const fail = (call: PendingCall<unknown>, error: unknown) => {
+    if (call.finished) return
+    call.finished = true
+    deadlines.finished()
+    call.reject(error)
+  }
+
+  const send = (call: PendingCall<unknown>) => {
+    call.connection = connectionNumber
+    let answer: Promise<unknown>
+    try {
+      answer = call.work(client, call)
+    } catch (error) {
+      // A work function that throws at once settles the call like one that rejects.
+      answer = Promise.reject(error)
+    }
+    answer.then(
+      (value) => succeed(call, value),
+      (error: unknown) => failed(call, error),
+    )
+  }
+
+  /** Sends `call` once the client is connected, unless it timed out meanwhile; never reconnects a closed engine. */
+  const connectThenSend = (call: PendingCall<unknown>) => {
+    if (closed) return fail(call, closedError(call.operation))
+    if (client.connected) return send(call)
+    const ready = connected()
+    call.connection = connectionNumber
+    ready.then(
+      () => {
+        if (!call.finished) send(call)
+      },
+      (error: unknown) => failed(call, error),
+    )
+  }
+
+  const failed = (call: PendingCall<unknown>, error: unknown) => {
+    if (call.finished) return
+    if (closed || !isConnectionClosed(error) || call.resent) return fail(call, error)
+    // Dropped because it hung: what this call sent may still reach Redis one day, so it is never sent again; the call
+    // waits out its time limit.
+    if (call.connection === droppedConnection) return
+    // The socket closed by itself (a restart, a cut): once more on a new one. Every command the engine sends gives
+    // the same result when run twice.
+    call.resent = true
+    connectThenSend(call)
+  }
+
+  const sendWaiting = () => {
+    const calls = waiting
+    waiting = []
+    for (const call of calls) {
+      if (call.finished) continue
+      connectThenSend(call)
+    }
+  }
+
+  const run = <T>(operation: string, work: RedisWork<T>): Promise<T> => {
+    if (closed) return Promise.reject(closedError(operation))
+    return new Promise<T>((resolve, reject) => {
+      const deadline = performance.now() + operationTimeout
+      const call = new PendingCall(operation, work, resolve, reject, deadline, connectionNumber)
+      deadlines.add(call as PendingCall<unknown>)
+      if (waiting.length === 0) setImmediate(sendWaiting)
+      waiting.push(call as PendingCall<unknown>)
+    })
   }
 
   return {
     run,
 
-    runScript(operation, script, keys, args) {
-      const callArgs = [String(keys.length), ...keys, ...args]
-      return run(operation, async (ready, signal) => {
-        try {
-          return await ready.send('EVALSHA', [script.sha, ...callArgs])
-        } catch (error) {
-          if (!isNoScript(error)) throw error
-          signal.throwIfAborted()
+    runScript(operation, script, key, args) {
+      return run(operation, (ready, call) =>
+        ready.send('EVALSHA', [script.sha, '1', key, ...args]).catch((error: unknown) => {
+          if (!isNoScript(error) || call.timedOut) throw error
           // EVAL runs the script and caches it, so the next EVALSHA finds it.
-          return await ready.send('EVAL', [script.source, ...callArgs])
-        }
-      })
+          return ready.send('EVAL', [script.source, '1', key, ...args])
+        }),
+      )
     },
 
     close() {
       if (closed) return
       closed = true
+      // Calls still waiting for the end of this turn are refused rather than sent after close.
+      const unsent = waiting
+      waiting = []
+      for (const call of unsent) fail(call, closedError(call.operation))
       if (ownsClient) client.close()
     },
   }
 }
 
-/** Rejects when `signal` aborts, with its reason: for a call whose answer can no longer come. */
-function timeLimitOf(signal: AbortSignal): Promise<never> {
-  return new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }))
+function closedError(operation: string): Error {
+  return new Error(`The redis session engine is closed (${operation})`)
 }
 
 /** Whether `error` is Bun's client saying the connection is closed or could not be opened. */

@@ -48,6 +48,7 @@ export function retryWhileBusy<T>(operation: () => T, budget: number): T {
   }
 }
 
-function isBusy(error: unknown): boolean {
+/** Whether `error` is SQLite's SQLITE_BUSY: another connection held a lock this one needed. */
+export function isBusy(error: unknown): boolean {
   return error instanceof Error && (error as { code?: unknown }).code === 'SQLITE_BUSY'
 }

@@ -11,15 +11,24 @@ import type {
   StoredSession,
 } from '../../engine.js'
 import { applyChanges } from '../apply-changes.js'
-import { createGroupCommit } from './group-commit.js'
+import { isBusy, retryWhileBusy, setBusyTimeout } from './connection.js'
+import { prepareDirect } from './direct-statement.js'
+import { createRowCache } from './row-cache.js'
 import type { SessionsTable } from './schema.js'
 import { trackStatements } from './tracked-statements.js'
+import { type BatchedWork, createTurnBatch } from './turn-batch.js'
 
 /** What `createSqliteEngine` needs besides the connection. */
 export interface SqliteEngineParts {
   readonly table: SessionsTable
   /** Whether `close()` closes the connection: only when the engine opened it. */
   readonly ownsConnection: boolean
+  /**
+   * Set on the engine that serves requests on a connection of its own, whose busy_timeout the engine then turns to 0:
+   * a call that finds another connection (the GC worker's, another process's) holding the write lock is retried a
+   * moment later for up to `waitForLocks` ms, instead of the busy handler sleeping and stalling the whole event loop.
+   */
+  readonly waitForLocks?: number
   readonly reopen?: EngineReopener
 }
 
@@ -29,14 +38,13 @@ export interface SqliteEngineParts {
  */
 export const SWEEP_BATCH = 100
 
-const placeholder = sql.placeholder
+/** How many session rows an engine on its own connection keeps in memory to answer reads without the file. */
+const CACHED_ROWS = 10_000
 
-/** One session's commit, as it waits for its group. */
-interface PendingCommit {
-  readonly id: string
-  readonly changes: SessionChanges
-  readonly now: number
-}
+/** How much session data (characters of JSON) the row cache holds at most: 16 Mi, whatever the sessions' sizes. */
+const CACHED_CHARS = 16 * 1024 * 1024
+
+const placeholder = sql.placeholder
 
 /** A session engine on one bun:sqlite connection, with every statement prepared once. */
 export function createSqliteEngine(connection: Database, parts: SqliteEngineParts): SessionEngine {
@@ -44,30 +52,41 @@ export function createSqliteEngine(connection: Database, parts: SqliteEnginePart
   const tracked = trackStatements(connection)
   const db = drizzle({ client: tracked.client })
   const alive = gt(table.expiresAt, placeholder('now'))
+  const isAlive = and(eq(table.id, placeholder('id')), alive)
 
-  const loadAlive = db
-    .select({ data: table.data, expiresAt: table.expiresAt })
-    .from(table)
-    .where(and(eq(table.id, placeholder('id')), alive))
-    .prepare()
-  const upsert = db
-    .insert(table)
-    .values({ id: placeholder('id'), data: placeholder('data'), expiresAt: placeholder('expiresAt') })
-    .onConflictDoUpdate({
-      target: table.id,
-      set: { data: sql`excluded.${sql.identifier('data')}`, expiresAt: sql`excluded.${sql.identifier('expires_at')}` },
-    })
-    .prepare()
-  const moveExpiry = db
-    .update(table)
-    .set({ expiresAt: sql`${placeholder('expiresAt')}` })
-    .where(and(eq(table.id, placeholder('id')), alive))
-    .returning({ id: table.id })
-    .prepare()
-  const deleteOne = db
-    .delete(table)
-    .where(eq(table.id, placeholder('id')))
-    .prepare()
+  // The statements of every request run directly on the connection; the rest go through Drizzle.
+  const loadAlive = prepareDirect<[id: string, now: number]>(
+    tracked.client,
+    db.select({ data: table.data, expiresAt: table.expiresAt }).from(table).where(isAlive),
+    ['id', 'now'],
+  )
+  const upsert = prepareDirect<[id: string, data: string, expiresAt: number]>(
+    tracked.client,
+    db
+      .insert(table)
+      .values({ id: placeholder('id'), data: placeholder('data'), expiresAt: placeholder('expiresAt') })
+      .onConflictDoUpdate({
+        target: table.id,
+        set: {
+          data: sql`excluded.${sql.identifier(table.data.name)}`,
+          expiresAt: sql`excluded.${sql.identifier(table.expiresAt.name)}`,
+        },
+      }),
+    ['id', 'data', 'expiresAt'],
+  )
+  const moveExpiry = prepareDirect<[expiresAt: number, id: string, now: number]>(
+    tracked.client,
+    db
+      .update(table)
+      .set({ expiresAt: sql`${placeholder('expiresAt')}` })
+      .where(isAlive),
+    ['expiresAt', 'id', 'now'],
+  )
+  const deleteOne = prepareDirect<[id: string]>(
+    tracked.client,
+    db.delete(table).where(eq(table.id, placeholder('id'))),
+    ['id'],
+  )
   const deleteEvery = db.delete(table).prepare()
   const countAlive = db.select({ count: count() }).from(table).where(alive).prepare()
   const pageAfter = db
@@ -84,63 +103,123 @@ export function createSqliteEngine(connection: Database, parts: SqliteEnginePart
     .limit(SWEEP_BATCH)
   const deleteExpiredBatch = db.delete(table).where(inArray(table.id, expiredIds)).returning({ id: table.id }).prepare()
 
-  const commitOne = ({ id, changes, now }: PendingCommit): boolean => {
-    const stored = loadAlive.get({ id, now })
+  // Rows this connection read or wrote, checked against PRAGMA data_version once per batch. Only on a connection the
+  // engine owns: statements an app runs on a shared connection would not change data_version.
+  const cache = ownsConnection ? createRowCache(CACHED_ROWS, CACHED_CHARS) : undefined
+  const dataVersion = tracked.client.prepare('PRAGMA data_version')
+  const checkCache = cache && (() => cache.checkVersion(dataVersion.values()[0]![0] as number))
+
+  // The data column is text in Drizzle's json mode: JSON text, encoded and decoded as Drizzle would.
+  const readAlive = (id: string, now: number): StoredSession | null => {
+    let row = cache?.get(id)
+    if (!row) {
+      const stored = loadAlive.values(id, now)[0]
+      if (!stored) return null
+      row = { text: stored[0] as string, expiresAt: stored[1] as number }
+      cache?.set(id, row.text, row.expiresAt)
+    }
+    return row.expiresAt > now ? { data: JSON.parse(row.text) as SessionData, expiresAt: row.expiresAt } : null
+  }
+  const commitOne = (id: string, changes: SessionChanges, now: number): boolean => {
+    const stored = readAlive(id, now)
     if (!stored && changes.existingOnly) return false
-    const data = applyChanges(stored?.data, changes)
-    upsert.run({ id, data, expiresAt: changes.expiresAt })
+    const text = JSON.stringify(applyChanges(stored?.data, changes))
+    upsert.run(id, text, changes.expiresAt)
+    cache?.set(id, text, changes.expiresAt)
     return true
   }
-  // IMMEDIATE takes the write lock before reading, so concurrent writers wait (busy_timeout) instead of failing on a
-  // stale read snapshot, and no commit merges into data another connection has changed since.
-  const commitGroup = connection.transaction((commits: readonly PendingCommit[]) => commits.map(commitOne))
-  const grouped = createGroupCommit<PendingCommit>((commits) => commitGroup.immediate(commits))
+  const touchOne = (id: string, expiresAt: number, now: number): boolean => {
+    const moved = moveExpiry.run(expiresAt, id, now).changes > 0
+    const cached = cache?.get(id)
+    if (cached && moved) cache?.set(id, cached.text, expiresAt)
+    else cache?.delete(id)
+    return moved
+  }
+
+  // A batch that writes is IMMEDIATE: it takes the write lock before reading, so concurrent writers wait for each other
+  // (retried by the batch, or in busy_timeout) instead of failing on a stale read snapshot, and no commit merges into
+  // data another connection has changed since. A lone read needs no transaction of its own.
+  const runWorks = (works: readonly BatchedWork[]) => {
+    checkCache?.()
+    return works.map((work) => work.run())
+  }
+  const inTransaction = connection.transaction(runWorks)
+  const waitForLocks = parts.waitForLocks
+  if (waitForLocks !== undefined) setBusyTimeout(connection, 0)
+  // What runs outside the batches waits for locks by itself, sleeping briefly: entries, and sweeps without a worker.
+  const outsideBatches = <T>(run: () => T): T =>
+    waitForLocks === undefined ? run() : retryWhileBusy(run, waitForLocks)
+  const batch = createTurnBatch(
+    (works, writes) => {
+      try {
+        if (writes) return inTransaction.immediate(works)
+        return works.length === 1 ? runWorks(works) : inTransaction(works)
+      } catch (error) {
+        // The transaction rolled back what the cache already holds.
+        cache?.clear()
+        throw error
+      }
+    },
+    waitForLocks === undefined ? undefined : { isBusy, budget: waitForLocks },
+  )
 
   let closed = false
+  const closedError = () => new Error('The sqlite session engine is closed')
   const checkOpen = () => {
-    if (closed) throw new Error('The sqlite session engine is closed')
+    if (closed) throw closedError()
+  }
+  /**
+   * Every single-statement call joins the turn's batch, so calls run in the order they were made, whichever kind they
+   * are; only when the write lock is held elsewhere do a batch's loads go first while its writes wait.
+   */
+  const inBatch = <T>(run: () => T, writes: boolean): Promise<T> => {
+    try {
+      checkOpen()
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    return batch.add({ run, writes })
   }
 
   return {
     name: 'sqlite',
     ...(reopen && { reopen }),
 
-    async load(id: string, now: number): Promise<StoredSession | null> {
-      checkOpen()
-      const stored = loadAlive.get({ id, now })
-      return stored ? { data: stored.data, expiresAt: stored.expiresAt } : null
+    load(id: string, now: number): Promise<StoredSession | null> {
+      return inBatch(() => readAlive(id, now), false)
     },
 
-    async commit(id: string, changes: SessionChanges, now: number): Promise<boolean> {
-      checkOpen()
-      return grouped.commit({ id, changes, now })
+    commit(id: string, changes: SessionChanges, now: number): Promise<boolean> {
+      return inBatch(() => commitOne(id, changes, now), true)
     },
 
-    async touch(id: string, expiresAt: number, now: number): Promise<boolean> {
-      checkOpen()
-      return moveExpiry.get({ id, expiresAt, now }) !== undefined
+    touch(id: string, expiresAt: number, now: number): Promise<boolean> {
+      return inBatch(() => touchOne(id, expiresAt, now), true)
     },
 
-    async delete(id: string): Promise<void> {
-      checkOpen()
-      deleteOne.run({ id })
+    delete(id: string): Promise<void> {
+      return inBatch(() => {
+        deleteOne.run(id)
+        cache?.delete(id)
+      }, true)
     },
 
-    async deleteAll(): Promise<void> {
-      checkOpen()
-      deleteEvery.run()
+    deleteAll(): Promise<void> {
+      return inBatch(() => {
+        deleteEvery.run()
+        cache?.clear()
+      }, true)
     },
 
-    async count(now: number): Promise<number> {
-      checkOpen()
-      return countAlive.get({ now })?.count ?? 0
+    count(now: number): Promise<number> {
+      return inBatch(() => countAlive.get({ now })?.count ?? 0, false)
     },
 
     async *entries(now: number, { batchSize }: IterateOptions): AsyncIterable<readonly SessionEntry[]> {
       let after = ''
       for (;;) {
         checkOpen()
-        const rows = pageAfter.all({ after, now, limit: batchSize })
+        const rows = outsideBatches(() => pageAfter.all({ after, now, limit: batchSize }))
         if (rows.length === 0) return
         yield rows.map((row): SessionEntry => ({ id: row.id, data: row.data as SessionData, expiresAt: row.expiresAt }))
         if (rows.length < batchSize) return
@@ -153,7 +232,9 @@ export function createSqliteEngine(connection: Database, parts: SqliteEnginePart
       for (;;) {
         checkOpen()
         const started = performance.now()
-        const removed = deleteExpiredBatch.all({ now }).length
+        const removedRows = outsideBatches(() => deleteExpiredBatch.all({ now }))
+        if (cache) for (const { id } of removedRows) cache.delete(id)
+        const removed = removedRows.length
         deleted += removed
         if (removed < SWEEP_BATCH) return deleted
         // Leave the lock free twice as long as the batch held it: SQLite's busy handler retries at growing intervals (up to
@@ -165,7 +246,7 @@ export function createSqliteEngine(connection: Database, parts: SqliteEnginePart
     async close(): Promise<void> {
       if (closed) return
       closed = true
-      grouped.flushNow()
+      batch.flushNow(closedError())
       // Finalized statements let close() release the file now rather than when they are garbage-collected.
       tracked.finalizeAll()
       if (ownsConnection) connection.close()

@@ -73,6 +73,8 @@ export async function sqliteEngine(options: SqliteEngineOptions): Promise<Sessio
     return createSqliteEngine(connection, {
       table: sessionsTable(table),
       ownsConnection,
+      // An app's own connection keeps its busy_timeout: the app may run statements on it that expect one.
+      ...(ownsConnection && { waitForLocks: busyTimeout }),
       ...(!isInMemory(connection.filename) && { reopen: { module: REOPEN_MODULE, options: reopenOptions } }),
     })
   } catch (error) {
