@@ -155,11 +155,7 @@ export class SessionState {
     else for (const [key, change] of changes) this.#saved.set(key, change)
   }
 
-  async #commit(
-    changes: SessionChanges,
-    pending: Changes,
-    now: number,
-  ): Promise<boolean> {
+  async #commit(changes: SessionChanges, pending: Changes, now: number): Promise<boolean> {
     try {
       return await this.runtime.engine.commit(this.id, changes, now)
     } catch (error) {

@@ -137,7 +137,11 @@ describe('the conformance suite', () => {
 
   test.each([
     ['aliasing', 'load', 'changing the data load returned never changes what is stored'],
-    ['keeps-commit-values', 'commit', 'changing the values a commit was given, once it resolved, never changes what is stored'],
+    [
+      'keeps-commit-values',
+      'commit',
+      'changing the values a commit was given, once it resolved, never changes what is stored',
+    ],
     ['resurrecting', 'touch', 'touch resolves to false for an unknown id and never creates it'],
     ['resurrecting', 'touch', 'touch never re-creates an expired session'],
     ['resurrecting', 'touch', 'touch never re-creates a deleted session'],

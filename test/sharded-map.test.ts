@@ -6,9 +6,9 @@ describe('ShardedMap', () => {
   test('keeps every key, including empty, one-character and non-ASCII keys', () => {
     const map = new ShardedMap<number>(4)
     const keys = ['', 'a', 'é', '\u{1F600}', '__proto__', ...Array.from({ length: 1_000 }, generateSessionId)]
-    keys.forEach((key, index) => map.set(key, index))
+    for (const [index, key] of keys.entries()) map.set(key, index)
     expect(map.size).toBe(keys.length)
-    keys.forEach((key, index) => expect(map.get(key)).toBe(index))
+    for (const [index, key] of keys.entries()) expect(map.get(key)).toBe(index)
     expect(new Map(map.entries())).toEqual(new Map(keys.map((key, index) => [key, index])))
   })
 

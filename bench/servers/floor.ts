@@ -25,7 +25,11 @@ const signedCookieHooks = new Elysia({ name: 'signed-cookie-floor' })
     if (!needsCookie.delete(request)) return
     const response = set as { cookie?: Record<string, unknown> }
     response.cookie ??= {}
-    response.cookie[COOKIE] = { ...ATTRIBUTES, encode: (value: string) => value, value: signer.sign(generateSessionId()) }
+    response.cookie[COOKIE] = {
+      ...ATTRIBUTES,
+      encode: (value: string) => value,
+      value: signer.sign(generateSessionId()),
+    }
   })
 
 const app = new Elysia()
