@@ -75,6 +75,30 @@ function reasonOf(result: PromiseSettledResult<unknown>): Error {
   return result.reason as Error
 }
 
+/**
+ * Runs `begin` in a transaction on a connection of its own, and leaves the transaction open, holding its locks, until
+ * `end()` commits it.
+ */
+async function openTransaction(fresh: FreshDatabase, begin: (transaction: SQL) => Promise<unknown>) {
+  const client = new SQL({ url: fresh.url, database: fresh.name, max: 1 })
+  const begun = Promise.withResolvers<void>()
+  const ending = Promise.withResolvers<void>()
+  const done = client.begin(async (transaction) => {
+    await begin(transaction)
+    begun.resolve()
+    await ending.promise
+  })
+  done.catch(begun.reject)
+  await begun.promise
+  return {
+    async end() {
+      ending.resolve()
+      await done
+      await client.close()
+    },
+  }
+}
+
 /** The number of migrations the migrator recorded, read from Drizzle's `drizzle` schema. */
 async function appliedMigrations(raw: SQL): Promise<number> {
   const [row] = await raw.unsafe(`SELECT count(*)::int AS n FROM drizzle.${MIGRATIONS_TABLE}`)
@@ -324,6 +348,153 @@ describe.skipIf(!postgres.url)(postgres.label, () => {
       expect(await shared.raw`SELECT id FROM sessions WHERE id = ${id}`).toEqual([])
       await engine.close()
       await locker.close()
+    })
+  })
+
+  describe('calls made in one turn', () => {
+    const changesOf = (key: string, now: number, existingOnly = false) => ({
+      set: { [`string:${key}`]: key },
+      deleted: [],
+      expiresAt: now + HOUR,
+      ...(existingOnly && { existingOnly }),
+    })
+
+    test('commits land in one transaction, each as it would alone, in order for one session', async () => {
+      const engine = await postgresEngine({ url: shared.url })
+      const now = Date.now()
+      const existing = generateSessionId()
+      await engine.commit(existing, changesOf('kept', now), now)
+      const created = Array.from({ length: 5 }, generateSessionId)
+      const unknown = generateSessionId()
+      const results = await Promise.all([
+        ...created.map((id) => engine.commit(id, changesOf('new', now), now)),
+        engine.commit(existing, { ...changesOf('a', now, true), deleted: ['string:kept'] }, now),
+        engine.commit(existing, changesOf('b', now, true), now),
+        engine.commit(unknown, changesOf('never', now, true), now),
+      ])
+      expect(results).toEqual([true, true, true, true, true, true, true, false])
+      // Rows written by one transaction share its id as their xmin.
+      const rows = await shared.raw.unsafe('SELECT xmin::text AS writer FROM sessions WHERE id = ANY($1::text[])', [
+        [...created, existing],
+      ])
+      expect(rows.length).toBe(6)
+      expect(new Set(rows.map((row: { writer: string }) => row.writer)).size).toBe(1)
+      expect((await engine.load(existing, now))?.data).toEqual({ 'string:a': 'a', 'string:b': 'b' })
+      expect(await shared.raw`SELECT id FROM sessions WHERE id = ${unknown}`).toEqual([])
+      await engine.close()
+    })
+
+    test('loads are answered over one connection, each for its own now and with data of its own', async () => {
+      const client = new SQL({ url: shared.url, database: shared.name })
+      const engine = await postgresEngine({ database: client })
+      const now = Date.now()
+      const id = generateSessionId()
+      await engine.commit(id, { ...changesOf('x', now), expiresAt: now + 1_000 }, now)
+      let reserved = 0
+      const reserve = client.reserve.bind(client)
+      client.reserve = () => {
+        reserved++
+        return reserve()
+      }
+      const loads = await Promise.all([
+        ...Array.from({ length: 30 }, () => engine.load(id, now)),
+        engine.load(id, now + 2_000),
+        engine.load(generateSessionId(), now),
+      ])
+      expect(reserved).toBe(1)
+      expect(loads[0]).toEqual({ data: { 'string:x': 'x' }, expiresAt: now + 1_000 })
+      expect(loads[1]).toEqual(loads[0])
+      expect(loads[1]?.data).not.toBe(loads[0]?.data)
+      expect(loads.slice(30)).toEqual([null, null])
+      // Gone before it expires, so no sweep test on this shared store counts it.
+      await engine.delete(id)
+      await engine.close()
+      await client.close()
+    })
+
+    test('a session locked elsewhere holds up only its own commit, which lands once the lock is gone', async () => {
+      const engine = await postgresEngine({ url: shared.url, operationTimeout: 10_000 })
+      const now = Date.now()
+      const [locked, other, another] = [generateSessionId(), generateSessionId(), generateSessionId()]
+      await engine.commit(locked, changesOf('before', now), now)
+      const locker = await openTransaction(shared, (transaction) =>
+        transaction.unsafe('SELECT 1 FROM sessions WHERE id = $1 FOR UPDATE', [locked]),
+      )
+      let lockedSettled = false
+      const lockedCommit = engine.commit(locked, changesOf('after', now, true), now).finally(() => {
+        lockedSettled = true
+      })
+      const others = [engine.commit(other, changesOf('o', now), now), engine.commit(another, changesOf('a', now), now)]
+      // Without running one at a time, these would wait out the lock, here until their time limit.
+      expect(await Promise.all(others)).toEqual([true, true])
+      // Nor does the commit left waiting hold up later groups.
+      expect(await engine.commit(generateSessionId(), changesOf('later', now), now)).toBe(true)
+      expect(lockedSettled).toBe(false)
+      await locker.end()
+      expect(await lockedCommit).toBe(true)
+      expect((await engine.load(locked, now))?.data).toEqual({ 'string:before': 'before', 'string:after': 'after' })
+      await engine.close()
+    })
+
+    test('a commit to a session another transaction creates meanwhile applies after it, keeping both', async () => {
+      const engine = await postgresEngine({ url: shared.url })
+      const now = Date.now()
+      const id = generateSessionId()
+      const creator = await openTransaction(shared, (transaction) =>
+        transaction.unsafe(`INSERT INTO sessions (id, data, expires_at) VALUES ($1, '{"string:theirs":"t"}', $2)`, [
+          id,
+          now + HOUR,
+        ]),
+      )
+      // The group finds no row to lock, then its insert waits for the other one and gives way to it.
+      const committing = engine.commit(id, changesOf('mine', now), now)
+      await Bun.sleep(100)
+      await creator.end()
+      expect(await committing).toBe(true)
+      expect((await engine.load(id, now))?.data).toEqual({ 'string:theirs': 't', 'string:mine': 'mine' })
+      await engine.close()
+    })
+
+    test('a commit whose data cannot be stored fails alone', async () => {
+      const engine = await postgresEngine({ url: shared.url })
+      const now = Date.now()
+      const [good, bad] = [generateSessionId(), generateSessionId()]
+      const unstorable = { set: { 'int:n': 1n as never }, deleted: [], expiresAt: now + HOUR }
+      const [goodResult, badResult] = await Promise.allSettled([
+        engine.commit(good, changesOf('g', now), now),
+        engine.commit(bad, unstorable, now),
+      ])
+      expect(goodResult).toEqual({ status: 'fulfilled', value: true })
+      expect(reasonOf(badResult)).toBeInstanceOf(TypeError)
+      expect(await engine.load(bad, now)).toBeNull()
+      await engine.close()
+    })
+
+    test('close() refuses calls not sent yet and waits for those under way', async () => {
+      const client = new SQL({ url: shared.url, database: shared.name })
+      const engine = await postgresEngine({ database: client })
+      const now = Date.now()
+      const [underWay, unsent] = [generateSessionId(), generateSessionId()]
+      await engine.commit(underWay, changesOf('before', now), now)
+      const locker = await openTransaction(shared, (transaction) =>
+        transaction.unsafe('SELECT 1 FROM sessions WHERE id = $1 FOR UPDATE', [underWay]),
+      )
+      const order: string[] = []
+      const committing = engine.commit(underWay, changesOf('after', now, true), now).then((wrote) => {
+        order.push('commit')
+        return wrote
+      })
+      // Past the end of the turn: the commit is sent and waits for the lock.
+      await Bun.sleep(50)
+      const refused = engine.commit(unsent, changesOf('never', now), now)
+      const closing = engine.close().then(() => order.push('close'))
+      await expect(refused).rejects.toThrow('The postgres session engine is closed')
+      await locker.end()
+      await closing
+      expect(await committing).toBe(true)
+      expect(order).toEqual(['commit', 'close'])
+      expect(await shared.raw`SELECT id FROM sessions WHERE id = ${unsent}`).toEqual([])
+      await client.close()
     })
   })
 

@@ -7,18 +7,20 @@ export class EngineTimeoutError extends Error {
  * Runs `work` and settles as it does, or rejects with an `EngineTimeoutError` once `timeout` ms have passed, so a
  * request never waits on a server that stopped answering. At that moment, before the caller hears of it, `signal`
  * aborts with that error as its reason: the work is abandoned, and must send, retry or commit nothing more. Abort
- * listeners drop the connection the work was waiting on, so nothing it already sent can take effect later.
+ * listeners drop the connection the work was waiting on, so nothing it already sent can take effect later. The error
+ * names `statedLimit`: the time limit the caller set, of which a call that waited first has only `timeout` left.
  */
 export function withinTimeLimit<T>(
   work: (signal: AbortSignal) => Promise<T>,
   timeout: number,
   what: string,
+  statedLimit = timeout,
 ): Promise<T> {
   const controller = new AbortController()
   // One promise and one timer per call, no race: this wraps every round trip of the server-backed engines.
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => {
-      const error = new EngineTimeoutError(`${what} got no answer within ${timeout} ms`)
+      const error = new EngineTimeoutError(`${what} got no answer within ${statedLimit} ms`)
       controller.abort(error)
       reject(error)
     }, timeout)

@@ -13,9 +13,12 @@ import { applyChanges } from '../apply-changes.js'
 import { checkBatchSize } from '../batch-size.js'
 import { deleteInBatches } from '../delete-in-batches.js'
 import { isSafeSessionId, unsafeIdError } from '../safe-id.js'
-import { withinTimeLimit } from '../time-limit.js'
+import { EngineTimeoutError, withinTimeLimit } from '../time-limit.js'
+import { callGroups, type GroupedCall } from './call-groups.js'
+import { type CommitOutcome, commitGroup, type GroupCommit } from './commit-group.js'
 import { hungConnectionCheck, onReservedConnection } from './connection.js'
 import { retryOnEndedConnection } from './ended-connection.js'
+import { groupedStatements } from './grouped-statements.js'
 import type { SessionsTable } from './schema.js'
 import { reusableStatement } from './statement.js'
 
@@ -34,6 +37,23 @@ export interface PostgresEngineParts {
  */
 export const DELETE_BATCH = 1_000
 
+/**
+ * How long, in ms, a group of commits waits for a row lock before its commits run one at a time instead, each with all
+ * its time left: far longer than a commit holds a lock, far shorter than a time limit, so that a session locked
+ * elsewhere holds up neither the sessions grouped with it nor the groups that follow.
+ */
+export const GROUP_LOCK_WAIT = 250
+
+/**
+ * How loads and commits group: two groups of each kind at once at most (more made groups smaller and cost PostgreSQL
+ * more CPU per request, for no more throughput), which leaves most of a default pool (10) to other calls; at most 500
+ * calls in one group, so its statements stay small.
+ */
+const GROUPS = { running: 2, size: 500 }
+
+/** How many sessions' commits run one by one at once after their group failed. */
+const ONE_BY_ONE_AT_ONCE = 4
+
 const placeholder = sql.placeholder
 
 /** A session engine on a Bun SQL client for PostgreSQL, with every statement built once. */
@@ -44,9 +64,7 @@ export function createPostgresEngine(client: SQL, parts: PostgresEngineParts): S
   const byId = eq(table.id, placeholder('id'))
   const alive = gt(table.expiresAt, placeholder('now'))
 
-  const loadAlive = reusableStatement(
-    db.select({ data: table.data, expiresAt: table.expiresAt }).from(table).where(and(byId, alive)),
-  )
+  const grouped = groupedStatements(table)
   const moveExpiry = reusableStatement(
     db
       .update(table)
@@ -140,21 +158,132 @@ export function createPostgresEngine(client: SQL, parts: PostgresEngineParts): S
   let closed = false
   const checkForHungConnections = hungConnectionCheck(client, operationTimeout)
   /**
-   * Runs `work` within the time limit on a connection of its own, and refuses it once the engine is closed. At the
-   * time limit the connection is closed (the server rolls back what the call had begun) and the call never runs again.
+   * Runs `work` on a connection of its own within `timeLeft` ms. At the time limit the connection is closed (the
+   * server rolls back what the work had begun) and the work never runs again.
    */
-  const call = <T>(what: string, work: (connection: SQL) => Promise<T>): Promise<T> => {
-    if (closed) return Promise.reject(closedError())
-    return withinTimeLimit(
+  const onConnection = <T>(
+    what: string,
+    work: (connection: SQL, signal: AbortSignal) => Promise<T>,
+    timeLeft: number,
+  ): Promise<T> =>
+    withinTimeLimit(
       (signal) => {
         // Other pooled connections may hang on the same broken path as this call's.
         signal.addEventListener('abort', () => closed || checkForHungConnections(), { once: true })
-        return retryOnEndedConnection(signal, () => onReservedConnection(client, signal, work))
+        return retryOnEndedConnection(signal, () =>
+          onReservedConnection(client, signal, (connection) => work(connection, signal)),
+        )
       },
-      operationTimeout,
+      timeLeft,
       `The postgres session engine's ${what}`,
+      operationTimeout,
     )
+
+  /** Runs `work` as one call, refused once the engine is closed. */
+  const call = <T>(what: string, work: (connection: SQL) => Promise<T>): Promise<T> =>
+    closed ? Promise.reject(closedError()) : onConnection(what, work, operationTimeout)
+
+  /** Loads the sessions of a group with one statement, each answered for its own `now`. */
+  const loadGroup = async (calls: readonly GroupedCall<LoadCall, StoredSession | null>[]) => {
+    const ids = [...new Set(calls.map((loading) => loading.input.id))]
+    let earliest = calls[0]!.input.now
+    for (const loading of calls) earliest = Math.min(earliest, loading.input.now)
+    let rows: unknown[][]
+    try {
+      rows = await onConnection(
+        'load',
+        (connection) => connection.unsafe(grouped.loadAlive, [ids, earliest]).values() as Promise<unknown[][]>,
+        timeLeftOf(calls),
+      )
+    } catch (error) {
+      if (error instanceof EngineTimeoutError) loads.giveBack(calls, error)
+      else for (const loading of calls) loading.reject(error)
+      return
+    }
+    const rowOf = new Map(rows.map((row) => [row[0] as string, row]))
+    for (const loading of calls) {
+      const row = rowOf.get(loading.input.id)
+      const expiresAt = row && expiryOf(row[2])
+      if (!row || expiresAt! <= loading.input.now) {
+        loading.resolve(null)
+        continue
+      }
+      // Parsed for each call, so every caller owns its data, and a row that cannot be read fails only its own.
+      try {
+        loading.resolve({ data: dataOf(row[1]), expiresAt: expiresAt! })
+      } catch (error) {
+        loading.reject(error)
+      }
+    }
   }
+
+  /**
+   * Commits a group in one transaction. When it fails for any reason but time, its commits run again one at a time,
+   * in parallel across sessions and in order within each, so only those at fault fail, and without holding up later
+   * groups; so do the commits to sessions created elsewhere while the group ran.
+   */
+  const commitGroupOf = async (calls: readonly GroupedCall<GroupCommit, boolean>[]) => {
+    const timeLeft = timeLeftOf(calls)
+    // At least 1: 0 would turn the server's limits off.
+    const limits = {
+      lockWait: Math.max(1, Math.ceil(Math.min(GROUP_LOCK_WAIT, timeLeft))),
+      statement: Math.max(1, Math.ceil(timeLeft)),
+    }
+    const group = calls.map((committing) => committing.input)
+    const progress = { committing: false }
+    let outcomes: CommitOutcome[]
+    try {
+      outcomes = await onConnection(
+        'commit',
+        (connection, signal) => commitGroup(connection, signal, grouped, table, group, limits, progress),
+        timeLeft,
+      )
+    } catch (error) {
+      if (!(error instanceof EngineTimeoutError)) commitOneByOne(calls)
+      // Once COMMIT has left, the group may have landed: like any call that timed out, it never runs again.
+      else if (progress.committing) for (const committing of calls) committing.reject(error)
+      else commits.giveBack(calls, error)
+      return
+    }
+    const reruns: GroupedCall<GroupCommit, boolean>[] = []
+    outcomes.forEach((outcome, index) => {
+      const committing = calls[index]!
+      if ('error' in outcome) committing.reject(outcome.error)
+      else if ('rerun' in outcome) reruns.push(committing)
+      else committing.resolve(outcome.wrote)
+    })
+    if (reruns.length > 0) commitOneByOne(reruns)
+  }
+
+  // Commits running one by one after their group; close() waits for them.
+  const runningAlone = new Set<Promise<unknown>>()
+  const commitOneByOne = (calls: readonly GroupedCall<GroupCommit, boolean>[]) => {
+    const bySession = new Map<string, GroupedCall<GroupCommit, boolean>[]>()
+    for (const committing of calls) {
+      const sessionCalls = bySession.get(committing.input.id)
+      if (sessionCalls) sessionCalls.push(committing)
+      else bySession.set(committing.input.id, [committing])
+    }
+    const sessions = [...bySession.values()]
+    // A few sessions at a time, so a large group that failed leaves the pool to other calls.
+    const worker = async () => {
+      for (let sessionCalls = sessions.pop(); sessionCalls; sessionCalls = sessions.pop()) {
+        for (const { input, deadline, resolve, reject } of sessionCalls) {
+          await onConnection(
+            'commit',
+            (connection) => commitOn(connection, input.id, input.changes, input.now),
+            deadline - performance.now(),
+          ).then(resolve, reject)
+        }
+      }
+    }
+    const running = Promise.all(Array.from({ length: ONE_BY_ONE_AT_ONCE }, worker))
+    runningAlone.add(running)
+    void running.finally(() => runningAlone.delete(running))
+  }
+
+  const loads = callGroups(loadGroup, GROUPS, operationTimeout, "The postgres session engine's load")
+  const commits = callGroups(commitGroupOf, GROUPS, operationTimeout, "The postgres session engine's commit")
 
   /** What a call about an id no session can have resolves to, without a round trip; refused once closed too. */
   const unknownId = <T>(answer: T): Promise<T> => (closed ? Promise.reject(closedError()) : Promise.resolve(answer))
@@ -168,17 +297,14 @@ export function createPostgresEngine(client: SQL, parts: PostgresEngineParts): S
 
     load(id: string, now: number): Promise<StoredSession | null> {
       if (!isSafeSessionId(id)) return unknownId(null)
-      return call('load', async (connection) => {
-        const [row] = await loadAlive.rows(connection, { id, now })
-        return row ? { data: dataOf(row[0]), expiresAt: expiryOf(row[1]) } : null
-      })
+      return loads.add({ id, now })
     },
 
     commit(id: string, changes: SessionChanges, now: number): Promise<boolean> {
       if (!isSafeSessionId(id)) {
         return Promise.reject(unsafeIdError('postgresEngine', id))
       }
-      return call('commit', (connection) => commitOn(connection, id, changes, now))
+      return commits.add({ id, changes, now })
     },
 
     touch(id: string, expiresAt: number, now: number): Promise<boolean> {
@@ -222,10 +348,27 @@ export function createPostgresEngine(client: SQL, parts: PostgresEngineParts): S
     async close(): Promise<void> {
       if (closed) return
       closed = true
-      // Calls already running get up to one operationTimeout to finish.
+      // Calls not sent yet are refused; those already running get up to one operationTimeout to finish.
+      loads.refuse(closedError())
+      commits.refuse(closedError())
+      await Promise.all([loads.idle(), commits.idle()])
+      await Promise.all(runningAlone)
       if (ownsClient) await client.close({ timeout: operationTimeout / 1_000 })
     },
   }
+}
+
+/** A load as `SessionEngine.load` was given it. */
+interface LoadCall {
+  readonly id: string
+  readonly now: number
+}
+
+/** The time left to the earliest deadline among `calls`, in ms. */
+function timeLeftOf(calls: readonly GroupedCall<unknown, unknown>[]): number {
+  let earliest = calls[0]!.deadline
+  for (const { deadline } of calls) earliest = Math.min(earliest, deadline)
+  return earliest - performance.now()
 }
 
 function closedError(): Error {
