@@ -55,8 +55,8 @@ export async function commitGroup(
   const ids = [...new Set(commits.map((commit) => commit.id))]
   const begin = [
     'BEGIN',
-    // A plan cached while the table was nearly empty scans all of it; the table may have grown a thousandfold since.
-    'SET LOCAL plan_cache_mode = force_custom_plan',
+    // Cached plans are made here: one made while the table was nearly empty would scan all of it once it had grown.
+    'SET LOCAL enable_seqscan = off',
     `SET LOCAL lock_timeout = ${limits.lockWait}`,
     `SET LOCAL statement_timeout = ${limits.statement}`,
     `SET LOCAL idle_in_transaction_session_timeout = ${limits.statement}`,
