@@ -20,9 +20,8 @@ export interface MemoryEngineOptions {
 }
 
 /**
- * A stored session as one JSON text, `[expiresAt,data]`. Every load hands out a private copy, and one flat string per
- * session is the smallest layout measured: at a million small sessions, 182 bytes of heap each against 198 for a
- * record object holding the JSON, and 280 for the data as frozen objects.
+ * A stored session as one JSON text, `[expiresAt,data]`: every load hands out a private copy, and one flat string per
+ * session takes less heap than an object per record (bench/README.md has the comparison).
  */
 type MemoryRecord = string
 
@@ -50,8 +49,8 @@ interface RecordMap {
 }
 
 /**
- * 16 shards: at a million sessions each holds about 60,000, small enough for the GC (256 measured no faster), and
- * fewer shards waste less of each Map's spare capacity (memory per session grew by 8% at 256 shards).
+ * Enough shards that each Map stays small for the GC at a million sessions, and few enough that their spare capacity
+ * stays small too (bench/README.md has the comparison).
  */
 const SHARD_BITS = 4
 
