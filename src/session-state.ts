@@ -20,7 +20,7 @@ export type SessionMode = 'request' | 'detached' | 'disabled'
 
 /**
  * What the engine saw of a session during its request: `unmodified` (nothing committed), `modified` (changes
- * committed) or `destroyed` (its record deleted, nothing committed since).
+ * committed) or `destroyed` (its record, if any, deleted and nothing committed since).
  */
 export type SessionStatus = 'unmodified' | 'modified' | 'destroyed'
 
