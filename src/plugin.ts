@@ -55,8 +55,8 @@ export function session(options: SessionOptions) {
     return writing.then(() => setCookie(state, set))
   }
 
-  // Written to `set.cookie` as plain data rather than through the cookie jar, which costs more than the rest of a
-  // request; Elysia still serializes it together with any cookie the app set.
+  // Written to `set.cookie` as plain data, bypassing the cookie jar and its cost; Elysia still serializes it together
+  // with any cookie the app set.
   function setCookie(state: SessionState, set: ResponseCookies): undefined {
     const action = cookieActionFor(state)
     if (action === 'none') return
