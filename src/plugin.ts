@@ -1,10 +1,11 @@
 import { Elysia } from 'elysia'
+import { cookieActionFor } from './cookie-decision.js'
 import { readCookie } from './cookie-header.js'
 import type { StoredSession } from './engine.js'
 import { SessionEngineError } from './errors.js'
 import { resolveSessionOptions, type SessionOptions } from './options.js'
 import { Session } from './session.js'
-import { SessionState } from './session-state.js'
+import { type IncomingCookie, SessionState } from './session-state.js'
 import { Sessions } from './sessions.js'
 import { createCookieSigner } from './signing.js'
 
@@ -54,13 +55,14 @@ export function session(options: SessionOptions) {
     return writing.then(() => setCookie(state, set))
   }
 
-  // Written to `set.cookie` as plain data rather than through the cookie jar, which costs more than the rest of a
-  // request; Elysia still serializes it together with any cookie the app set.
+  // Written to `set.cookie` as plain data, bypassing the cookie jar and its cost; Elysia still serializes it together
+  // with any cookie the app set.
   function setCookie(state: SessionState, set: ResponseCookies): undefined {
-    if (state.cookie === 'none') return
+    const action = cookieActionFor(state)
+    if (action === 'none') return
     set.cookie ??= {}
     set.cookie[cookieName] =
-      state.cookie === 'send'
+      action === 'send'
         ? { ...attributes, encode: asIs, value: signer.sign(state.id) }
         : { ...attributes, value: '', maxAge: 0 }
   }
@@ -98,10 +100,14 @@ export function session(options: SessionOptions) {
             throw new SessionEngineError('load a session', error)
           }
         }
-        const state = new SessionState(runtime, stored && verified ? verified.id : null, stored)
-        // A cookie that names no live session is dropped from the browser unless a write replaces it.
-        if (raw !== undefined && raw !== '' && !stored) state.cookie = 'clear'
-        else if (verified?.stale) state.cookie = 'send'
+        const incoming: IncomingCookie = !raw
+          ? 'none'
+          : !stored
+            ? 'names-no-session'
+            : verified?.stale
+              ? 'old-secret'
+              : 'current'
+        const state = new SessionState(runtime, stored && verified ? verified.id : null, stored, 'request', incoming)
         slots[stateKey] = state
         return { session: new Session(state), sessions }
       })

@@ -18,15 +18,34 @@ export interface SessionRuntime {
  */
 export type SessionMode = 'request' | 'detached' | 'disabled'
 
-/** What the response has to do with the session cookie once the request is done. */
-export type CookieAction = 'none' | 'send' | 'clear'
+/**
+ * What the engine saw of a session during its request: `unmodified` (nothing committed), `modified` (changes
+ * committed) or `destroyed` (its record, if any, deleted and nothing committed since).
+ */
+export type SessionStatus = 'unmodified' | 'modified' | 'destroyed'
+
+/**
+ * What the request's session cookie was: `none` (absent or empty), `current` (names the loaded session, signed with
+ * the current secret), `old-secret` (names it, signed with an older secret), `names-no-session` (tampered, unknown,
+ * expired or destroyed).
+ */
+export type IncomingCookie = 'none' | 'current' | 'old-secret' | 'names-no-session'
+
+/** What happened to a session during its request, as far as its cookie is concerned. */
+export interface SessionReport {
+  readonly status: SessionStatus
+  /** A commit stored the session under an id the incoming cookie does not carry: a new session or a new id. */
+  readonly idChanged: boolean
+  /** The stored expiry moved (a touch, or a save that slid it), so the cookie's lifetime is out of date. */
+  readonly expiryMoved: boolean
+  readonly incomingCookie: IncomingCookie
+}
 
 /**
  * The mutable core of one session: its data, what changed since it was loaded, and whether a record exists in the
- * engine. `Session` is the typed face over it; the plugin reads `cookie` to decide on Set-Cookie.
+ * engine. `Session` is the typed face over it; as a `SessionReport` it tells the plugin what its cookie needs.
  */
-export class SessionState {
-  cookie: CookieAction = 'none'
+export class SessionState implements SessionReport {
   /** Null until someone asks: a new session that is never written needs no id. */
   #id: string | null
   /** The data as loaded; never changed in place, as an engine may hand it out frozen. */
@@ -38,16 +57,21 @@ export class SessionState {
   #stored: boolean
   #expiresAt: number | null
   #closed = false
+  #status: SessionStatus = 'unmodified'
+  #idChanged = false
+  #expiryMoved = false
 
   /**
    * @param id the session id, or `null` for a new session that gets a fresh one
    * @param stored what the engine holds under `id`, or `null` when nothing is stored yet
+   * @param incomingCookie what the request's cookie was, for a request session
    */
   constructor(
     readonly runtime: SessionRuntime,
     id: string | null,
     stored: StoredSession | null,
     readonly mode: SessionMode = 'request',
+    readonly incomingCookie: IncomingCookie = 'none',
   ) {
     this.#id = id
     this.#stored = stored !== null
@@ -80,6 +104,18 @@ export class SessionState {
     if (change !== undefined) return change === REMOVED ? undefined : change
     const loaded = this.#loaded
     return loaded !== undefined && Object.hasOwn(loaded, key) ? loaded[key] : undefined
+  }
+
+  get status(): SessionStatus {
+    return this.#status
+  }
+
+  get idChanged(): boolean {
+    return this.#idChanged
+  }
+
+  get expiryMoved(): boolean {
+    return this.#expiryMoved
   }
 
   /** When the stored record expires, or `null` when nothing is stored. */
@@ -146,8 +182,10 @@ export class SessionState {
     }
     this.#stored = written
     this.#expiresAt = written ? expiresAt : null
-    // The browser needs the cookie again only for a new record, a new id or a new expiry.
-    if (!wasStored || this.id !== idBefore || expiresAt !== previousExpiry) this.cookie = 'send'
+    this.#status = 'modified'
+    // A record that was not stored before is new to the browser even when its id was already drawn.
+    if (!wasStored || this.id !== idBefore) this.#idChanged = true
+    if (expiresAt !== previousExpiry) this.#expiryMoved = true
   }
 
   #recordSaved(changes: Changes): void {
@@ -186,12 +224,12 @@ export class SessionState {
     const alive = await callEngine('touch a session', () => this.runtime.engine.touch(this.id, expiresAt, now))
     if (alive) {
       this.#expiresAt = expiresAt
-      if (this.cookie === 'none') this.cookie = 'send'
+      this.#expiryMoved = true
     }
   }
 
   /** Deletes the stored record and starts over empty under a new id; the cookie is cleared unless a write follows. */
-  async discard(): Promise<void> {
+  async deleteAndStartOver(): Promise<void> {
     this.#checkOpen()
     if (this.#stored) await this.#deleteFromEngine(this.id)
     this.#id = null
@@ -200,7 +238,9 @@ export class SessionState {
     this.#loaded = undefined
     this.#saved = undefined
     this.#changes = undefined
-    this.cookie = 'clear'
+    this.#status = 'destroyed'
+    this.#idChanged = false
+    this.#expiryMoved = false
   }
 
   /**

@@ -1,14 +1,6 @@
-import type { SessionValue } from './engine.js'
 import { SessionKeyError } from './errors.js'
 import type { SessionState } from './session-state.js'
-import {
-  codecOf,
-  describeValue,
-  SESSION_VALUE_TYPES,
-  type SessionValueType,
-  type SessionValueTypes,
-  storageKey,
-} from './value-types.js'
+import { codecOf, describeValue, type SessionValueType, type SessionValueTypes, storageKey } from './value-types.js'
 
 type PrimitiveType = Exclude<SessionValueType, 'object'>
 
@@ -35,12 +27,13 @@ type Deleters = {
   [T in SessionValueType as `delete${Capitalize<T>}`]: (key: string) => void
 }
 
-/** The typed accessors kemal-session generates per type, installed on `Session.prototype` below. */
+/**
+ * The typed accessors kemal-session generates per type; `Session` implements them as explicit methods, so this
+ * type describes the whole family in one place.
+ */
 export interface TypedAccessors extends GetterSetters, NullableGetters, Snapshots, Deleters {}
 
 let readState: (session: Session) => SessionState
-
-export interface Session extends TypedAccessors {}
 
 /**
  * One user's session: typed values in six namespaces (`int`, `bigint`, `string`, `float`, `bool`, `object`), each
@@ -53,8 +46,7 @@ export interface Session extends TypedAccessors {}
  *   return `visit ${session.int('visits')}`
  * })
  */
-// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: see the interface above
-export class Session {
+export class Session implements TypedAccessors {
   readonly #state: SessionState
 
   /** Sessions are made by the plugin and by `sessions.get(id)`, not by applications. */
@@ -79,19 +71,142 @@ export class Session {
     return this.#live.expiresAt
   }
 
+  /** The safe integer under `key`; throws `SessionKeyError` when absent. */
+  int(key: string): number
+  /** Stores a safe integer under `key`. */
+  int(key: string, value: number): void
+  int(key: string, ...value: [] | [number]): number | undefined {
+    return readOrWrite(this.#live, 'int', key, value)
+  }
+
+  /** The integer under `key`, or `null`. */
+  intOrNull(key: string): number | null {
+    return readOrNull(this.#live, 'int', key)
+  }
+
+  /** A frozen snapshot of every integer of the session. */
+  get ints(): Readonly<Record<string, number>> {
+    return snapshot(this.#live, 'int')
+  }
+
+  /** Removes the integer under `key`; no error when it is absent. */
+  deleteInt(key: string): void {
+    remove(this.#live, 'int', key)
+  }
+
+  /** The bigint under `key`; throws `SessionKeyError` when absent. */
+  bigint(key: string): bigint
+  /** Stores a bigint under `key`. */
+  bigint(key: string, value: bigint): void
+  bigint(key: string, ...value: [] | [bigint]): bigint | undefined {
+    return readOrWrite(this.#live, 'bigint', key, value)
+  }
+
+  /** The bigint under `key`, or `null`. */
+  bigintOrNull(key: string): bigint | null {
+    return readOrNull(this.#live, 'bigint', key)
+  }
+
+  /** A frozen snapshot of every bigint of the session. */
+  get bigints(): Readonly<Record<string, bigint>> {
+    return snapshot(this.#live, 'bigint')
+  }
+
+  /** Removes the bigint under `key`; no error when it is absent. */
+  deleteBigint(key: string): void {
+    remove(this.#live, 'bigint', key)
+  }
+
+  /** The string under `key`; throws `SessionKeyError` when absent. */
+  string(key: string): string
+  /** Stores a string under `key`. */
+  string(key: string, value: string): void
+  string(key: string, ...value: [] | [string]): string | undefined {
+    return readOrWrite(this.#live, 'string', key, value)
+  }
+
+  /** The string under `key`, or `null`. */
+  stringOrNull(key: string): string | null {
+    return readOrNull(this.#live, 'string', key)
+  }
+
+  /** A frozen snapshot of every string of the session. */
+  get strings(): Readonly<Record<string, string>> {
+    return snapshot(this.#live, 'string')
+  }
+
+  /** Removes the string under `key`; no error when it is absent. */
+  deleteString(key: string): void {
+    remove(this.#live, 'string', key)
+  }
+
+  /** The finite number under `key`; throws `SessionKeyError` when absent. */
+  float(key: string): number
+  /** Stores a finite number under `key`. */
+  float(key: string, value: number): void
+  float(key: string, ...value: [] | [number]): number | undefined {
+    return readOrWrite(this.#live, 'float', key, value)
+  }
+
+  /** The float under `key`, or `null`. */
+  floatOrNull(key: string): number | null {
+    return readOrNull(this.#live, 'float', key)
+  }
+
+  /** A frozen snapshot of every float of the session. */
+  get floats(): Readonly<Record<string, number>> {
+    return snapshot(this.#live, 'float')
+  }
+
+  /** Removes the float under `key`; no error when it is absent. */
+  deleteFloat(key: string): void {
+    remove(this.#live, 'float', key)
+  }
+
+  /** The boolean under `key`; throws `SessionKeyError` when absent. */
+  bool(key: string): boolean
+  /** Stores a boolean under `key`. */
+  bool(key: string, value: boolean): void
+  bool(key: string, ...value: [] | [boolean]): boolean | undefined {
+    return readOrWrite(this.#live, 'bool', key, value)
+  }
+
+  /** The boolean under `key`, or `null`. */
+  boolOrNull(key: string): boolean | null {
+    return readOrNull(this.#live, 'bool', key)
+  }
+
+  /** A frozen snapshot of every boolean of the session. */
+  get bools(): Readonly<Record<string, boolean>> {
+    return snapshot(this.#live, 'bool')
+  }
+
+  /** Removes the boolean under `key`; no error when it is absent. */
+  deleteBool(key: string): void {
+    remove(this.#live, 'bool', key)
+  }
+
   /** The stored object under `key`, revived as an instance of its registered class; throws when absent. */
   object<T extends object = object>(key: string): T
   /** Stores an instance of a class registered with `storable()`. */
   object(key: string, value: object): void
   object(key: string, ...value: [] | [object]): object | undefined {
-    if (value.length === 0) return readOrThrow(this.#live, 'object', key)
-    writeValue(this.#live, 'object', key, value[0])
-    return undefined
+    return readOrWrite(this.#live, 'object', key, value)
   }
 
   /** The stored object under `key`, or `null`. */
   objectOrNull<T extends object = object>(key: string): T | null {
     return readOrNull(this.#live, 'object', key) as T | null
+  }
+
+  /** A frozen snapshot of every stored object of the session, each revived as its registered class. */
+  get objects(): Readonly<Record<string, object>> {
+    return snapshot(this.#live, 'object')
+  }
+
+  /** Removes the object under `key`; no error when it is absent. */
+  deleteObject(key: string): void {
+    remove(this.#live, 'object', key)
   }
 
   /** Writes the pending changes now. Sessions from `sessions.get(id)` keep their stored expiry. */
@@ -101,7 +216,7 @@ export class Session {
 
   /** Deletes the session from the engine and expires the cookie; a later write starts a fresh session. */
   destroy(): Promise<void> {
-    return this.#live.discard()
+    return this.#live.deleteAndStartOver()
   }
 
   /** Gives the session a new id and keeps its data, removing the old id from the engine (call it on login). */
@@ -111,7 +226,7 @@ export class Session {
 
   /** kemal-session's `reset`: a new id with no data; the old session is deleted from the engine. */
   reset(): Promise<void> {
-    return this.#live.discard()
+    return this.#live.deleteAndStartOver()
   }
 
   static {
@@ -119,7 +234,7 @@ export class Session {
   }
 }
 
-/** The state behind a session, for the plugin and the admin API (not exported from the package). */
+/** The state behind a session, for tests that look past the typed accessors (not exported from the package). */
 export function stateOf(session: Session): SessionState {
   return readState(session)
 }
@@ -138,10 +253,20 @@ function readOrNull<T extends SessionValueType>(
   return stored === undefined ? null : (codecOf(type).decode(stored) ?? null)
 }
 
-function readOrThrow<T extends SessionValueType>(state: SessionState, type: T, key: string): SessionValueTypes[T] {
-  const value = readOrNull(state, type, key)
-  if (value === null) throw new SessionKeyError(key, type)
-  return value
+/** `T(key)` and `T(key, value)`: reads when `value` is empty (throwing when the key is absent), writes otherwise. */
+function readOrWrite<T extends SessionValueType>(
+  state: SessionState,
+  type: T,
+  key: string,
+  value: [] | [unknown],
+): SessionValueTypes[T] | undefined {
+  if (value.length === 0) {
+    const found = readOrNull(state, type, key)
+    if (found === null) throw new SessionKeyError(key, type)
+    return found
+  }
+  writeValue(state, type, key, value[0])
+  return undefined
 }
 
 function writeValue(state: SessionState, type: SessionValueType, key: string, value: unknown): void {
@@ -156,13 +281,21 @@ function writeValue(state: SessionState, type: SessionValueType, key: string, va
   state.write(storageKey(type, key), codec.encode(value as never))
 }
 
-function snapshot(state: SessionState, type: SessionValueType): Readonly<Record<string, unknown>> {
+function remove(state: SessionState, type: SessionValueType, key: string): void {
+  checkKey(key)
+  state.remove(storageKey(type, key))
+}
+
+function snapshot<T extends SessionValueType>(
+  state: SessionState,
+  type: T,
+): Readonly<Record<string, SessionValueTypes[T]>> {
   const prefix = storageKey(type, '')
   const codec = codecOf(type)
-  const entries: [string, unknown][] = []
+  const entries: [string, SessionValueTypes[T]][] = []
   for (const [storedKey, stored] of state.data) {
     if (!storedKey.startsWith(prefix)) continue
-    const value = codec.decode(stored as SessionValue)
+    const value = codec.decode(stored)
     if (value !== undefined) entries.push([storedKey.slice(prefix.length), value])
   }
   // fromEntries defines own properties, so a key such as "__proto__" is kept as a key.
@@ -171,34 +304,4 @@ function snapshot(state: SessionState, type: SessionValueType): Readonly<Record<
 
 function capitalize(type: string): string {
   return type.charAt(0).toUpperCase() + type.slice(1)
-}
-
-for (const type of SESSION_VALUE_TYPES) {
-  const descriptors: PropertyDescriptorMap = {
-    [`${type}s`]: {
-      get(this: Session) {
-        return snapshot(stateOf(this), type)
-      },
-    },
-    [`delete${capitalize(type)}`]: {
-      value(this: Session, key: string) {
-        checkKey(key)
-        stateOf(this).remove(storageKey(type, key))
-      },
-    },
-  }
-  if (type !== 'object') {
-    descriptors[type] = {
-      value(this: Session, key: string, ...value: unknown[]) {
-        if (value.length === 0) return readOrThrow(stateOf(this), type, key)
-        writeValue(stateOf(this), type, key, value[0])
-      },
-    }
-    descriptors[`${type}OrNull`] = {
-      value(this: Session, key: string) {
-        return readOrNull(stateOf(this), type, key)
-      },
-    }
-  }
-  Object.defineProperties(Session.prototype, descriptors)
 }

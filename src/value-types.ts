@@ -68,9 +68,6 @@ const codecs: { readonly [T in SessionValueType]: ValueCodec<SessionValueTypes[T
   },
 }
 
-/** Every namespace, in the order kemal-session lists them. */
-export const SESSION_VALUE_TYPES = Object.keys(codecs) as readonly SessionValueType[]
-
 /** The codec of one namespace. */
 export function codecOf<T extends SessionValueType>(type: T): ValueCodec<SessionValueTypes[T]> {
   return codecs[type] as ValueCodec<SessionValueTypes[T]>

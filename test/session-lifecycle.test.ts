@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'bun:test'
+import { cookieActionFor } from '../src/cookie-decision.js'
 import type { SessionChanges, SessionEngine } from '../src/engine.js'
 import { memoryEngine } from '../src/engines/memory.js'
 import { SessionEngineError } from '../src/errors.js'
@@ -216,7 +217,7 @@ describe('save', () => {
     const slid = START + TOUCH_INTERVAL + TIMEOUT
     expect(f.spy.commits[0]?.changes.expiresAt).toBe(slid)
     expect((await f.runtime.engine.load(session.id, f.clock.now))?.expiresAt).toBe(slid)
-    expect(stateOf(session).cookie).toBe('send')
+    expect(cookieActionFor(stateOf(session))).toBe('send')
   })
 
   test('a save within touchInterval keeps the expiry, so the cookie need not be sent again', async () => {
@@ -227,7 +228,7 @@ describe('save', () => {
     await session.save()
     expect(f.spy.commits[0]?.changes.expiresAt).toBe(START + TIMEOUT)
     expect((await f.runtime.engine.load(session.id, f.clock.now))?.data).toEqual({ 'int:k': 2 })
-    expect(stateOf(session).cookie).toBe('none')
+    expect(cookieActionFor(stateOf(session))).toBe('none')
   })
 
   test('a detached session keeps its stored expiresAt on save', async () => {
@@ -247,7 +248,7 @@ describe('save', () => {
     const { state, session } = f.fresh()
     session.int('k', 1)
     await session.save()
-    expect(state.cookie).toBe('send')
+    expect(cookieActionFor(state)).toBe('send')
   })
 })
 
@@ -350,7 +351,7 @@ describe('destroy and reset', () => {
       const f = fixture()
       const { state, session } = await f.stored()
       await session[method]()
-      expect(state.cookie).toBe('clear')
+      expect(cookieActionFor(state)).toBe('clear')
     })
 
     test(`a write and save after ${method}() stores a new session under the new id only`, async () => {
@@ -411,7 +412,7 @@ describe('regenerate', () => {
     expect(f.spy.commits).toHaveLength(0)
     expect(f.spy.deletes).toHaveLength(0)
     expect(await f.count()).toBe(0)
-    expect(state.cookie).toBe('none')
+    expect(cookieActionFor(state)).toBe('none')
   })
 
   test('pending writes of a never-saved session are saved under the regenerated id', async () => {
@@ -433,7 +434,7 @@ describe('touchIfDue', () => {
     f.clock.now = START + TOUCH_INTERVAL - 1
     await state.touchIfDue()
     expect(state.expiresAt).toBe(START + TIMEOUT)
-    expect(state.cookie).toBe('none')
+    expect(cookieActionFor(state)).toBe('none')
     expect((await f.runtime.engine.load(state.id, f.clock.now))?.expiresAt).toBe(START + TIMEOUT)
   })
 
@@ -443,7 +444,7 @@ describe('touchIfDue', () => {
     f.clock.now = START + TOUCH_INTERVAL
     await state.touchIfDue()
     expect(state.expiresAt).toBe(START + TOUCH_INTERVAL + TIMEOUT)
-    expect(state.cookie).toBe('send')
+    expect(cookieActionFor(state)).toBe('send')
     expect((await f.runtime.engine.load(state.id, f.clock.now))?.expiresAt).toBe(START + TOUCH_INTERVAL + TIMEOUT)
   })
 
@@ -456,7 +457,7 @@ describe('touchIfDue', () => {
     const again = await f.load(state.id)
     await again.state.touchIfDue()
     expect(again.state.expiresAt).toBe(START + TOUCH_INTERVAL + TIMEOUT)
-    expect(again.state.cookie).toBe('none')
+    expect(cookieActionFor(again.state)).toBe('none')
   })
 
   test('touchIfDue does nothing for a never-saved session', async () => {
@@ -464,7 +465,7 @@ describe('touchIfDue', () => {
     const { state } = f.fresh()
     f.clock.now = START + TIMEOUT
     await state.touchIfDue()
-    expect(state.cookie).toBe('none')
+    expect(cookieActionFor(state)).toBe('none')
     expect(await f.count()).toBe(0)
   })
 
@@ -509,6 +510,6 @@ describe('the cookie after regenerate', () => {
     const { session } = await f.stored()
     // The clock does not move: the new record's expiry equals the old one's.
     await session.regenerate()
-    expect(stateOf(session).cookie).toBe('send')
+    expect(cookieActionFor(stateOf(session))).toBe('send')
   })
 })
