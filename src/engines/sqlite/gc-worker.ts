@@ -37,7 +37,6 @@ export function createGcWorker(
   let nextSweepId = 0
   let worker: Worker | undefined
   let ready: ReturnType<typeof Promise.withResolvers<boolean>> | undefined
-  let waiting = 0
   let stopReason: Error | undefined
 
   const failPending = (error: Error) => {
@@ -73,7 +72,7 @@ export function createGcWorker(
     try {
       const gcWorker = new Worker(WORKER_ENTRY)
       worker = gcWorker
-      // Referenced only while a sweep waits for it (see `sweep`): an idle worker never keeps the process alive.
+      // GC must never keep the process alive.
       gcWorker.unref()
       gcWorker.onmessage = (event: MessageEvent<GcWorkerReport>) => onReport(event.data)
       gcWorker.onerror = (event: ErrorEvent) =>
@@ -116,16 +115,9 @@ export function createGcWorker(
   return {
     async sweep(now) {
       if (stopReason) throw stopReason
-      const started = ready?.promise ?? launch()
-      // A script that awaits a sweep must get its answer before the process may exit.
-      if (waiting++ === 0) worker?.ref()
-      try {
-        const inWorker = await started
-        if (stopReason) throw stopReason
-        return inWorker && worker ? await sweepInWorker(worker, now) : await sweepHere(now)
-      } finally {
-        if (--waiting === 0 && !stopReason) worker?.unref()
-      }
+      const inWorker = await (ready?.promise ?? launch())
+      if (stopReason) throw stopReason
+      return inWorker && worker ? sweepInWorker(worker, now) : sweepHere(now)
     },
     async stop(reason) {
       if (stopReason) return
