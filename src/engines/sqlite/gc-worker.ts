@@ -38,6 +38,8 @@ export function createGcWorker(
   let worker: Worker | undefined
   let ready: ReturnType<typeof Promise.withResolvers<boolean>> | undefined
   let stopReason: Error | undefined
+  /** How many sweeps are waiting for the worker. */
+  let waiting = 0
 
   const failPending = (error: Error) => {
     for (const sweep of pending.values()) sweep.reject(error)
@@ -72,11 +74,12 @@ export function createGcWorker(
     try {
       const gcWorker = new Worker(WORKER_ENTRY)
       worker = gcWorker
-      // GC must never keep the process alive.
+      // An idle worker never keeps the process alive.
       gcWorker.unref()
       gcWorker.onmessage = (event: MessageEvent<GcWorkerReport>) => onReport(event.data)
-      gcWorker.onerror = (event: ErrorEvent) =>
-        fallBack('the SQLite GC worker failed', event.error ?? new Error(event.message))
+      gcWorker.onerror = (event: ErrorEvent) => {
+        if (worker === gcWorker) fallBack('the SQLite GC worker failed', event.error ?? new Error(event.message))
+      }
       gcWorker.addEventListener('close', () => {
         if (worker === gcWorker) fallBack('the SQLite GC worker exited', new Error('the SQLite GC worker exited'))
       })
@@ -115,9 +118,17 @@ export function createGcWorker(
   return {
     async sweep(now) {
       if (stopReason) throw stopReason
-      const inWorker = await (ready?.promise ?? launch())
-      if (stopReason) throw stopReason
-      return inWorker && worker ? sweepInWorker(worker, now) : sweepHere(now)
+      const started = ready?.promise ?? launch()
+      // Referenced while a sweep waits for it: code that awaits a sweep (or close(), which waits for one) outside a
+      // top-level await must get its answer before the process may exit.
+      if (waiting++ === 0) worker?.ref()
+      try {
+        const inWorker = await started
+        if (stopReason) throw stopReason
+        return inWorker && worker ? await sweepInWorker(worker, now) : await sweepHere(now)
+      } finally {
+        if (--waiting === 0 && !stopReason) worker?.unref()
+      }
     },
     async stop(reason) {
       if (stopReason) return
