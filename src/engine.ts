@@ -63,17 +63,6 @@ export interface EngineCapabilities {
   readonly serverExpiry?: boolean
 }
 
-/**
- * How to open a second engine on the same store inside a Bun Worker, so GC sweeps run off the main thread. The
- * worker imports `module` and calls its exported `reopenEngine(options)`, which returns (a promise of) an engine.
- */
-export interface EngineReopener {
-  /** The `file:` URL of a module that exports `reopenEngine(options)`. */
-  readonly module: string
-  /** Passed to `reopenEngine`; must survive `structuredClone` (no functions, sockets or class instances). */
-  readonly options: unknown
-}
-
 /** A session storage engine. Implement it to store sessions anywhere; prove it with `runEngineConformance`. */
 export interface SessionEngine {
   /** A short name for error messages and logs, such as `'memory'`. */
@@ -81,12 +70,6 @@ export interface SessionEngine {
 
   /** Optional abilities; absent means none. */
   readonly capabilities?: EngineCapabilities
-
-  /**
-   * How to reopen this engine's store in a worker, where GC then sweeps; absent means GC sweeps on the main thread
-   * (as it must for stores only this engine object can reach, such as memory or SQLite's `:memory:`).
-   */
-  readonly reopen?: EngineReopener
 
   /**
    * Loads one session. Resolves to `null` when the id is unknown, malformed or expired at `now`; an expired session

@@ -1,6 +1,5 @@
 export type {
   EngineCapabilities,
-  EngineReopener,
   IterateOptions,
   SessionChanges,
   SessionData,

@@ -216,22 +216,4 @@ function checkEngine(engine: unknown): asserts engine is SessionEngine {
       `engine is missing ${missing.join(', ')}: it must implement SessionEngine from 'elysia-sessions'`,
     )
   }
-  const { reopen } = engine as { reopen?: { module?: unknown; options?: unknown } | null }
-  if (reopen === undefined) return
-  if (!(typeof reopen === 'object' && reopen !== null && isUrl(reopen.module))) {
-    throw new SessionConfigError(
-      "engine.reopen must be absent or { module, options } with module the URL of a module exporting reopenEngine(options), e.g. new URL('./reopen.js', import.meta.url).href",
-    )
-  }
-  try {
-    structuredClone(reopen.options)
-  } catch (error) {
-    throw new SessionConfigError(
-      `engine.reopen.options must survive structuredClone to reach the GC worker (plain data only, no functions or connections): ${error instanceof Error ? error.message : String(error)}`,
-    )
-  }
-}
-
-function isUrl(value: unknown): boolean {
-  return typeof value === 'string' && URL.canParse(value)
 }

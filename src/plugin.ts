@@ -4,6 +4,7 @@ import { readCookie } from './cookie-header.js'
 import type { StoredSession } from './engine.js'
 import { SessionEngineError } from './errors.js'
 import { resolveSessionOptions, type SessionOptions } from './options.js'
+import { PluginCore } from './plugin-core.js'
 import { Session } from './session.js'
 import { type IncomingCookie, SessionState } from './session-state.js'
 import { Sessions } from './sessions.js'
@@ -33,8 +34,9 @@ export function session(options: SessionOptions) {
   const config = resolveSessionOptions(options)
   const { cookieName, cookie: attributes } = config
   const signer = createCookieSigner(config.secrets)
-  const sessions = new Sessions(config)
-  const { runtime } = sessions
+  const core = new PluginCore(config)
+  const { runtime } = core
+  const sessions = new Sessions(core)
   const disabledSession = new Session(new SessionState(runtime, null, null, 'disabled'))
   // Per-request state rides on the request's `set` object under a symbol of this plugin instance, so two plugins in
   // one app (a sub-app's second cookie) never see each other's; a property costs less than a WeakMap entry. Hooks
@@ -81,15 +83,15 @@ export function session(options: SessionOptions) {
               },
       })
       .onStart(function startSessionGc() {
-        sessions.startGc()
+        core.startGc()
       })
       .onStop(function closeSessions() {
-        return sessions.close()
+        return core.close()
       })
       .resolve({ as: 'scoped' }, async function loadSession({ request, set }) {
         const slots = set as ResponseSet
         if (slots[skipKey]) return { session: disabledSession, sessions }
-        sessions.startGc()
+        core.startGc()
         const raw = readCookie(request.headers.get('cookie'), cookieName)
         const verified = raw ? signer.verify(raw) : null
         let stored: StoredSession | null = null

@@ -21,6 +21,27 @@ async function loginMany(app: ReturnType<typeof adminApp>['app'], names: string[
 }
 
 describe('admin API (sessions)', () => {
+  test('sessions in a handler offers the admin methods and nothing else', async () => {
+    const { app } = adminApp()
+    const seen = app.get('/admin', ({ sessions }) => {
+      const names = new Set<string>()
+      for (let proto = sessions; proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
+        for (const name of Object.getOwnPropertyNames(proto)) if (name !== 'constructor') names.add(name)
+      }
+      return [...names].sort()
+    })
+    expect(await (await send(seen, '/admin')).json()).toEqual([
+      'all',
+      'close',
+      'count',
+      'destroy',
+      'destroyAll',
+      'each',
+      'gc',
+      'get',
+    ])
+  })
+
   test('get returns a session by its raw id, or null for unknown and malformed ids', async () => {
     const { app, sessions } = adminApp()
     const [pair] = await loginMany(app, ['ada'])

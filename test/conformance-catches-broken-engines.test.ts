@@ -155,11 +155,6 @@ describe('the conformance suite', () => {
       'deleteExpired deletes exactly the sessions expired at now and resolves to how many it deleted',
     ],
     ['racy', 'commit', 'two concurrent commits that change different keys of one session both keep their writes'],
-    [
-      'stray-reopen',
-      'reopen',
-      'reopen is absent, or its module opens an engine on the same store from a structured clone of its options',
-    ],
   ] as const)(
     'fails the %s engine on "%s > %s"',
     async (engine, method, sentence) => {

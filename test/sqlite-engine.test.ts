@@ -160,6 +160,7 @@ describe('sqliteEngine options', () => {
     ['a negative busyTimeout', { path: ':memory:', busyTimeout: -1 }, /busyTimeout/],
     ['a fractional busyTimeout', { path: ':memory:', busyTimeout: 1.5 }, /busyTimeout/],
     ['a migrate that is not a boolean', { path: ':memory:', migrate: 'yes' }, /migrate/],
+    ['a logger without an error method', { path: ':memory:', logger: {} }, /logger/],
   ]
   for (const [what, options, message] of bad) {
     test(`${what} fails at startup with a SessionConfigError that says what to pass`, async () => {

@@ -1,7 +1,6 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe } from 'bun:test'
 import type { SessionEngine } from '../engine.js'
 import { type ConformanceHarness, createSuiteClock, type SuiteClock } from './harness.js'
-import { registerReopenTests } from './reopen-tests.js'
 import { registerSessionTests } from './session-tests.js'
 import { registerStoreTests } from './store-tests.js'
 import { registerValueTests } from './value-tests.js'
@@ -106,6 +105,5 @@ export function runEngineConformance(
     registerSessionTests(harness, { sharedStore })
     registerValueTests(harness)
     registerStoreTests(harness)
-    registerReopenTests(harness)
   })
 }

@@ -2,7 +2,6 @@ import type { Database } from 'bun:sqlite'
 import { and, count, eq, gt, inArray, lte, sql } from 'drizzle-orm'
 import { drizzle } from 'drizzle-orm/bun-sqlite'
 import type {
-  EngineReopener,
   IterateOptions,
   SessionChanges,
   SessionData,
@@ -10,9 +9,12 @@ import type {
   SessionEntry,
   StoredSession,
 } from '../../engine.js'
+import type { SessionLogger } from '../../options.js'
 import { applyChanges } from '../apply-changes.js'
 import { isBusy, retryWhileBusy, setBusyTimeout } from './connection.js'
 import { prepareDirect } from './direct-statement.js'
+import { createGcWorker } from './gc-worker.js'
+import type { GcWorkerStore } from './gc-worker-protocol.js'
 import { createRowCache } from './row-cache.js'
 import type { SessionsTable } from './schema.js'
 import { trackStatements } from './tracked-statements.js'
@@ -29,12 +31,13 @@ export interface SqliteEngineParts {
    * moment later for up to `waitForLocks` ms, instead of the busy handler sleeping and stalling the whole event loop.
    */
   readonly waitForLocks?: number
-  readonly reopen?: EngineReopener
+  /** Set when other connections can reach the file: `deleteExpired` then sweeps from a GC worker of its own. */
+  readonly gcWorker?: { readonly store: GcWorkerStore; readonly logger: SessionLogger }
 }
 
 /**
- * How many expired rows one DELETE removes: each batch holds the write lock for a few milliseconds only, so other
- * connections (and the main thread, when a worker sweeps) never wait long.
+ * How many expired rows one DELETE removes: small batches hold the write lock briefly, so other connections (and the
+ * main thread, when the GC worker sweeps) never wait long.
  */
 export const SWEEP_BATCH = 100
 
@@ -48,7 +51,7 @@ const placeholder = sql.placeholder
 
 /** A session engine on one bun:sqlite connection, with every statement prepared once. */
 export function createSqliteEngine(connection: Database, parts: SqliteEngineParts): SessionEngine {
-  const { table, ownsConnection, reopen } = parts
+  const { table, ownsConnection } = parts
   const tracked = trackStatements(connection)
   const db = drizzle({ client: tracked.client })
   const alive = gt(table.expiresAt, placeholder('now'))
@@ -164,6 +167,7 @@ export function createSqliteEngine(connection: Database, parts: SqliteEnginePart
   )
 
   let closed = false
+  let closing: Promise<void> | undefined
   const closedError = () => new Error('The sqlite session engine is closed')
   const checkOpen = () => {
     if (closed) throw closedError()
@@ -181,9 +185,25 @@ export function createSqliteEngine(connection: Database, parts: SqliteEnginePart
     return batch.add({ run, writes })
   }
 
+  const sweepHere = async (now: number): Promise<number> => {
+    let deleted = 0
+    for (;;) {
+      checkOpen()
+      const started = performance.now()
+      const removedRows = outsideBatches(() => deleteExpiredBatch.all({ now }))
+      if (cache) for (const { id } of removedRows) cache.delete(id)
+      const removed = removedRows.length
+      deleted += removed
+      if (removed < SWEEP_BATCH) return deleted
+      // Leave the lock free twice as long as the batch held it: SQLite's busy handler retries at growing intervals, so
+      // a waiter that keeps missing short gaps would stall its whole thread.
+      await Bun.sleep(Math.max(2, 2 * (performance.now() - started)))
+    }
+  }
+  const gcWorker = parts.gcWorker && createGcWorker(parts.gcWorker.store, parts.gcWorker.logger, sweepHere)
+
   return {
     name: 'sqlite',
-    ...(reopen && { reopen }),
 
     load(id: string, now: number): Promise<StoredSession | null> {
       return inBatch(() => readAlive(id, now), false)
@@ -227,29 +247,21 @@ export function createSqliteEngine(connection: Database, parts: SqliteEnginePart
       }
     },
 
-    async deleteExpired(now: number): Promise<number> {
-      let deleted = 0
-      for (;;) {
-        checkOpen()
-        const started = performance.now()
-        const removedRows = outsideBatches(() => deleteExpiredBatch.all({ now }))
-        if (cache) for (const { id } of removedRows) cache.delete(id)
-        const removed = removedRows.length
-        deleted += removed
-        if (removed < SWEEP_BATCH) return deleted
-        // Leave the lock free twice as long as the batch held it: SQLite's busy handler retries at growing intervals (up to
-        // 100 ms apart), so a waiter that keeps missing short gaps would stall its whole thread.
-        await Bun.sleep(Math.max(2, 2 * (performance.now() - started)))
-      }
+    deleteExpired(now: number): Promise<number> {
+      if (closed) return Promise.reject(closedError())
+      return gcWorker ? gcWorker.sweep(now) : sweepHere(now)
     },
 
-    async close(): Promise<void> {
-      if (closed) return
-      closed = true
-      batch.flushNow(closedError())
-      // Finalized statements let close() release the file now rather than when they are garbage-collected.
-      tracked.finalizeAll()
-      if (ownsConnection) connection.close()
+    close(): Promise<void> {
+      closing ??= (async () => {
+        closed = true
+        batch.flushNow(closedError())
+        await gcWorker?.stop(closedError())
+        // Finalized statements let close() release the file now rather than when they are garbage-collected.
+        tracked.finalizeAll()
+        if (ownsConnection) connection.close()
+      })()
+      return closing
     },
   }
 }

@@ -1,11 +1,10 @@
 import { Database } from 'bun:sqlite'
 import type { SessionEngine } from '../../engine.js'
 import { SessionConfigError, SessionEngineError } from '../../errors.js'
-import { siblingModule } from '../../sibling-module.js'
+import type { SessionLogger } from '../../options.js'
 import { isInMemory, openSessionDatabase, setBusyTimeout } from './connection.js'
 import { createSqliteEngine } from './engine.js'
 import { applyMigrations } from './migrations.js'
-import type { ReopenSqliteOptions } from './reopen.js'
 import { sessionsTable } from './schema.js'
 
 export { MIGRATIONS_TABLE } from './migrations.js'
@@ -39,24 +38,27 @@ export interface SqliteEngineOptions {
    * @default 5000
    */
   readonly busyTimeout?: number
+  /**
+   * Where the engine reports that its GC worker failed and sweeps run on the main thread instead.
+   * @default console
+   */
+  readonly logger?: SessionLogger
 }
 
 const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/
 const DEFAULT_TABLE = 'sessions'
 
-/** The module the GC worker reopens this engine with. */
-const REOPEN_MODULE = siblingModule('reopen', import.meta.url)
-
 /**
  * Stores sessions in SQLite through Drizzle on bun:sqlite: survives restarts, and several processes (or the GC
  * worker) can share one file. Each commit is one IMMEDIATE transaction that merges the request's changed keys.
- * When the file can be reopened, GC sweeps it from a Bun Worker with its own connection.
+ * On a file, `deleteExpired` sweeps from a Bun Worker with its own connection, started on the first sweep.
  *
  * @example
  * app.use(session({ secret, engine: await sqliteEngine({ path: 'sessions.sqlite' }) }))
  */
 export async function sqliteEngine(options: SqliteEngineOptions): Promise<SessionEngine> {
   const { source, table, migrate, busyTimeout } = checkOptions(options)
+  const logger = checkLogger(options.logger)
   const ownsConnection = 'path' in source
   const connection = 'path' in source ? openSessionDatabase(source.path, busyTimeout) : source.database
   try {
@@ -69,13 +71,15 @@ export async function sqliteEngine(options: SqliteEngineOptions): Promise<Sessio
       }
     }
     requireTable(connection, table)
-    const reopenOptions: ReopenSqliteOptions = { path: connection.filename, table, busyTimeout }
     return createSqliteEngine(connection, {
       table: sessionsTable(table),
       ownsConnection,
       // An app's own connection keeps its busy_timeout: the app may run statements on it that expect one.
       ...(ownsConnection && { waitForLocks: busyTimeout }),
-      ...(!isInMemory(connection.filename) && { reopen: { module: REOPEN_MODULE, options: reopenOptions } }),
+      // Only a file can be opened again from the worker; an in-memory database is swept where it lives.
+      ...(!isInMemory(connection.filename) && {
+        gcWorker: { store: { path: connection.filename, table, busyTimeout }, logger },
+      }),
     })
   } catch (error) {
     if (ownsConnection) connection.close()
@@ -124,6 +128,13 @@ function checkOptions(options: SqliteEngineOptions): CheckedOptions {
   }
   const source = path !== undefined ? { path } : { database: connectionOf(database) }
   return { source, table, migrate, busyTimeout }
+}
+
+function checkLogger(logger: SessionLogger | undefined = console): SessionLogger {
+  if (typeof logger?.error !== 'function') {
+    throw new SessionConfigError('sqliteEngine({ logger }) needs an error(message, cause) method, such as console')
+  }
+  return logger
 }
 
 function connectionOf(database: SqliteEngineOptions['database']): Database {

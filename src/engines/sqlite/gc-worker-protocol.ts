@@ -1,4 +1,12 @@
-import type { EngineReopener } from './engine.js'
+/** The SQLite engine's file, as the GC worker opens it on a connection of its own. */
+export interface GcWorkerStore {
+  /** The database file. */
+  readonly path: string
+  /** The sessions table's name. */
+  readonly table: string
+  /** The main connection's busy timeout, in ms. */
+  readonly busyTimeout: number
+}
 
 /** An error as it crosses from the GC worker to the main thread. */
 export interface SerializedError {
@@ -9,18 +17,18 @@ export interface SerializedError {
 
 /** Messages the main thread sends the GC worker. */
 export type GcWorkerCommand =
-  | { readonly type: 'start'; readonly reopen: EngineReopener; readonly interval: number }
-  | { readonly type: 'sweep'; readonly sweepId: number }
+  | { readonly type: 'open'; readonly store: GcWorkerStore }
+  | { readonly type: 'sweep'; readonly sweepId: number; readonly now: number }
   | { readonly type: 'stop' }
 
 /** Messages the GC worker sends back. */
 export type GcWorkerReport =
   | { readonly type: 'ready' }
-  | { readonly type: 'start-failed'; readonly error: SerializedError }
+  | { readonly type: 'open-failed'; readonly error: SerializedError }
   | { readonly type: 'swept'; readonly sweepId: number; readonly removed: number }
-  /** `sweepId` is null for a failed sweep of the worker's own timer. */
-  | { readonly type: 'sweep-failed'; readonly sweepId: number | null; readonly error: SerializedError }
+  | { readonly type: 'sweep-failed'; readonly sweepId: number; readonly error: SerializedError }
 
+/** `error` as plain data that survives postMessage, with its cause's message appended. */
 export function serializeError(error: unknown): SerializedError {
   if (error instanceof Error) {
     const cause = error.cause instanceof Error ? ` (cause: ${error.cause.message})` : ''
@@ -29,6 +37,7 @@ export function serializeError(error: unknown): SerializedError {
   return { name: 'Error', message: String(error) }
 }
 
+/** An Error rebuilt from what `serializeError` sent. */
 export function deserializeError(serialized: SerializedError): Error {
   const error = new Error(serialized.message)
   error.name = serialized.name

@@ -1,0 +1,143 @@
+import { extname } from 'node:path'
+import type { SessionLogger } from '../../options.js'
+import {
+  deserializeError,
+  type GcWorkerCommand,
+  type GcWorkerReport,
+  type GcWorkerStore,
+} from './gc-worker-protocol.js'
+
+/** The worker's entry, next to this module with its extension: `.ts` from source, `.js` from the built package. */
+const WORKER_ENTRY = new URL(`./gc-worker-entry${extname(new URL(import.meta.url).pathname)}`, import.meta.url).href
+
+/** How long `stop()` waits for the worker to close its connection before terminating it. */
+const STOP_GRACE = 5_000
+
+/** The SQLite engine's sweeps, run in a Bun Worker of their own. */
+export interface GcWorker {
+  /**
+   * Deletes the sessions expired at `now` and resolves to how many it deleted. The first call starts the worker;
+   * until it is ready the sweep waits, and once it cannot start or has died, sweeps run on the main thread.
+   */
+  sweep(now: number): Promise<number>
+  /** Stops the worker, waiting for it to close its connection; sweeps not yet answered reject with `reason`. */
+  stop(reason: Error): Promise<void>
+}
+
+/**
+ * A GC worker for the file `store` describes. A worker that cannot start, fails or exits is logged through `logger`,
+ * and from then on `sweepHere` sweeps on the main thread.
+ */
+export function createGcWorker(
+  store: GcWorkerStore,
+  logger: SessionLogger,
+  sweepHere: (now: number) => Promise<number>,
+): GcWorker {
+  const pending = new Map<number, ReturnType<typeof Promise.withResolvers<number>>>()
+  let nextSweepId = 0
+  let worker: Worker | undefined
+  let ready: ReturnType<typeof Promise.withResolvers<boolean>> | undefined
+  let stopReason: Error | undefined
+  /** How many sweeps are waiting for the worker. */
+  let waiting = 0
+
+  const failPending = (error: Error) => {
+    for (const sweep of pending.values()) sweep.reject(error)
+    pending.clear()
+  }
+
+  const fallBack = (reason: string, cause: unknown) => {
+    const failed = worker
+    worker = undefined
+    failed?.terminate()
+    ready?.resolve(false)
+    failPending(new Error(reason, { cause }))
+    if (stopReason) return
+    logger.error(`elysia-sessions: ${reason}; the SQLite engine sweeps on the main thread from now on`, cause)
+  }
+
+  const onReport = (message: GcWorkerReport) => {
+    if (message.type === 'ready') {
+      ready?.resolve(true)
+    } else if (message.type === 'open-failed') {
+      fallBack(`the SQLite GC worker could not open ${store.path}`, deserializeError(message.error))
+    } else {
+      const sweep = pending.get(message.sweepId)
+      pending.delete(message.sweepId)
+      if (message.type === 'swept') sweep?.resolve(message.removed)
+      else sweep?.reject(deserializeError(message.error))
+    }
+  }
+
+  const launch = (): Promise<boolean> => {
+    ready = Promise.withResolvers<boolean>()
+    try {
+      const gcWorker = new Worker(WORKER_ENTRY)
+      worker = gcWorker
+      // An idle worker never keeps the process alive.
+      gcWorker.unref()
+      gcWorker.onmessage = (event: MessageEvent<GcWorkerReport>) => onReport(event.data)
+      gcWorker.onerror = (event: ErrorEvent) => {
+        if (worker === gcWorker) fallBack('the SQLite GC worker failed', event.error ?? new Error(event.message))
+      }
+      gcWorker.addEventListener('close', () => {
+        if (worker === gcWorker) fallBack('the SQLite GC worker exited', new Error('the SQLite GC worker exited'))
+      })
+      gcWorker.postMessage({ type: 'open', store } satisfies GcWorkerCommand)
+    } catch (error) {
+      fallBack('the SQLite GC worker could not start', error)
+    }
+    return ready.promise
+  }
+
+  const sweepInWorker = (gcWorker: Worker, now: number): Promise<number> => {
+    const sweepId = nextSweepId++
+    const sweep = Promise.withResolvers<number>()
+    pending.set(sweepId, sweep)
+    gcWorker.postMessage({ type: 'sweep', sweepId, now } satisfies GcWorkerCommand)
+    return sweep.promise
+  }
+
+  const closeWorker = async (gcWorker: Worker) => {
+    // Referenced until it has closed its connection: an app that awaits close() on shutdown must not exit half-way.
+    gcWorker.ref()
+    const closed = new Promise<void>((resolve) => {
+      const giveUp = setTimeout(() => {
+        gcWorker.terminate()
+        resolve()
+      }, STOP_GRACE)
+      gcWorker.addEventListener('close', () => {
+        clearTimeout(giveUp)
+        resolve()
+      })
+    })
+    gcWorker.postMessage({ type: 'stop' } satisfies GcWorkerCommand)
+    await closed
+  }
+
+  return {
+    async sweep(now) {
+      if (stopReason) throw stopReason
+      const started = ready?.promise ?? launch()
+      // Referenced while a sweep waits for it: code that awaits a sweep (or close(), which waits for one) outside a
+      // top-level await must get its answer before the process may exit.
+      if (waiting++ === 0) worker?.ref()
+      try {
+        const inWorker = await started
+        if (stopReason) throw stopReason
+        return inWorker && worker ? await sweepInWorker(worker, now) : await sweepHere(now)
+      } finally {
+        if (--waiting === 0 && !stopReason) worker?.unref()
+      }
+    },
+    async stop(reason) {
+      if (stopReason) return
+      stopReason = reason
+      ready?.resolve(false)
+      failPending(reason)
+      const gcWorker = worker
+      worker = undefined
+      if (gcWorker) await closeWorker(gcWorker)
+    },
+  }
+}

@@ -1,0 +1,51 @@
+import type { SessionEngine } from './engine.js'
+import { callEngine } from './errors.js'
+import { createGcTimer, type GcTimer } from './gc.js'
+import type { ResolvedSessionOptions } from './options.js'
+import type { SessionRuntime } from './session-state.js'
+
+/**
+ * What one `session(...)` plugin keeps to itself: the runtime its sessions share and the GC timer of its engine.
+ * Handlers never see it; their `sessions` admin object is built on it.
+ */
+export class PluginCore {
+  /** The engine, lifetimes and clock that every session of this plugin uses. */
+  readonly runtime: SessionRuntime
+  readonly #gc: GcTimer
+  #closed: Promise<void> | undefined
+
+  constructor(options: ResolvedSessionOptions) {
+    this.runtime = {
+      engine: options.engine,
+      timeout: options.timeout,
+      touchInterval: options.touchInterval,
+      now: Date.now,
+    }
+    const sweep = () => this.callEngine('sweep expired sessions', (engine, now) => engine.deleteExpired(now))
+    this.#gc = createGcTimer(sweep, options.gcInterval, options.logger)
+  }
+
+  /** Runs `call` on the engine at the runtime's now; a failure rejects with a `SessionEngineError` naming `operation`. */
+  callEngine<T>(operation: string, call: (engine: SessionEngine, now: number) => Promise<T>): Promise<T> {
+    return callEngine(operation, () => call(this.runtime.engine, this.runtime.now()))
+  }
+
+  /** Starts the periodic GC; a no-op once started, after `close()`, or with a `gcInterval` of 0. */
+  startGc(): void {
+    this.#gc.start()
+  }
+
+  /** Sweeps expired sessions now, after any sweep in progress; resolves to how many were removed. */
+  gc(): Promise<number> {
+    return this.#gc.runNow()
+  }
+
+  /** Stops GC, waits for a sweep in progress, then closes the engine; calling it again returns the same promise. */
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      await this.#gc.stop()
+      await this.callEngine('close', (engine) => engine.close())
+    })()
+    return this.#closed
+  }
+}
