@@ -4,7 +4,7 @@ import { eq, sql } from 'drizzle-orm'
 import { drizzle } from 'drizzle-orm/bun-sqlite'
 import type { SessionData } from 'elysia-sessions'
 import { sessions, sqliteEngine } from 'elysia-sessions/engines/sqlite'
-import { prepareDirect } from '../src/engines/sqlite/direct-statement.js'
+import { buildStatement, checkPlaceholderOrder } from '../src/engines/built-statement.js'
 import { freshDatabasePath, openRaw } from './support/sqlite.js'
 
 const HOUR = 3_600_000
@@ -68,15 +68,18 @@ test('expired sessions swept by the engine stay gone for loads at an earlier tim
   await engine.close()
 })
 
-test('a query prepared directly must name its placeholders in the order its values are passed', () => {
+test('a statement run with values by position must name its placeholders in the order its values are passed', () => {
   const database = new Database(':memory:')
   const db = drizzle({ client: database })
   const query = db
     .update(sessions)
     .set({ expiresAt: sql`${sql.placeholder('expiresAt')}` })
     .where(eq(sessions.id, sql.placeholder('id')))
-  expect(() => prepareDirect(database, query, ['id', 'expiresAt'])).toThrow(/Expected the placeholders id, expiresAt/)
+  expect(() => checkPlaceholderOrder(buildStatement(query), ['id', 'expiresAt'])).toThrow(
+    /Expected the placeholders id, expiresAt/,
+  )
   const inlineValue = db.delete(sessions).where(eq(sessions.id, 'abc'))
-  expect(() => prepareDirect(database, inlineValue, [])).toThrow(/placeholders only/)
+  expect(() => checkPlaceholderOrder(buildStatement(inlineValue), [])).toThrow(/placeholders only/)
+  expect(() => checkPlaceholderOrder(buildStatement(query), ['expiresAt', 'id'])).not.toThrow()
   database.close()
 })
