@@ -3,7 +3,7 @@ import type { SessionEngine } from '../../engine.js'
 import { SessionConfigError, SessionEngineError } from '../../errors.js'
 import { checkSqlOptions, MIGRATION_LOCK_WAIT, missingTableError, type SqlEngineRules } from '../sql-setup.js'
 import { withinTimeLimit } from '../time-limit.js'
-import { describeServer, isPostgresClient, onReservedConnection, openSessionClient } from './connection.js'
+import { describeServer, isPostgresClient, lendConnection, openSessionClient } from './connection.js'
 import { createPostgresEngine } from './engine.js'
 import { applyMigrations } from './migrations.js'
 import { sessionsTable } from './schema.js'
@@ -103,7 +103,7 @@ function clientOf(database: unknown): SQL {
 /** Whether `table` exists, looked up within `operationTimeout`; fails with a SessionEngineError otherwise. */
 async function tableExists(client: SQL, table: string, operationTimeout: number): Promise<boolean> {
   const lookUp = (signal: AbortSignal) =>
-    onReservedConnection(client, signal, (connection) =>
+    lendConnection(client, signal, (connection) =>
       connection.unsafe('SELECT to_regclass(quote_ident($1)) IS NOT NULL', [table]).values(),
     )
   const [row] = await withinTimeLimit(lookUp, operationTimeout, 'Looking up the sessions table').catch((error) => {
