@@ -4,7 +4,7 @@ import type { SessionEngine } from '../../engine.js'
 import { SessionConfigError, SessionEngineError } from '../../errors.js'
 import { checkSqlOptions, MIGRATION_LOCK_WAIT, missingTableError, type SqlEngineRules } from '../sql-setup.js'
 import { withinTimeLimit } from '../time-limit.js'
-import { checkConnection, hasTable, onConnection, openPool, poolOf } from './connection.js'
+import { checkConnection, hasTable, lendConnection, openPool, poolOf } from './connection.js'
 import { createMysqlEngine } from './engine.js'
 import { applyMigrations } from './migrations.js'
 import { sessionsTable } from './schema.js'
@@ -79,7 +79,7 @@ export async function mysqlEngine(options: MysqlEngineOptions): Promise<SessionE
   }
   try {
     const database = await withinTimeLimit(
-      (signal) => onConnection(pool, signal, (connection) => checkConnection(pool, connection)),
+      (signal) => lendConnection(pool, signal, (connection) => checkConnection(pool, connection)),
       operationTimeout,
       'MySQL startup',
     )
@@ -87,12 +87,12 @@ export async function mysqlEngine(options: MysqlEngineOptions): Promise<SessionE
       try {
         // As long as another process may take to migrate, plus the time of a call.
         const longest = MIGRATION_LOCK_WAIT * 1_000 + operationTimeout
-        await withinTimeLimit((signal) => onConnection(pool, signal, applyMigrations), longest, 'MySQL migrations')
+        await withinTimeLimit((signal) => lendConnection(pool, signal, applyMigrations), longest, 'MySQL migrations')
       } catch (error) {
         throw new SessionEngineError(`apply the MySQL migrations to database '${database}'`, error)
       }
     }
-    const lookUp = (signal: AbortSignal) => onConnection(pool, signal, (connection) => hasTable(connection, table))
+    const lookUp = (signal: AbortSignal) => lendConnection(pool, signal, (connection) => hasTable(connection, table))
     if (!(await withinTimeLimit(lookUp, operationTimeout, 'MySQL startup'))) {
       throw missingTableError(table, `MySQL database '${database}'`)
     }
