@@ -5,8 +5,8 @@ import { type BuiltStatement, bindValues, buildStatement, fixedStatement } from 
 import type { SessionsTable } from './schema.js'
 
 /**
- * How many rows one DELETE removes: each batch holds its row locks for a few milliseconds only, so commits waiting
- * on those rows never wait long, and a sweep never fills the undo log.
+ * How many rows one DELETE removes: each batch holds its row locks briefly, so commits waiting on those rows never
+ * wait long, and a sweep never fills the undo log.
  */
 export const DELETE_BATCH = 1_000
 

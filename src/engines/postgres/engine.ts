@@ -34,8 +34,8 @@ export interface PostgresEngineParts {
 }
 
 /**
- * How many rows one DELETE removes: each batch locks a thousand rows for a few milliseconds only, and a sweep skips
- * the rows other sweeps or commits hold instead of waiting for them.
+ * How many rows one DELETE removes: each batch holds its row locks briefly, and a sweep skips the rows other sweeps
+ * or commits hold instead of waiting for them.
  */
 export const DELETE_BATCH = 1_000
 
@@ -47,9 +47,8 @@ export const DELETE_BATCH = 1_000
 export const GROUP_LOCK_WAIT = 250
 
 /**
- * How loads and commits group: two groups of each kind at once at most (more made groups smaller and cost PostgreSQL
- * more CPU per request, for no more throughput), which leaves most of a default pool (10) to other calls; at most 500
- * calls in one group, so its statements stay small.
+ * How loads and commits group: two groups of each kind at once at most, which leaves most of a default pool to other
+ * calls; a bounded number of calls in one group, so its statements stay small.
  */
 const GROUPS = { running: 2, size: 500 }
 

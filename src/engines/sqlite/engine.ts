@@ -34,15 +34,15 @@ export interface SqliteEngineParts {
 }
 
 /**
- * How many expired rows one DELETE removes: each batch holds the write lock for a few milliseconds only, so other
- * connections (and the main thread, when a worker sweeps) never wait long.
+ * How many expired rows one DELETE removes: each batch holds the write lock briefly, so other connections (and the
+ * main thread, when a worker sweeps) never wait long.
  */
 export const SWEEP_BATCH = 100
 
 /** How many session rows an engine on its own connection keeps in memory to answer reads without the file. */
 const CACHED_ROWS = 10_000
 
-/** How much session data (characters of JSON) the row cache holds at most: 16 Mi, whatever the sessions' sizes. */
+/** How much session data (characters of JSON) the row cache holds at most, whatever the sessions' sizes. */
 const CACHED_CHARS = 16 * 1024 * 1024
 
 const placeholder = sql.placeholder
