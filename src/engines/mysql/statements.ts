@@ -80,12 +80,12 @@ export function buildStatements(table: SessionsTable) {
  * Runs `statement` on `connection` with its placeholders filled from `values`, and resolves to the rows, each an
  * array of the statement's columns in their order.
  */
-export async function queryRows(
+export function queryRows(
   connection: PoolConnection,
   statement: BuiltStatement,
   values?: Record<string, unknown>,
 ): Promise<unknown[][]> {
-  return (await query(connection, statement, values, true)) as unknown[][]
+  return query(connection, statement, values, true) as Promise<unknown[][]>
 }
 
 /** Runs `statement` like `queryRows`, and resolves to how many rows it matched. */
