@@ -26,7 +26,9 @@ export interface TimeoutRule {
 export interface SqlEngineRules<Client, Option extends string> {
   /** The factory's name, as messages quote it, such as `'postgresEngine'`. */
   readonly engine: string
+  /** The option that has the engine open its own connections. */
   readonly ownSource: OwnSourceRule<Option>
+  /** The option that bounds how long the engine waits. */
   readonly timeout: TimeoutRule
   /** What `database` may be, for messages, such as `'a Bun SQL client or a Drizzle instance on one'`. */
   readonly databaseKinds: string
