@@ -157,6 +157,11 @@ describe('sqliteEngine options', () => {
     ['an empty path', { path: '' }, /needs a file path/],
     ['a database that is not one', { database: { run() {} } }, /bun:sqlite Database or a Drizzle instance/],
     ['a table name with a quote', { path: ':memory:', table: 'x"; DROP', migrate: false }, /letters, digits and _/],
+    [
+      'a table name of 64 characters',
+      { path: ':memory:', table: 't'.repeat(64), migrate: false },
+      /at most 63 letters/,
+    ],
     ['a negative busyTimeout', { path: ':memory:', busyTimeout: -1 }, /busyTimeout/],
     ['a fractional busyTimeout', { path: ':memory:', busyTimeout: 1.5 }, /busyTimeout/],
     ['a migrate that is not a boolean', { path: ':memory:', migrate: 'yes' }, /migrate/],

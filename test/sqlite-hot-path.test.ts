@@ -1,10 +1,7 @@
 import { Database } from 'bun:sqlite'
 import { expect, test } from 'bun:test'
-import { eq, sql } from 'drizzle-orm'
-import { drizzle } from 'drizzle-orm/bun-sqlite'
 import type { SessionData } from 'elysia-sessions'
-import { sessions, sqliteEngine } from 'elysia-sessions/engines/sqlite'
-import { prepareDirect } from '../src/engines/sqlite/direct-statement.js'
+import { sqliteEngine } from 'elysia-sessions/engines/sqlite'
 import { freshDatabasePath, openRaw } from './support/sqlite.js'
 
 const HOUR = 3_600_000
@@ -66,17 +63,4 @@ test('expired sessions swept by the engine stay gone for loads at an earlier tim
   expect(await engine.deleteExpired(now + 10)).toBe(1)
   expect(await engine.load('abc', now)).toBeNull()
   await engine.close()
-})
-
-test('a query prepared directly must name its placeholders in the order its values are passed', () => {
-  const database = new Database(':memory:')
-  const db = drizzle({ client: database })
-  const query = db
-    .update(sessions)
-    .set({ expiresAt: sql`${sql.placeholder('expiresAt')}` })
-    .where(eq(sessions.id, sql.placeholder('id')))
-  expect(() => prepareDirect(database, query, ['id', 'expiresAt'])).toThrow(/Expected the placeholders id, expiresAt/)
-  const inlineValue = db.delete(sessions).where(eq(sessions.id, 'abc'))
-  expect(() => prepareDirect(database, inlineValue, [])).toThrow(/placeholders only/)
-  database.close()
 })

@@ -87,11 +87,11 @@ export function fileEngine(options: FileEngineOptions): SessionEngine {
 
   /** Reads the listed sessions a few at a time, in order, each as found or `undefined`. */
   const readAllListed = async (ids: readonly string[]): Promise<(StoredSession | undefined)[]> => {
-    const sessions: (StoredSession | undefined)[] = []
+    const found: (StoredSession | undefined)[] = []
     for (let start = 0; start < ids.length; start += READS_AT_ONCE) {
-      sessions.push(...(await Promise.all(ids.slice(start, start + READS_AT_ONCE).map(readListed))))
+      found.push(...(await Promise.all(ids.slice(start, start + READS_AT_ONCE).map(readListed))))
     }
-    return sessions
+    return found
   }
 
   const deleteIfExpired = (id: string, now: number): Promise<boolean> =>
@@ -158,8 +158,8 @@ export function fileEngine(options: FileEngineOptions): SessionEngine {
 
     async count(now: number): Promise<number> {
       const { sessionIds } = await listSessionDir(root)
-      const sessions = await readAllListed(sessionIds)
-      return sessions.filter((session) => session !== undefined && session.expiresAt > now).length
+      const stored = await readAllListed(sessionIds)
+      return stored.filter((session) => session !== undefined && session.expiresAt > now).length
     },
 
     async *entries(now: number, { batchSize }: IterateOptions): AsyncIterable<readonly SessionEntry[]> {
@@ -171,8 +171,8 @@ export function fileEngine(options: FileEngineOptions): SessionEngine {
       // Each batch reads only its own files, so a consumer that stops early leaves the rest unread.
       for (let start = 0; start < sessionIds.length; start += batchSize) {
         const ids = sessionIds.slice(start, start + batchSize)
-        const sessions = await readAllListed(ids)
-        for (const [index, session] of sessions.entries()) {
+        const stored = await readAllListed(ids)
+        for (const [index, session] of stored.entries()) {
           if (session && session.expiresAt > now) batch.push({ id: ids[index] as string, ...session })
         }
         if (batch.length >= batchSize) yield batch.splice(0, batchSize)
@@ -185,10 +185,10 @@ export function fileEngine(options: FileEngineOptions): SessionEngine {
       let deleted = 0
       for (let start = 0; start < sessionIds.length; start += READS_AT_ONCE) {
         const ids = sessionIds.slice(start, start + READS_AT_ONCE)
-        const sessions = await readAllListed(ids)
+        const stored = await readAllListed(ids)
         const removed = await Promise.all(
           ids.map((id, index) => {
-            const session = sessions[index]
+            const session = stored[index]
             return session !== undefined && session.expiresAt <= now ? deleteIfExpired(id, now) : false
           }),
         )

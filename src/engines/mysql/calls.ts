@@ -1,14 +1,15 @@
-import { fillPlaceholders } from 'drizzle-orm'
-import type { Pool, PoolConnection, ResultSetHeader } from 'mysql2/promise'
+import type { Pool, PoolConnection } from 'mysql2/promise'
+import type { BuiltStatement } from '../built-statement.js'
 import { withinTimeLimit } from '../time-limit.js'
-import type { SessionStatements, Statement } from './statements.js'
+import { isFatal, lendConnection } from './connection.js'
+import { queryChanges, queryRows, type SessionStatements } from './statements.js'
 
 /** One pooled connection lent to one engine call. */
 export interface Lease {
   /** Runs a SELECT; each row is an array of the columns in the order the statement selects them. */
-  rows(statement: Statement, values?: Record<string, unknown>): Promise<unknown[][]>
+  rows(statement: BuiltStatement, values?: Record<string, unknown>): Promise<unknown[][]>
   /** Runs a write and resolves to how many rows it matched. */
-  write(statement: Statement, values?: Record<string, unknown>): Promise<number>
+  write(statement: BuiltStatement, values?: Record<string, unknown>): Promise<number>
   /** Runs `work` in one transaction, committed when it resolves to true and rolled back otherwise. */
   transaction(work: () => Promise<boolean>): Promise<boolean>
 }
@@ -42,28 +43,19 @@ export function createCallRunner(
 
   const attempts = async <T>(work: (lease: Lease) => Promise<T>, signal: AbortSignal): Promise<T> => {
     for (let attempt = 1; ; attempt++) {
-      const connection = await pool.getConnection()
-      if (signal.aborted) {
-        connection.release()
-        throw signal.reason
-      }
-      // At the time limit: the server rolls back what the call had begun, and the pool slot is freed.
-      const destroy = () => connection.destroy()
-      signal.addEventListener('abort', destroy, { once: true })
-      const lease = leaseOn(connection, statements)
+      let lease: ReturnType<typeof leaseOn> | undefined
       try {
-        return await work(lease)
+        return await lendConnection(pool, signal, (connection) => {
+          lease = leaseOn(connection, statements)
+          return work(lease)
+        })
       } catch (error) {
-        if (isFatal(error)) connection.destroy()
         const conflict = isConflict(error) && attempt < CONFLICT_ATTEMPTS
         // A connection the server closed while it sat idle in the pool fails on its first statement.
-        const closedWhileIdle = isFatal(error) && lease.statementsSent === 1 && attempt === 1
+        const closedWhileIdle = isFatal(error) && lease?.statementsSent === 1 && attempt === 1
         // Work abandoned at its time limit never runs again: the caller was told it failed.
         if (signal.aborted || !(conflict || closedWhileIdle)) throw error
         if (conflict) await Bun.sleep(attempt * 5 + Math.random() * 10)
-      } finally {
-        signal.removeEventListener('abort', destroy)
-        connection.release()
       }
     }
   }
@@ -90,29 +82,18 @@ function leaseOn(
   statements: Pick<SessionStatements, 'begin' | 'commit' | 'rollback'>,
 ): Lease & { readonly statementsSent: number } {
   let statementsSent = 0
-  const run = async (statement: Statement, values: Record<string, unknown>, rowsAsArray: boolean) => {
-    statementsSent++
-    try {
-      const [result] = await connection.query({
-        sql: statement.sql,
-        values: fillPlaceholders(statement.params as unknown[], values),
-        rowsAsArray,
-      })
-      return result
-    } catch (error) {
-      // mysql2 puts the SQL with every value inlined on its errors; logs must not get session data from it.
-      if (typeof error === 'object' && error !== null && 'sql' in error) error.sql = statement.sql
-      throw error
-    }
-  }
   const lease = {
     get statementsSent() {
       return statementsSent
     },
-    rows: async (statement: Statement, values: Record<string, unknown> = {}) =>
-      (await run(statement, values, true)) as unknown[][],
-    write: async (statement: Statement, values: Record<string, unknown> = {}) =>
-      ((await run(statement, values, false)) as ResultSetHeader).affectedRows,
+    rows(statement: BuiltStatement, values?: Record<string, unknown>) {
+      statementsSent++
+      return queryRows(connection, statement, values)
+    },
+    write(statement: BuiltStatement, values?: Record<string, unknown>) {
+      statementsSent++
+      return queryChanges(connection, statement, values)
+    },
     async transaction(work: () => Promise<boolean>): Promise<boolean> {
       await lease.write(statements.begin)
       let keep = false
@@ -127,10 +108,6 @@ function leaseOn(
     },
   }
   return lease
-}
-
-function isFatal(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { fatal?: unknown }).fatal === true
 }
 
 function isConflict(error: unknown): boolean {

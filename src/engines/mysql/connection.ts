@@ -67,10 +67,11 @@ function isObject(value: unknown): value is PoolShape {
 const FOUND_ROWS = 2
 
 /**
- * Runs `work` on a connection of its own from `pool` and returns it to the pool. When `signal` aborts, the connection
- * is destroyed at once: the server rolls back what `work` had begun, and a connection that hangs leaves the pool.
+ * Lends `work` a connection of its own from `pool` for one call, and gives it back to the pool afterwards; a connection
+ * that failed with a fatal error is dropped (destroyed) first, and so is the connection when `signal` aborts, at once:
+ * the server rolls back what `work` had begun, and a connection that hangs leaves the pool.
  */
-export async function onConnection<T>(
+export async function lendConnection<T>(
   pool: Pool,
   signal: AbortSignal,
   work: (connection: PoolConnection) => Promise<T>,
@@ -84,10 +85,18 @@ export async function onConnection<T>(
   signal.addEventListener('abort', destroy, { once: true })
   try {
     return await work(connection)
+  } catch (error) {
+    if (isFatal(error)) connection.destroy()
+    throw error
   } finally {
     signal.removeEventListener('abort', destroy)
     connection.release()
   }
+}
+
+/** Whether `error` is mysql2's word that the connection it came from can serve no more statements. */
+export function isFatal(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { fatal?: unknown }).fatal === true
 }
 
 /**

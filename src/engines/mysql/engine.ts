@@ -9,6 +9,7 @@ import type {
 } from '../../engine.js'
 import { applyChanges } from '../apply-changes.js'
 import { checkBatchSize } from '../batch-size.js'
+import { closedError } from '../closed-error.js'
 import { deleteInBatches } from '../delete-in-batches.js'
 import { isSafeSessionId, unsafeIdError } from '../safe-id.js'
 import { createCallRunner, type Lease } from './calls.js'
@@ -36,11 +37,12 @@ export function createMysqlEngine(pool: Pool, parts: MysqlEngineParts): SessionE
 
   let closed = false
   const call = <T>(operation: string, work: (lease: Lease) => Promise<T>): Promise<T> => {
-    if (closed) return Promise.reject(closedError())
+    if (closed) return Promise.reject(closedError('mysql'))
     return runner.call(operation, work)
   }
   /** What a call about an id no session can have resolves to, without a round trip; refused once closed too. */
-  const unknownId = <T>(answer: T): Promise<T> => (closed ? Promise.reject(closedError()) : Promise.resolve(answer))
+  const unknownId = <T>(answer: T): Promise<T> =>
+    closed ? Promise.reject(closedError('mysql')) : Promise.resolve(answer)
 
   /** Deletes in batches of `DELETE_BATCH` rows, each its own short transaction, until one deletes fewer. */
   const deleteBatches = (operation: string, deleteBatch: (lease: Lease) => Promise<number>) =>
@@ -123,8 +125,4 @@ export function createMysqlEngine(pool: Pool, parts: MysqlEngineParts): SessionE
       await endPool?.()
     },
   }
-}
-
-function closedError(): Error {
-  return new Error('The mysql session engine is closed')
 }

@@ -2,9 +2,16 @@ import type { Pool as CallbackPool } from 'mysql2'
 import type { Pool } from 'mysql2/promise'
 import type { SessionEngine } from '../../engine.js'
 import { SessionConfigError, SessionEngineError } from '../../errors.js'
-import { checkSqlOptions, MIGRATION_LOCK_WAIT, missingTableError, type SqlEngineRules } from '../sql-setup.js'
+import {
+  checkSqlOptions,
+  MIGRATION_LOCK_WAIT,
+  missingTableError,
+  OPERATION_TIMEOUT,
+  type SqlEngineRules,
+  urlSource,
+} from '../sql-setup.js'
 import { withinTimeLimit } from '../time-limit.js'
-import { checkConnection, hasTable, onConnection, openPool, poolOf } from './connection.js'
+import { checkConnection, hasTable, lendConnection, openPool, poolOf } from './connection.js'
 import { createMysqlEngine } from './engine.js'
 import { applyMigrations } from './migrations.js'
 import { sessionsTable } from './schema.js'
@@ -50,14 +57,13 @@ export interface MysqlEngineOptions {
 }
 
 /** How `checkSqlOptions` reads and words this engine's options. */
-const RULES: SqlEngineRules<Pool> = {
+const RULES: SqlEngineRules<Pool, 'url'> = {
   engine: 'mysqlEngine',
-  exampleUrl: 'mysql://user@host:3306/database',
-  protocols: ['mysql:', 'mariadb:'],
+  ownSource: urlSource('mysqlEngine', 'mysql://user@host:3306/database', ['mysql:', 'mariadb:'], requireDatabaseInPath),
+  timeout: OPERATION_TIMEOUT,
   databaseKinds: 'an open mysql2 pool or Drizzle instance',
   // MySQL caps identifiers at 64 characters, and the expiry index adds 15 to the table's name.
   longestTableName: 48,
-  checkUrl: requireDatabaseInPath,
   clientOf: poolIn,
 }
 
@@ -70,7 +76,7 @@ const RULES: SqlEngineRules<Pool> = {
  * app.use(session({ secret, engine: await mysqlEngine({ url: 'mysql://app@127.0.0.1:3306/app' }) }))
  */
 export async function mysqlEngine(options: MysqlEngineOptions): Promise<SessionEngine> {
-  const { source, table, migrate, operationTimeout } = checkSqlOptions(options, RULES)
+  const { source, table, migrate, timeout: operationTimeout } = checkSqlOptions(options, RULES)
   const ownsPool = 'url' in source
   const pool = 'url' in source ? openPool(source.url, operationTimeout) : source.client
   // Errors of connections that had failed already say nothing about closing; only a close that hangs does.
@@ -79,7 +85,7 @@ export async function mysqlEngine(options: MysqlEngineOptions): Promise<SessionE
   }
   try {
     const database = await withinTimeLimit(
-      (signal) => onConnection(pool, signal, (connection) => checkConnection(pool, connection)),
+      (signal) => lendConnection(pool, signal, (connection) => checkConnection(pool, connection)),
       operationTimeout,
       'MySQL startup',
     )
@@ -87,12 +93,12 @@ export async function mysqlEngine(options: MysqlEngineOptions): Promise<SessionE
       try {
         // As long as another process may take to migrate, plus the time of a call.
         const longest = MIGRATION_LOCK_WAIT * 1_000 + operationTimeout
-        await withinTimeLimit((signal) => onConnection(pool, signal, applyMigrations), longest, 'MySQL migrations')
+        await withinTimeLimit((signal) => lendConnection(pool, signal, applyMigrations), longest, 'MySQL migrations')
       } catch (error) {
         throw new SessionEngineError(`apply the MySQL migrations to database '${database}'`, error)
       }
     }
-    const lookUp = (signal: AbortSignal) => onConnection(pool, signal, (connection) => hasTable(connection, table))
+    const lookUp = (signal: AbortSignal) => lendConnection(pool, signal, (connection) => hasTable(connection, table))
     if (!(await withinTimeLimit(lookUp, operationTimeout, 'MySQL startup'))) {
       throw missingTableError(table, `MySQL database '${database}'`)
     }

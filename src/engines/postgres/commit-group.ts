@@ -3,6 +3,7 @@ import type { SessionChanges, SessionData } from '../../engine.js'
 import { applyChanges } from '../apply-changes.js'
 import type { GroupedStatements } from './grouped-statements.js'
 import type { SessionsTable } from './schema.js'
+import { queryChanges, queryRows } from './statement.js'
 
 /** One commit of a group, as `SessionEngine.commit` was given it. */
 export interface GroupCommit {
@@ -62,10 +63,7 @@ export async function commitGroup(
     `SET LOCAL idle_in_transaction_session_timeout = ${limits.statement}`,
   ].join('; ')
   // Sent together: the transaction starts and locks in one round trip.
-  const [, rows] = await Promise.all([
-    connection.unsafe(begin),
-    connection.unsafe(statements.lockRows, [ids]).values() as Promise<unknown[][]>,
-  ])
+  const [, rows] = await Promise.all([connection.unsafe(begin), queryRows(connection, statements.lockRows, { ids })])
 
   const rowOf = new Map<string, RowState>()
   for (const row of rows) {
@@ -96,14 +94,13 @@ export async function commitGroup(
   progress.committing = true
   const updated = [...written.keys()].filter((id) => stored.has(id))
   const created = [...written.keys()].filter((id) => !stored.has(id))
-  const rowsOf = (some: string[]) => [
-    some,
-    some.map((id) => written.get(id)),
-    some.map((id) => rowOf.get(id)!.expiresAt),
-  ]
-  const updating = updated.length > 0 && connection.unsafe(statements.writeRows, rowsOf(updated))
-  const inserting =
-    created.length > 0 && (connection.unsafe(statements.insertRows, rowsOf(created)).values() as Promise<unknown[][]>)
+  const rowsOf = (some: string[]) => ({
+    ids: some,
+    data: some.map((id) => written.get(id)),
+    expiries: some.map((id) => rowOf.get(id)!.expiresAt),
+  })
+  const updating = updated.length > 0 && queryChanges(connection, statements.writeRows, rowsOf(updated))
+  const inserting = created.length > 0 && queryRows(connection, statements.insertRows, rowsOf(created))
   const [, inserted] = await Promise.all([updating, inserting, connection.unsafe('COMMIT')])
   if (!inserted || inserted.length === created.length) return outcomes
   // A session another transaction created since the lock: its commits all apply again, after that one.

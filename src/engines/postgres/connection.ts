@@ -29,11 +29,11 @@ export function describeServer(client: SQL): string {
 }
 
 /**
- * Runs `work` on a connection of its own from `client`'s pool, and returns it to the pool only when `work` succeeds.
- * When `signal` aborts, the connection is closed at once: the server rolls back what `work` had begun, and a
- * connection that hangs leaves the pool. After a failure it is closed too, as it may be mid-transaction or broken.
+ * Lends `work` a connection of its own from `client`'s pool for one call: the connection goes back to the pool when
+ * `work` succeeds, and is dropped (closed) when it fails, as it may be mid-transaction or broken, or at once when
+ * `signal` aborts, so the server rolls back what `work` had begun and a connection that hangs leaves the pool.
  */
-export async function onReservedConnection<T>(
+export async function lendConnection<T>(
   client: SQL,
   signal: AbortSignal,
   work: (connection: SQL) => Promise<T>,
@@ -49,7 +49,7 @@ export async function onReservedConnection<T>(
     const result = await work(connection)
     signal.removeEventListener('abort', close)
     // Awaited: the connection is back in the pool before the caller's next call asks for one, which then takes it
-    // instead of queueing for another (releasing in the background made each call about half again as slow).
+    // instead of queueing for another.
     if (!signal.aborted) await connection.release().catch(() => undefined)
     return result
   } catch (error) {
@@ -72,7 +72,7 @@ export function hungConnectionCheck(client: SQL, operationTimeout: number): () =
   let checking = false
   const probe = () =>
     withinTimeLimit(
-      (signal) => onReservedConnection(client, signal, (connection) => connection.unsafe('SELECT 1')),
+      (signal) => lendConnection(client, signal, (connection) => connection.unsafe('SELECT 1')),
       operationTimeout,
       'A check of a pooled connection',
     )

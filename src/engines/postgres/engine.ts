@@ -11,16 +11,18 @@ import type {
 } from '../../engine.js'
 import { applyChanges } from '../apply-changes.js'
 import { checkBatchSize } from '../batch-size.js'
+import { buildStatement } from '../built-statement.js'
+import { closedError } from '../closed-error.js'
 import { deleteInBatches } from '../delete-in-batches.js'
 import { isSafeSessionId, unsafeIdError } from '../safe-id.js'
 import { EngineTimeoutError, withinTimeLimit } from '../time-limit.js'
 import { callGroups, type GroupedCall } from './call-groups.js'
 import { type CommitOutcome, commitGroup, type GroupCommit } from './commit-group.js'
-import { hungConnectionCheck, onReservedConnection } from './connection.js'
+import { hungConnectionCheck, lendConnection } from './connection.js'
 import { retryOnEndedConnection } from './ended-connection.js'
 import { groupedStatements } from './grouped-statements.js'
 import type { SessionsTable } from './schema.js'
-import { reusableStatement } from './statement.js'
+import { queryChanges, queryRows } from './statement.js'
 
 /** What `createPostgresEngine` needs besides the client. */
 export interface PostgresEngineParts {
@@ -32,8 +34,8 @@ export interface PostgresEngineParts {
 }
 
 /**
- * How many rows one DELETE removes: each batch locks a thousand rows for a few milliseconds only, and a sweep skips
- * the rows other sweeps or commits hold instead of waiting for them.
+ * How many rows one DELETE removes: each batch holds its row locks briefly, and a sweep skips the rows other sweeps
+ * or commits hold instead of waiting for them.
  */
 export const DELETE_BATCH = 1_000
 
@@ -45,9 +47,8 @@ export const DELETE_BATCH = 1_000
 export const GROUP_LOCK_WAIT = 250
 
 /**
- * How loads and commits group: two groups of each kind at once at most (more made groups smaller and cost PostgreSQL
- * more CPU per request, for no more throughput), which leaves most of a default pool (10) to other calls; at most 500
- * calls in one group, so its statements stay small.
+ * How loads and commits group: two groups of each kind at once at most, which leaves most of a default pool to other
+ * calls; a bounded number of calls in one group, so its statements stay small.
  */
 const GROUPS = { running: 2, size: 500 }
 
@@ -65,23 +66,23 @@ export function createPostgresEngine(client: SQL, parts: PostgresEngineParts): S
   const alive = gt(table.expiresAt, placeholder('now'))
 
   const grouped = groupedStatements(table)
-  const moveExpiry = reusableStatement(
+  const moveExpiry = buildStatement(
     db
       .update(table)
       .set({ expiresAt: sql`${placeholder('expiresAt')}` })
       .where(and(byId, alive)),
   )
-  const deleteOne = reusableStatement(db.delete(table).where(byId))
+  const deleteOne = buildStatement(db.delete(table).where(byId))
   // Locks in id order, so two of them running at once never deadlock.
-  const deleteBatch = reusableStatement(
+  const deleteBatch = buildStatement(
     db
       .delete(table)
       .where(
         inArray(table.id, db.select({ id: table.id }).from(table).orderBy(table.id).limit(DELETE_BATCH).for('update')),
       ),
   )
-  const countAlive = reusableStatement(db.select({ count: count() }).from(table).where(alive))
-  const pageAfter = reusableStatement(
+  const countAlive = buildStatement(db.select({ count: count() }).from(table).where(alive))
+  const pageAfter = buildStatement(
     db
       .select({ id: table.id, data: table.data, expiresAt: table.expiresAt })
       .from(table)
@@ -90,7 +91,7 @@ export function createPostgresEngine(client: SQL, parts: PostgresEngineParts): S
       .limit(placeholder('limit')),
   )
   // SKIP LOCKED: rows another sweep is deleting, or a commit is writing, are left to them instead of waited for.
-  const deleteExpiredBatch = reusableStatement(
+  const deleteExpiredBatch = buildStatement(
     db.delete(table).where(
       inArray(
         table.id,
@@ -105,18 +106,18 @@ export function createPostgresEngine(client: SQL, parts: PostgresEngineParts): S
   )
 
   // The commit's statements, locking the row so concurrent commits to one session merge one after the other.
-  const lockStored = reusableStatement(
+  const lockStored = buildStatement(
     db.select({ data: table.data, expiresAt: table.expiresAt }).from(table).where(byId).for('update'),
   )
   // Inserts an already expired empty row when there is none, so a new session is locked like an existing one.
-  const claimRow = reusableStatement(
+  const claimRow = buildStatement(
     db
       .insert(table)
       .values({ id: placeholder('id'), data: {}, expiresAt: 0 })
       .onConflictDoUpdate({ target: table.id, set: { id: sql`excluded.${sql.identifier('id')}` } })
       .returning({ data: table.data, expiresAt: table.expiresAt }),
   )
-  const writeRow = reusableStatement(
+  const writeRow = buildStatement(
     db
       .update(table)
       // The column's own encoder writes the data as JSON text; `set` takes no bare placeholder.
@@ -135,13 +136,13 @@ export function createPostgresEngine(client: SQL, parts: PostgresEngineParts): S
   /** Commits in one transaction; a failure leaves it to the connection's closing to roll it back. */
   const commitOn = async (connection: SQL, id: string, changes: SessionChanges, now: number): Promise<boolean> => {
     await connection.unsafe(beginBounded)
-    const rows = await (changes.existingOnly ? lockStored : claimRow).rows(connection, { id })
+    const rows = await queryRows(connection, changes.existingOnly ? lockStored : claimRow, { id })
     const stored = aliveData(rows[0], now)
     if (!stored && changes.existingOnly) {
       await connection.unsafe('ROLLBACK')
       return false
     }
-    await writeRow.write(connection, { id, data: applyChanges(stored, changes), expiresAt: changes.expiresAt })
+    await queryChanges(connection, writeRow, { id, data: applyChanges(stored, changes), expiresAt: changes.expiresAt })
     await connection.unsafe('COMMIT')
     return true
   }
@@ -158,10 +159,11 @@ export function createPostgresEngine(client: SQL, parts: PostgresEngineParts): S
   let closed = false
   const checkForHungConnections = hungConnectionCheck(client, operationTimeout)
   /**
-   * Runs `work` on a connection of its own within `timeLeft` ms. At the time limit the connection is closed (the
-   * server rolls back what the work had begun) and the work never runs again.
+   * Runs `work` as one call on a lent connection within `timeLeft` ms, again on another connection while its own had
+   * ended. At the time limit the connection is closed (the server rolls back what the work had begun) and the work
+   * never runs again.
    */
-  const onConnection = <T>(
+  const callWithin = <T>(
     what: string,
     work: (connection: SQL, signal: AbortSignal) => Promise<T>,
     timeLeft: number,
@@ -171,7 +173,7 @@ export function createPostgresEngine(client: SQL, parts: PostgresEngineParts): S
         // Other pooled connections may hang on the same broken path as this call's.
         signal.addEventListener('abort', () => closed || checkForHungConnections(), { once: true })
         return retryOnEndedConnection(signal, () =>
-          onReservedConnection(client, signal, (connection) => work(connection, signal)),
+          lendConnection(client, signal, (connection) => work(connection, signal)),
         )
       },
       timeLeft,
@@ -181,7 +183,7 @@ export function createPostgresEngine(client: SQL, parts: PostgresEngineParts): S
 
   /** Runs `work` as one call, refused once the engine is closed. */
   const call = <T>(what: string, work: (connection: SQL) => Promise<T>): Promise<T> =>
-    closed ? Promise.reject(closedError()) : onConnection(what, work, operationTimeout)
+    closed ? Promise.reject(closedError('postgres')) : callWithin(what, work, operationTimeout)
 
   /** Loads the sessions of a group with one statement, each answered for its own `now`. */
   const loadGroup = async (calls: readonly GroupedCall<LoadCall, StoredSession | null>[]) => {
@@ -190,9 +192,9 @@ export function createPostgresEngine(client: SQL, parts: PostgresEngineParts): S
     for (const loading of calls) earliest = Math.min(earliest, loading.input.now)
     let rows: unknown[][]
     try {
-      rows = await onConnection(
+      rows = await callWithin(
         'load',
-        (connection) => connection.unsafe(grouped.loadAlive, [ids, earliest]).values() as Promise<unknown[][]>,
+        (connection) => queryRows(connection, grouped.loadAlive, { ids, now: earliest }),
         timeLeftOf(calls),
       )
     } catch (error) {
@@ -233,7 +235,7 @@ export function createPostgresEngine(client: SQL, parts: PostgresEngineParts): S
     const progress = { committing: false }
     let outcomes: CommitOutcome[]
     try {
-      outcomes = await onConnection(
+      outcomes = await callWithin(
         'commit',
         (connection, signal) => commitGroup(connection, signal, grouped, table, group, limits, progress),
         timeLeft,
@@ -264,12 +266,12 @@ export function createPostgresEngine(client: SQL, parts: PostgresEngineParts): S
       if (sessionCalls) sessionCalls.push(committing)
       else bySession.set(committing.input.id, [committing])
     }
-    const sessions = [...bySession.values()]
+    const leftToCommit = [...bySession.values()]
     // A few sessions at a time, so a large group that failed leaves the pool to other calls.
     const worker = async () => {
-      for (let sessionCalls = sessions.pop(); sessionCalls; sessionCalls = sessions.pop()) {
+      for (let sessionCalls = leftToCommit.pop(); sessionCalls; sessionCalls = leftToCommit.pop()) {
         for (const { input, deadline, resolve, reject } of sessionCalls) {
-          await onConnection(
+          await callWithin(
             'commit',
             (connection) => commitOn(connection, input.id, input.changes, input.now),
             deadline - performance.now(),
@@ -286,7 +288,8 @@ export function createPostgresEngine(client: SQL, parts: PostgresEngineParts): S
   const commits = callGroups(commitGroupOf, GROUPS, operationTimeout, "The postgres session engine's commit")
 
   /** What a call about an id no session can have resolves to, without a round trip; refused once closed too. */
-  const unknownId = <T>(answer: T): Promise<T> => (closed ? Promise.reject(closedError()) : Promise.resolve(answer))
+  const unknownId = <T>(answer: T): Promise<T> =>
+    closed ? Promise.reject(closedError('postgres')) : Promise.resolve(answer)
 
   /** Deletes in batches of `DELETE_BATCH` rows, each in a call of its own, until one deletes fewer. */
   const deleteBatches = (what: string, deleteBatch: (connection: SQL) => Promise<number>) =>
@@ -309,29 +312,36 @@ export function createPostgresEngine(client: SQL, parts: PostgresEngineParts): S
 
     touch(id: string, expiresAt: number, now: number): Promise<boolean> {
       if (!isSafeSessionId(id)) return unknownId(false)
-      return call('touch', async (connection) => (await moveExpiry.write(connection, { id, expiresAt, now })) > 0)
+      return call(
+        'touch',
+        async (connection) => (await queryChanges(connection, moveExpiry, { id, expiresAt, now })) > 0,
+      )
     },
 
     delete(id: string): Promise<void> {
       if (!isSafeSessionId(id)) return unknownId(undefined)
       return call('delete', async (connection) => {
-        await deleteOne.write(connection, { id })
+        await queryChanges(connection, deleteOne, { id })
       })
     },
 
     async deleteAll(): Promise<void> {
-      await deleteBatches('deleteAll', (connection) => deleteBatch.write(connection))
+      await deleteBatches('deleteAll', (connection) => queryChanges(connection, deleteBatch))
     },
 
     count(now: number): Promise<number> {
-      return call('count', async (connection) => Number((await countAlive.rows(connection, { now }))[0]?.[0] ?? 0))
+      return call('count', async (connection) =>
+        Number((await queryRows(connection, countAlive, { now }))[0]?.[0] ?? 0),
+      )
     },
 
     async *entries(now: number, { batchSize }: IterateOptions): AsyncIterable<readonly SessionEntry[]> {
       checkBatchSize(batchSize)
       let after = ''
       for (;;) {
-        const rows = await call('entries', (connection) => pageAfter.rows(connection, { after, now, limit: batchSize }))
+        const rows = await call('entries', (connection) =>
+          queryRows(connection, pageAfter, { after, now, limit: batchSize }),
+        )
         if (rows.length === 0) return
         yield rows.map(
           (row): SessionEntry => ({ id: row[0] as string, data: dataOf(row[1]), expiresAt: expiryOf(row[2]) }),
@@ -342,15 +352,15 @@ export function createPostgresEngine(client: SQL, parts: PostgresEngineParts): S
     },
 
     deleteExpired(now: number): Promise<number> {
-      return deleteBatches('deleteExpired', (connection) => deleteExpiredBatch.write(connection, { now }))
+      return deleteBatches('deleteExpired', (connection) => queryChanges(connection, deleteExpiredBatch, { now }))
     },
 
     async close(): Promise<void> {
       if (closed) return
       closed = true
       // Calls not sent yet are refused; those already running get up to one operationTimeout to finish.
-      loads.refuse(closedError())
-      commits.refuse(closedError())
+      loads.refuse(closedError('postgres'))
+      commits.refuse(closedError('postgres'))
       await Promise.all([loads.idle(), commits.idle()])
       await Promise.all(runningAlone)
       if (ownsClient) await client.close({ timeout: operationTimeout / 1_000 })
@@ -369,8 +379,4 @@ function timeLeftOf(calls: readonly GroupedCall<unknown, unknown>[]): number {
   let earliest = calls[0]!.deadline
   for (const { deadline } of calls) earliest = Math.min(earliest, deadline)
   return earliest - performance.now()
-}
-
-function closedError(): Error {
-  return new Error('The postgres session engine is closed')
 }

@@ -1,38 +1,45 @@
 import { type SQL, sql } from 'drizzle-orm'
 import { PgDialect } from 'drizzle-orm/pg-core'
+import { type BuiltStatement, buildStatement } from '../built-statement.js'
 import type { SessionsTable } from './schema.js'
 
-/** The SQL of the statements that serve a group of calls at once, each taking arrays with one element per session. */
+/** The statements that serve a group of calls at once, each taking arrays with one element per session. */
 export interface GroupedStatements {
-  /** `$1` ids, `$2` a time: `[id, data, expires_at]` of those stored and alive at that time. */
-  readonly loadAlive: string
-  /** `$1` ids: `[id, data, expires_at]` of those stored, each locked, in id order. */
-  readonly lockRows: string
-  /** `$1` ids, `$2` data as JSON text, `$3` expiries: writes each row. */
-  readonly writeRows: string
+  /** `ids`, and a time `now`: `[id, data, expires_at]` of those stored and alive at that time. */
+  readonly loadAlive: BuiltStatement
+  /** `ids`: `[id, data, expires_at]` of those stored, each locked, in id order. */
+  readonly lockRows: BuiltStatement
+  /** `ids`, `data` as JSON text, `expiries`: writes each row. */
+  readonly writeRows: BuiltStatement
   /** The same arrays: inserts each row in id order, unless one with its id exists; `[id]` of those inserted. */
-  readonly insertRows: string
+  readonly insertRows: BuiltStatement
 }
+
+const placeholder = sql.placeholder
 
 /** Builds the grouped statements on `table`, whose name Drizzle quotes. */
 export function groupedStatements(table: SessionsTable): GroupedStatements {
   const dialect = new PgDialect()
-  const text = (query: SQL) => dialect.sqlToQuery(query).sql
+  const build = (query: SQL) => buildStatement({ toSQL: () => dialect.sqlToQuery(query) })
   const id = sql.identifier(table.id.name)
   const data = sql.identifier(table.data.name)
   const expiresAt = sql.identifier(table.expiresAt.name)
   const columns = sql`${id}, ${data}, ${expiresAt}`
+  const ids = placeholder('ids')
+  // One array per column, aliased, so no table name can clash with the alias of the given values.
+  const given = sql`unnest(${ids}::text[], ${placeholder('data')}::text[], ${placeholder('expiries')}::bigint[]) AS given(id, data, expires_at)`
   return {
-    loadAlive: text(sql`SELECT ${columns} FROM ${table} WHERE ${id} = ANY($1::text[]) AND ${expiresAt} > $2`),
-    // Every statement that locks several rows locks them in id order, so two groups never deadlock.
-    lockRows: text(sql`SELECT ${columns} FROM ${table} WHERE ${id} = ANY($1::text[]) ORDER BY ${id} FOR UPDATE`),
-    writeRows: text(
-      // Aliased, so no table name can clash with the alias of the given values.
-      sql`UPDATE ${table} AS stored SET ${data} = given.data, ${expiresAt} = given.expires_at
-        FROM unnest($1::text[], $2::text[], $3::bigint[]) AS given(id, data, expires_at) WHERE stored.${id} = given.id`,
+    loadAlive: build(
+      sql`SELECT ${columns} FROM ${table} WHERE ${id} = ANY(${ids}::text[]) AND ${expiresAt} > ${placeholder('now')}`,
     ),
-    insertRows: text(
-      sql`INSERT INTO ${table} (${columns}) SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]) AS given(id, data, expires_at)
+    // Every statement that locks several rows locks them in id order, so two groups never deadlock.
+    lockRows: build(sql`SELECT ${columns} FROM ${table} WHERE ${id} = ANY(${ids}::text[]) ORDER BY ${id} FOR UPDATE`),
+    writeRows: build(
+      sql`UPDATE ${table} AS stored SET ${data} = given.data, ${expiresAt} = given.expires_at
+        FROM ${given} WHERE stored.${id} = given.id`,
+    ),
+    insertRows: build(
+      sql`INSERT INTO ${table} (${columns}) SELECT * FROM ${given}
         ORDER BY given.id ON CONFLICT (${id}) DO NOTHING RETURNING ${id}`,
     ),
   }

@@ -1,9 +1,16 @@
 import type { SQL } from 'bun'
 import type { SessionEngine } from '../../engine.js'
 import { SessionConfigError, SessionEngineError } from '../../errors.js'
-import { checkSqlOptions, MIGRATION_LOCK_WAIT, missingTableError, type SqlEngineRules } from '../sql-setup.js'
+import {
+  checkSqlOptions,
+  MIGRATION_LOCK_WAIT,
+  missingTableError,
+  OPERATION_TIMEOUT,
+  type SqlEngineRules,
+  urlSource,
+} from '../sql-setup.js'
 import { withinTimeLimit } from '../time-limit.js'
-import { describeServer, isPostgresClient, onReservedConnection, openSessionClient } from './connection.js'
+import { describeServer, isPostgresClient, lendConnection, openSessionClient } from './connection.js'
 import { createPostgresEngine } from './engine.js'
 import { applyMigrations } from './migrations.js'
 import { sessionsTable } from './schema.js'
@@ -46,10 +53,10 @@ export interface PostgresEngineOptions {
 }
 
 /** How `checkSqlOptions` reads and words this engine's options. */
-const RULES: SqlEngineRules<SQL> = {
+const RULES: SqlEngineRules<SQL, 'url'> = {
   engine: 'postgresEngine',
-  exampleUrl: 'postgres://user@host:5432/database',
-  protocols: ['postgres:', 'postgresql:'],
+  ownSource: urlSource('postgresEngine', 'postgres://user@host:5432/database', ['postgres:', 'postgresql:']),
+  timeout: OPERATION_TIMEOUT,
   databaseKinds: 'a Bun SQL client or a Drizzle instance on one',
   // PostgreSQL's identifiers have at most 63 bytes.
   longestTableName: 63,
@@ -65,7 +72,7 @@ const RULES: SqlEngineRules<SQL> = {
  * app.use(session({ secret, engine: await postgresEngine({ url: process.env.DATABASE_URL! }) }))
  */
 export async function postgresEngine(options: PostgresEngineOptions): Promise<SessionEngine> {
-  const { source, table, migrate, operationTimeout } = checkSqlOptions(options, RULES)
+  const { source, table, migrate, timeout: operationTimeout } = checkSqlOptions(options, RULES)
   const ownsClient = 'url' in source
   const client = 'url' in source ? openSessionClient(source.url, operationTimeout) : source.client
   try {
@@ -103,7 +110,7 @@ function clientOf(database: unknown): SQL {
 /** Whether `table` exists, looked up within `operationTimeout`; fails with a SessionEngineError otherwise. */
 async function tableExists(client: SQL, table: string, operationTimeout: number): Promise<boolean> {
   const lookUp = (signal: AbortSignal) =>
-    onReservedConnection(client, signal, (connection) =>
+    lendConnection(client, signal, (connection) =>
       connection.unsafe('SELECT to_regclass(quote_ident($1)) IS NOT NULL', [table]).values(),
     )
   const [row] = await withinTimeLimit(lookUp, operationTimeout, 'Looking up the sessions table').catch((error) => {

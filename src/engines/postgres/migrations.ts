@@ -3,7 +3,7 @@ import type { SQL } from 'bun'
 import { drizzle } from 'drizzle-orm/bun-sql'
 import { migrate } from 'drizzle-orm/bun-sql/migrator'
 import { MIGRATION_LOCK_WAIT } from '../sql-setup.js'
-import { onReservedConnection } from './connection.js'
+import { lendConnection } from './connection.js'
 
 /** The bundled migrations, found next to the package's code, never relative to the working directory. */
 const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../../drizzle/postgres', import.meta.url))
@@ -27,11 +27,11 @@ const LOCK_NOT_AVAILABLE = '55P03'
  * Applies the bundled migrations that are not applied yet, one instance at a time, waiting up to
  * `MIGRATION_LOCK_WAIT` seconds for another instance to finish. Drizzle's migrator creates its schema and table, and
  * reads what was applied, outside its transaction, so instances starting together on an empty database fail on each
- * other's `CREATE`s without the lock (29 to 35 of 40 did, in rounds of 8). The session-level advisory lock lives on
+ * other's `CREATE`s without the lock. The session-level advisory lock lives on
  * one reserved connection; a failure, or `signal` aborting, closes that connection, which releases the lock.
  */
 export function applyMigrations(client: SQL, signal: AbortSignal): Promise<void> {
-  return onReservedConnection(client, signal, async (connection) => {
+  return lendConnection(client, signal, async (connection) => {
     // SET LOCAL: the connection goes back to the pool with its own settings.
     const takeLock = [
       'BEGIN',

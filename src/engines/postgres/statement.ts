@@ -1,23 +1,19 @@
 import type { SQL } from 'bun'
-import { fillPlaceholders } from 'drizzle-orm'
-
-/** A statement Drizzle built once, to run with placeholder values on any connection, in a transaction or not. */
-export interface ReusableStatement {
-  /** Runs it and resolves to the rows, each an array of the query's columns in their order. */
-  rows(connection: SQL, values?: Record<string, unknown>): Promise<unknown[][]>
-  /** Runs it and resolves to how many rows it changed. */
-  write(connection: SQL, values?: Record<string, unknown>): Promise<number>
-}
+import { type BuiltStatement, bindValues } from '../built-statement.js'
 
 /**
- * Builds `query`'s SQL once. Drizzle's prepared queries are bound to the client they were made on, so they cannot run
- * on a reserved connection; this runs the same text there, with the values encoded by the columns' own mappers.
+ * Runs `statement` on `connection` (a reserved connection, in a transaction or not) with its placeholders filled from
+ * `values`, and resolves to the rows, each an array of the statement's columns in their order.
  */
-export function reusableStatement(query: { toSQL(): { sql: string; params: unknown[] } }): ReusableStatement {
-  const { sql: text, params } = query.toSQL()
-  return {
-    rows: (connection, values = {}) => connection.unsafe(text, fillPlaceholders(params, values)).values(),
-    write: async (connection, values = {}) =>
-      ((await connection.unsafe(text, fillPlaceholders(params, values))) as { count: number }).count,
-  }
+export function queryRows(connection: SQL, statement: BuiltStatement, values?: Record<string, unknown>) {
+  return connection.unsafe(statement.sql, bindValues(statement, values)).values() as Promise<unknown[][]>
+}
+
+/** Runs `statement` like `queryRows`, and resolves to how many rows it changed. */
+export async function queryChanges(
+  connection: SQL,
+  statement: BuiltStatement,
+  values?: Record<string, unknown>,
+): Promise<number> {
+  return ((await connection.unsafe(statement.sql, bindValues(statement, values))) as { count: number }).count
 }

@@ -1,4 +1,5 @@
 import type { RedisClient } from 'bun'
+import { closedError } from '../closed-error.js'
 import { EngineTimeoutError } from '../time-limit.js'
 import { Deadlines, type TimeLimited } from './deadlines.js'
 import type { RedisScript } from './scripts.js'
@@ -140,7 +141,7 @@ export function createRedisConnection(client: RedisClient, parts: RedisConnectio
 
   /** Sends `call` once the client is connected, unless it timed out meanwhile; never reconnects a closed engine. */
   const connectThenSend = (call: PendingCall<unknown>) => {
-    if (closed) return fail(call, closedError(call.operation))
+    if (closed) return fail(call, closedError('redis', call.operation))
     if (client.connected) return send(call)
     const ready = connected()
     call.connection = connectionNumber
@@ -174,7 +175,7 @@ export function createRedisConnection(client: RedisClient, parts: RedisConnectio
   }
 
   const run = <T>(operation: string, work: RedisWork<T>): Promise<T> => {
-    if (closed) return Promise.reject(closedError(operation))
+    if (closed) return Promise.reject(closedError('redis', operation))
     return new Promise<T>((resolve, reject) => {
       const deadline = performance.now() + operationTimeout
       const call = new PendingCall(operation, work, resolve, reject, deadline, connectionNumber)
@@ -203,14 +204,10 @@ export function createRedisConnection(client: RedisClient, parts: RedisConnectio
       // Calls still waiting for the end of this turn are refused rather than sent after close.
       const unsent = waiting
       waiting = []
-      for (const call of unsent) fail(call, closedError(call.operation))
+      for (const call of unsent) fail(call, closedError('redis', call.operation))
       if (ownsClient) client.close()
     },
   }
-}
-
-function closedError(operation: string): Error {
-  return new Error(`The redis session engine is closed (${operation})`)
 }
 
 /** Whether `error` is Bun's client saying the connection is closed or could not be opened. */

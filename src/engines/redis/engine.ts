@@ -108,9 +108,9 @@ export function createRedisEngine(connection: RedisConnection, prefix: string): 
         // Each batch loads only its own sessions, so a consumer that stops early leaves the rest unread.
         for (let start = 0; start < ids.length; start += batchSize) {
           const batchIds = ids.slice(start, start + batchSize)
-          const sessions = await Promise.all(batchIds.map((id) => loadOne(id, now)))
+          const stored = await Promise.all(batchIds.map((id) => loadOne(id, now)))
           const batch: SessionEntry[] = []
-          for (const [index, session] of sessions.entries()) {
+          for (const [index, session] of stored.entries()) {
             if (session) batch.push({ id: batchIds[index] as string, ...session })
           }
           if (batch.length > 0) yield batch

@@ -1,4 +1,4 @@
-import type { Database } from 'bun:sqlite'
+import type { Database, SQLQueryBindings } from 'bun:sqlite'
 import { and, count, eq, gt, inArray, lte, sql } from 'drizzle-orm'
 import { drizzle } from 'drizzle-orm/bun-sqlite'
 import type {
@@ -11,13 +11,14 @@ import type {
 } from '../../engine.js'
 import type { SessionLogger } from '../../options.js'
 import { applyChanges } from '../apply-changes.js'
+import { buildStatement, type DrizzleQuery, fixedStatement } from '../built-statement.js'
+import { closedError } from '../closed-error.js'
 import { isBusy, retryWhileBusy, setBusyTimeout } from './connection.js'
-import { prepareDirect } from './direct-statement.js'
 import { createGcWorker } from './gc-worker.js'
 import type { GcWorkerStore } from './gc-worker-protocol.js'
+import { preparedStatements } from './prepared-statements.js'
 import { createRowCache } from './row-cache.js'
 import type { SessionsTable } from './schema.js'
-import { trackStatements } from './tracked-statements.js'
 import { type BatchedWork, createTurnBatch } from './turn-batch.js'
 
 /** What `createSqliteEngine` needs besides the connection. */
@@ -44,7 +45,7 @@ export const SWEEP_BATCH = 100
 /** How many session rows an engine on its own connection keeps in memory to answer reads without the file. */
 const CACHED_ROWS = 10_000
 
-/** How much session data (characters of JSON) the row cache holds at most: 16 Mi, whatever the sessions' sizes. */
+/** How much session data (characters of JSON) the row cache holds at most, whatever the sessions' sizes. */
 const CACHED_CHARS = 16 * 1024 * 1024
 
 const placeholder = sql.placeholder
@@ -52,19 +53,19 @@ const placeholder = sql.placeholder
 /** A session engine on one bun:sqlite connection, with every statement prepared once. */
 export function createSqliteEngine(connection: Database, parts: SqliteEngineParts): SessionEngine {
   const { table, ownsConnection } = parts
-  const tracked = trackStatements(connection)
-  const db = drizzle({ client: tracked.client })
+  // Only writes SQL: every statement is prepared on the connection itself, and runs there with values by position.
+  const db = drizzle.mock()
+  const statements = preparedStatements(connection)
+  const prepare = <Values extends SQLQueryBindings[]>(query: DrizzleQuery, placeholders: readonly string[]) =>
+    statements.prepare<Values>(buildStatement(query), placeholders)
   const alive = gt(table.expiresAt, placeholder('now'))
   const isAlive = and(eq(table.id, placeholder('id')), alive)
 
-  // The statements of every request run directly on the connection; the rest go through Drizzle.
-  const loadAlive = prepareDirect<[id: string, now: number]>(
-    tracked.client,
+  const loadAlive = prepare<[id: string, now: number]>(
     db.select({ data: table.data, expiresAt: table.expiresAt }).from(table).where(isAlive),
     ['id', 'now'],
   )
-  const upsert = prepareDirect<[id: string, data: string, expiresAt: number]>(
-    tracked.client,
+  const upsert = prepare<[id: string, data: string, expiresAt: number]>(
     db
       .insert(table)
       .values({ id: placeholder('id'), data: placeholder('data'), expiresAt: placeholder('expiresAt') })
@@ -77,41 +78,45 @@ export function createSqliteEngine(connection: Database, parts: SqliteEnginePart
       }),
     ['id', 'data', 'expiresAt'],
   )
-  const moveExpiry = prepareDirect<[expiresAt: number, id: string, now: number]>(
-    tracked.client,
+  const moveExpiry = prepare<[expiresAt: number, id: string, now: number]>(
     db
       .update(table)
       .set({ expiresAt: sql`${placeholder('expiresAt')}` })
       .where(isAlive),
     ['expiresAt', 'id', 'now'],
   )
-  const deleteOne = prepareDirect<[id: string]>(
-    tracked.client,
-    db.delete(table).where(eq(table.id, placeholder('id'))),
-    ['id'],
+  const deleteOne = prepare<[id: string]>(db.delete(table).where(eq(table.id, placeholder('id'))), ['id'])
+  const deleteEvery = prepare<[]>(db.delete(table), [])
+  const countAlive = prepare<[now: number]>(db.select({ count: count() }).from(table).where(alive), ['now'])
+  const pageAfter = prepare<[after: string, now: number, limit: number]>(
+    db
+      .select({ id: table.id, data: table.data, expiresAt: table.expiresAt })
+      .from(table)
+      .where(and(gt(table.id, placeholder('after')), alive))
+      .orderBy(table.id)
+      .limit(placeholder('limit')),
+    ['after', 'now', 'limit'],
   )
-  const deleteEvery = db.delete(table).prepare()
-  const countAlive = db.select({ count: count() }).from(table).where(alive).prepare()
-  const pageAfter = db
-    .select()
-    .from(table)
-    .where(and(gt(table.id, placeholder('after')), alive))
-    .orderBy(table.id)
-    .limit(placeholder('limit'))
-    .prepare()
   const expiredIds = db
     .select({ id: table.id })
     .from(table)
     .where(lte(table.expiresAt, placeholder('now')))
-    .limit(SWEEP_BATCH)
-  const deleteExpiredBatch = db.delete(table).where(inArray(table.id, expiredIds)).returning({ id: table.id }).prepare()
+    .limit(placeholder('limit'))
+  const deleteExpiredBatch = prepare<[now: number, limit: number]>(
+    db.delete(table).where(inArray(table.id, expiredIds)).returning({ id: table.id }),
+    ['now', 'limit'],
+  )
 
   // Rows this connection read or wrote, checked against PRAGMA data_version once per batch. Only on a connection the
   // engine owns: statements an app runs on a shared connection would not change data_version.
   const cache = ownsConnection ? createRowCache(CACHED_ROWS, CACHED_CHARS) : undefined
-  const dataVersion = tracked.client.prepare('PRAGMA data_version')
+  const dataVersion = statements.prepare(fixedStatement('PRAGMA data_version'), [])
   const checkCache = cache && (() => cache.checkVersion(dataVersion.values()[0]![0] as number))
 
+  // The columns' own codecs turn driver values into session values, as Drizzle would; the hot path below parses the
+  // data column's JSON text itself, as it caches that text.
+  const dataOf = (text: unknown) => table.data.mapFromDriverValue(text as string) as SessionData
+  const expiryOf = (value: unknown) => table.expiresAt.mapFromDriverValue(value as number) as number
   // The data column is text in Drizzle's json mode: JSON text, encoded and decoded as Drizzle would.
   const readAlive = (id: string, now: number): StoredSession | null => {
     let row = cache?.get(id)
@@ -168,9 +173,8 @@ export function createSqliteEngine(connection: Database, parts: SqliteEnginePart
 
   let closed = false
   let closing: Promise<void> | undefined
-  const closedError = () => new Error('The sqlite session engine is closed')
   const checkOpen = () => {
-    if (closed) throw closedError()
+    if (closed) throw closedError('sqlite')
   }
   /**
    * Every single-statement call joins the turn's batch, so calls run in the order they were made, whichever kind they
@@ -190,8 +194,8 @@ export function createSqliteEngine(connection: Database, parts: SqliteEnginePart
     for (;;) {
       checkOpen()
       const started = performance.now()
-      const removedRows = outsideBatches(() => deleteExpiredBatch.all({ now }))
-      if (cache) for (const { id } of removedRows) cache.delete(id)
+      const removedRows = outsideBatches(() => deleteExpiredBatch.values(now, SWEEP_BATCH))
+      if (cache) for (const [id] of removedRows) cache.delete(id as string)
       const removed = removedRows.length
       deleted += removed
       if (removed < SWEEP_BATCH) return deleted
@@ -232,33 +236,35 @@ export function createSqliteEngine(connection: Database, parts: SqliteEnginePart
     },
 
     count(now: number): Promise<number> {
-      return inBatch(() => countAlive.get({ now })?.count ?? 0, false)
+      return inBatch(() => Number(countAlive.values(now)[0]?.[0] ?? 0), false)
     },
 
     async *entries(now: number, { batchSize }: IterateOptions): AsyncIterable<readonly SessionEntry[]> {
       let after = ''
       for (;;) {
         checkOpen()
-        const rows = outsideBatches(() => pageAfter.all({ after, now, limit: batchSize }))
+        const rows = outsideBatches(() => pageAfter.values(after, now, batchSize))
         if (rows.length === 0) return
-        yield rows.map((row): SessionEntry => ({ id: row.id, data: row.data as SessionData, expiresAt: row.expiresAt }))
+        yield rows.map(
+          (row): SessionEntry => ({ id: row[0] as string, data: dataOf(row[1]), expiresAt: expiryOf(row[2]) }),
+        )
         if (rows.length < batchSize) return
-        after = rows[rows.length - 1]!.id
+        after = rows[rows.length - 1]![0] as string
       }
     },
 
     deleteExpired(now: number): Promise<number> {
-      if (closed) return Promise.reject(closedError())
+      if (closed) return Promise.reject(closedError('sqlite'))
       return gcWorker ? gcWorker.sweep(now) : sweepHere(now)
     },
 
     close(): Promise<void> {
       closing ??= (async () => {
         closed = true
-        batch.flushNow(closedError())
-        await gcWorker?.stop(closedError())
+        batch.flushNow(closedError('sqlite'))
+        await gcWorker?.stop(closedError('sqlite'))
         // Finalized statements let close() release the file now rather than when they are garbage-collected.
-        tracked.finalizeAll()
+        statements.finalizeAll()
         if (ownsConnection) connection.close()
       })()
       return closing

@@ -2,6 +2,7 @@ import { Database } from 'bun:sqlite'
 import type { SessionEngine } from '../../engine.js'
 import { SessionConfigError, SessionEngineError } from '../../errors.js'
 import type { SessionLogger } from '../../options.js'
+import { checkSqlOptions, type SqlEngineRules } from '../sql-setup.js'
 import { isInMemory, openSessionDatabase, setBusyTimeout } from './connection.js'
 import { createSqliteEngine } from './engine.js'
 import { applyMigrations } from './migrations.js'
@@ -45,9 +46,6 @@ export interface SqliteEngineOptions {
   readonly logger?: SessionLogger
 }
 
-const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/
-const DEFAULT_TABLE = 'sessions'
-
 /**
  * Stores sessions in SQLite through Drizzle on bun:sqlite: survives restarts, and several processes (or the GC
  * worker) can share one file. Each commit is one IMMEDIATE transaction that merges the request's changed keys.
@@ -57,10 +55,10 @@ const DEFAULT_TABLE = 'sessions'
  * app.use(session({ secret, engine: await sqliteEngine({ path: 'sessions.sqlite' }) }))
  */
 export async function sqliteEngine(options: SqliteEngineOptions): Promise<SessionEngine> {
-  const { source, table, migrate, busyTimeout } = checkOptions(options)
+  const { source, table, migrate, timeout: busyTimeout } = checkSqlOptions(options, RULES)
   const logger = checkLogger(options.logger)
   const ownsConnection = 'path' in source
-  const connection = 'path' in source ? openSessionDatabase(source.path, busyTimeout) : source.database
+  const connection = 'path' in source ? openSessionDatabase(source.path, busyTimeout) : source.client
   try {
     if (!ownsConnection) setBusyTimeout(connection, busyTimeout)
     if (migrate) {
@@ -87,47 +85,26 @@ export async function sqliteEngine(options: SqliteEngineOptions): Promise<Sessio
   }
 }
 
-interface CheckedOptions {
-  readonly source: { readonly path: string } | { readonly database: Database }
-  readonly table: string
-  readonly migrate: boolean
-  readonly busyTimeout: number
-}
-
-function checkOptions(options: SqliteEngineOptions): CheckedOptions {
-  if (typeof options !== 'object' || options === null) {
-    throw new SessionConfigError("sqliteEngine(options) needs { path: 'sessions.sqlite' } or { database }")
-  }
-  const { path, database, table = DEFAULT_TABLE, busyTimeout = 5_000 } = options
-  if ((path === undefined) === (database === undefined)) {
-    throw new SessionConfigError(
-      "sqliteEngine needs exactly one of { path: 'sessions.sqlite' } (a file the engine opens) or { database } (an open bun:sqlite Database or Drizzle instance)",
-    )
-  }
-  if (path !== undefined && (typeof path !== 'string' || path === '')) {
-    throw new SessionConfigError(`sqliteEngine({ path }) needs a file path or ':memory:', got ${JSON.stringify(path)}`)
-  }
-  if (typeof table !== 'string' || !TABLE_NAME.test(table)) {
-    throw new SessionConfigError(
-      `sqliteEngine({ table }) needs a name of letters, digits and _ that does not start with a digit, got ${JSON.stringify(table)}`,
-    )
-  }
-  if (!(Number.isSafeInteger(busyTimeout) && busyTimeout >= 0)) {
-    throw new SessionConfigError(
-      `sqliteEngine({ busyTimeout }) needs a whole number of milliseconds >= 0, got ${String(busyTimeout)}`,
-    )
-  }
-  const migrate = options.migrate ?? path !== undefined
-  if (typeof migrate !== 'boolean') {
-    throw new SessionConfigError(`sqliteEngine({ migrate }) needs true or false, got ${String(migrate)}`)
-  }
-  if (migrate && table !== DEFAULT_TABLE) {
-    throw new SessionConfigError(
-      `sqliteEngine({ table: '${table}' }) cannot use the bundled migrations, which create a table named 'sessions'. Pass migrate: false and create the table from sessionsTable('${table}') in your own Drizzle schema and migrations.`,
-    )
-  }
-  const source = path !== undefined ? { path } : { database: connectionOf(database) }
-  return { source, table, migrate, busyTimeout }
+/** How `checkSqlOptions` reads and words this engine's options. */
+const RULES: SqlEngineRules<Database, 'path'> = {
+  engine: 'sqliteEngine',
+  ownSource: {
+    option: 'path',
+    example: 'sessions.sqlite',
+    opens: 'a file the engine opens',
+    check(path) {
+      if (typeof path !== 'string' || path === '') {
+        throw new SessionConfigError(
+          `sqliteEngine({ path }) needs a file path or ':memory:', got ${JSON.stringify(path)}`,
+        )
+      }
+    },
+  },
+  timeout: { option: 'busyTimeout', least: 0 },
+  databaseKinds: 'an open bun:sqlite Database or Drizzle instance',
+  // SQLite sets no limit of its own.
+  longestTableName: 63,
+  clientOf: connectionOf,
 }
 
 function checkLogger(logger: SessionLogger | undefined = console): SessionLogger {
@@ -137,9 +114,10 @@ function checkLogger(logger: SessionLogger | undefined = console): SessionLogger
   return logger
 }
 
-function connectionOf(database: SqliteEngineOptions['database']): Database {
+function connectionOf(database: unknown): Database {
   if (database instanceof Database) return database
-  if (typeof database === 'object' && database !== null && database.$client instanceof Database) return database.$client
+  const wrapped = typeof database === 'object' && database !== null ? (database as { $client?: unknown }).$client : null
+  if (wrapped instanceof Database) return wrapped
   throw new SessionConfigError(
     'sqliteEngine({ database }) needs a bun:sqlite Database or a Drizzle instance made by drizzle-orm/bun-sqlite',
   )

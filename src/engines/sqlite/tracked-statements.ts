@@ -9,8 +9,8 @@ export interface TrackedConnection {
 }
 
 /**
- * Records the statements Drizzle prepares on `connection`. A statement left unfinalized keeps the database open after
- * `close()` until it is garbage-collected (and with it the WAL file), and Drizzle prepares one per unprepared query.
+ * Records the statements Drizzle prepares on `connection`, for the migrator, which prepares one per statement it
+ * runs: a statement left unfinalized keeps the database open after `close()` until it is garbage-collected.
  */
 export function trackStatements(connection: Database): TrackedConnection {
   const statements: Statement[] = []
