@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test'
 import { Elysia } from 'elysia'
-import { memoryEngine, Session, SessionEngineError, session } from '../src/index.js'
+import { memoryEngine, Session, SessionEngineError, session } from 'elysia-sessions'
 import { cookiePairOf, idOf, SECRET, send } from './support/http.js'
 
 function adminApp(engine = memoryEngine()) {

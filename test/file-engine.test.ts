@@ -7,7 +7,6 @@ import {
   readdirSync,
   readFileSync,
   readlinkSync,
-  realpathSync,
   rmSync,
   statSync,
   symlinkSync,
@@ -20,7 +19,6 @@ import { join } from 'node:path'
 import { SessionConfigError, type SessionEngine, type SessionLogger } from 'elysia-sessions'
 import { fileEngine } from 'elysia-sessions/engines/file'
 import { runEngineConformance } from 'elysia-sessions/testing'
-import { createKeyedQueue, sessionFileQueue } from '../src/engines/file/keyed-queue.js'
 import { CRASH_IDS, payloadOf } from './fixtures/file-engine-crash-writer.js'
 
 const HOUR = 3_600_000
@@ -494,27 +492,6 @@ describe('fileEngine writes atomically', () => {
 })
 
 describe('fileEngine deleteExpired', () => {
-  test('a session refreshed while the sweep waits for its turn survives', async () => {
-    const dir = tempDir()
-    const { engine } = openEngine(dir)
-    const now = Date.now()
-    await commitSession(engine, 'busy', now, 1_000)
-    const sessionPath = join(realpathSync(dir), 'busy.session.json')
-    const { promise: released, resolve: release } = Promise.withResolvers<void>()
-    // Holds the session's queue as a running request would, and refreshes the session before letting go.
-    const request = sessionFileQueue.run(sessionPath, async () => {
-      await released
-      writeFileSync(sessionPath, sessionFileText(now + HOUR, { 'string:id': 'busy' }))
-    })
-    const sweep = engine.deleteExpired(now + 5_000)
-    // Long enough for the sweep to read the still-expired file and queue up behind the request.
-    await Bun.sleep(100)
-    release()
-    await request
-    expect(await sweep).toBe(0)
-    expect((await engine.load('busy', now + 5_000))?.expiresAt).toBe(now + HOUR)
-  })
-
   test('removes this engine’s temporary files older than a minute and nothing else', async () => {
     const dir = tempDir()
     const { engine } = openEngine(dir)
@@ -603,42 +580,5 @@ describe('fileEngine queues the changes to one session', () => {
       ),
     )
     expect(Object.keys((await first.load('shared', now))?.data ?? {})).toHaveLength(50)
-  })
-
-  test('the queue forgets a session as soon as its changes are done', async () => {
-    const { engine } = openEngine(tempDir())
-    const now = Date.now()
-    const calls = Array.from({ length: 200 }, (_, index) => {
-      const id = `queued-${index % 20}`
-      if (index % 10 === 9) return engine.delete(id)
-      if (index % 10 === 8) return engine.touch(id, now + 2 * HOUR, now)
-      return commitSession(engine, id, now)
-    })
-    expect(sessionFileQueue.size).toBe(20)
-    await Promise.all(calls)
-    expect(sessionFileQueue.size).toBe(0)
-  })
-
-  test('tasks on one key never overlap, other keys run meanwhile, and a failed task does not stop the next', async () => {
-    const queue = createKeyedQueue()
-    const events: string[] = []
-    const task =
-      (name: string, fail = false) =>
-      async () => {
-        events.push(`start ${name}`)
-        await Bun.sleep(5)
-        events.push(`end ${name}`)
-        if (fail) throw new Error(name)
-        return name
-      }
-    const results = await Promise.allSettled([
-      queue.run('a', task('a1', true)),
-      queue.run('a', task('a2')),
-      queue.run('b', task('b1')),
-    ])
-    expect(results.map((result) => result.status)).toEqual(['rejected', 'fulfilled', 'fulfilled'])
-    expect(events.indexOf('end a1')).toBeLessThan(events.indexOf('start a2'))
-    expect(events.indexOf('start b1')).toBeLessThan(events.indexOf('end a1'))
-    expect(queue.size).toBe(0)
   })
 })

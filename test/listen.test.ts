@@ -1,6 +1,6 @@
 import { afterAll, expect, test } from 'bun:test'
 import { Elysia } from 'elysia'
-import { session } from '../src/index.js'
+import { session } from 'elysia-sessions'
 import { cookiePairOf, SECRET } from './support/http.js'
 
 const app = new Elysia()

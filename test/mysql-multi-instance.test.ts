@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { MIGRATIONS_TABLE } from '../src/engines/mysql/index.js'
+import { MIGRATIONS_TABLE } from 'elysia-sessions/engines/mysql'
 import { idOf } from './support/http.js'
 import { freshDatabases, scalar } from './support/mysql.js'
 import {

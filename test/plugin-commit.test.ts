@@ -1,7 +1,13 @@
 import { describe, expect, test } from 'bun:test'
 import { Elysia, redirect, status } from 'elysia'
-import type { SessionEngine } from '../src/engine.js'
-import { memoryEngine, type Session, SessionEngineError, type SessionOptions, session } from '../src/index.js'
+import {
+  memoryEngine,
+  type Session,
+  type SessionEngine,
+  SessionEngineError,
+  type SessionOptions,
+  session,
+} from 'elysia-sessions'
 import { callsOf, cookiePairOf, idOf, recordingEngine, SECRET, send, setCookieOf } from './support/http.js'
 
 function appWith(engine: SessionEngine, options: Partial<SessionOptions> = {}) {

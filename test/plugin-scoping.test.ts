@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test'
 import { Elysia } from 'elysia'
-import { memoryEngine, type Session, type Sessions, session } from '../src/index.js'
+import { memoryEngine, type Session, type Sessions, session } from 'elysia-sessions'
 import { callsOf, cookiePairOf, recordingEngine, SECRET, send, setCookieOf } from './support/http.js'
 
 /** Whether the admin API `sessions` finds `session`: both then belong to the same plugin's engine. */

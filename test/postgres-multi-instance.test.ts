@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { MIGRATIONS_TABLE } from '../src/engines/postgres/index.js'
+import { MIGRATIONS_TABLE } from 'elysia-sessions/engines/postgres'
 import { idOf } from './support/http.js'
 import { createFreshDatabase, type FreshDatabase } from './support/postgres.js'
 import {

@@ -3,7 +3,7 @@ import { afterAll, describe, expect, test } from 'bun:test'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { MIGRATIONS_TABLE, sqliteEngine } from '../src/engines/sqlite/index.js'
+import { MIGRATIONS_TABLE, sqliteEngine } from 'elysia-sessions/engines/sqlite'
 import { idOf } from './support/http.js'
 import {
   CLEAN_STOP,

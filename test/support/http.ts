@@ -1,5 +1,4 @@
-import type { SessionEngine } from '../../src/engine.js'
-import { memoryEngine } from '../../src/engines/memory.js'
+import { memoryEngine, type SessionEngine } from 'elysia-sessions'
 
 /** A secret long enough for `session()`. */
 export const SECRET = 'test-secret-that-is-at-least-32-characters-long'

@@ -26,7 +26,7 @@ export interface ServerOptions {
 }
 
 /**
- * Spawns test/fixtures/engine-server.ts on `<engine>Engine(options)` from src/engines/<engine> and waits until it
+ * Spawns test/fixtures/engine-server.ts on `<engine>Engine(options)` from elysia-sessions/engines/<engine> and waits until it
  * prints its port.
  */
 export async function startServer(

@@ -2,7 +2,7 @@ import { Database } from 'bun:sqlite'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { generateSessionId } from '../../src/session-id.js'
+import { randomSessionId } from './cookie-format.js'
 
 /** A path for a fresh database file in a new temporary folder. */
 export function freshDatabasePath(prefix = 'elysia-sessions-sqlite-'): string {
@@ -23,7 +23,7 @@ export function openRaw(path: string): Database {
 export function insertRows(database: Database, count: number, expiresAt: number): void {
   const insert = database.prepare('INSERT INTO sessions (id, data, expires_at) VALUES (?, ?, ?)')
   database.transaction(() => {
-    for (let index = 0; index < count; index++) insert.run(generateSessionId(), '{"string:n":"x"}', expiresAt)
+    for (let index = 0; index < count; index++) insert.run(randomSessionId(), '{"string:n":"x"}', expiresAt)
   })()
 }
 

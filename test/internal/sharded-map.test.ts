@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test'
-import { ShardedMap } from '../src/engines/sharded-map.js'
-import { generateSessionId } from '../src/session-id.js'
+import { ShardedMap } from '../../src/engines/sharded-map.js'
+import { generateSessionId } from '../../src/session-id.js'
 
 describe('ShardedMap', () => {
   test('keeps every key, including empty, one-character and non-ASCII keys', () => {

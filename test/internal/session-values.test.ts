@@ -1,10 +1,10 @@
 import { describe, expect, test } from 'bun:test'
-import { memoryEngine } from '../src/engines/memory.js'
-import { SessionKeyError } from '../src/errors.js'
-import { Session } from '../src/session.js'
-import { type SessionRuntime, SessionState } from '../src/session-state.js'
-import { storable } from '../src/storable.js'
-import type { SessionValueType } from '../src/value-types.js'
+import { memoryEngine } from '../../src/engines/memory.js'
+import { SessionKeyError } from '../../src/errors.js'
+import { Session } from '../../src/session.js'
+import { type SessionRuntime, SessionState } from '../../src/session-state.js'
+import { storable } from '../../src/storable.js'
+import type { SessionValueType } from '../../src/value-types.js'
 
 class PointSessionValues {
   constructor(

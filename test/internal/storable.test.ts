@@ -1,9 +1,9 @@
 import { describe, expect, test } from 'bun:test'
-import { memoryEngine } from '../src/engines/memory.js'
-import { SessionConfigError } from '../src/errors.js'
-import { Session } from '../src/session.js'
-import { type SessionRuntime, SessionState } from '../src/session-state.js'
-import { type StorableClass, storable } from '../src/storable.js'
+import { memoryEngine } from '../../src/engines/memory.js'
+import { SessionConfigError } from '../../src/errors.js'
+import { Session } from '../../src/session.js'
+import { type SessionRuntime, SessionState } from '../../src/session-state.js'
+import { type StorableClass, storable } from '../../src/storable.js'
 
 // The registry is process-wide and shared by every test file, so each class and name here is unique to this file.
 

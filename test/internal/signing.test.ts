@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test'
-import { generateSessionId, isSessionId, SESSION_ID_LENGTH } from '../src/session-id.js'
-import { createCookieSigner } from '../src/signing.js'
+import { generateSessionId, isSessionId, SESSION_ID_LENGTH } from '../../src/session-id.js'
+import { createCookieSigner } from '../../src/signing.js'
 
 const SECRET = 'signing-test-secret-0123456789abcdef'
 const OTHER_SECRET = 'signing-test-other-secret-0123456789'

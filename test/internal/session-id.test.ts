@@ -1,5 +1,5 @@
 import { expect, test } from 'bun:test'
-import { generateSessionId, isSessionId, SESSION_ID_LENGTH } from '../src/session-id.js'
+import { generateSessionId, isSessionId, SESSION_ID_LENGTH } from '../../src/session-id.js'
 
 test('ids are 32 base64url characters (192 random bits)', () => {
   expect(SESSION_ID_LENGTH).toBe(32)

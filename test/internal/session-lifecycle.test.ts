@@ -1,10 +1,10 @@
 import { describe, expect, test } from 'bun:test'
-import { cookieActionFor } from '../src/cookie-decision.js'
-import type { SessionChanges, SessionEngine } from '../src/engine.js'
-import { memoryEngine } from '../src/engines/memory.js'
-import { SessionEngineError } from '../src/errors.js'
-import { Session, stateOf } from '../src/session.js'
-import { type SessionMode, type SessionRuntime, SessionState } from '../src/session-state.js'
+import { cookieActionFor } from '../../src/cookie-decision.js'
+import type { SessionChanges, SessionEngine } from '../../src/engine.js'
+import { memoryEngine } from '../../src/engines/memory.js'
+import { SessionEngineError } from '../../src/errors.js'
+import { Session, stateOf } from '../../src/session.js'
+import { type SessionMode, type SessionRuntime, SessionState } from '../../src/session-state.js'
 
 const TIMEOUT = 60_000
 const TOUCH_INTERVAL = 6_000

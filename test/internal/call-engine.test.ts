@@ -1,5 +1,5 @@
 import { expect, test } from 'bun:test'
-import { callEngine, SessionEngineError } from '../src/errors.js'
+import { callEngine, SessionEngineError } from '../../src/errors.js'
 
 test('callEngine wraps a rejected engine call in a SessionEngineError that keeps the cause', async () => {
   const cause = new Error('disk on fire')

@@ -1,8 +1,8 @@
 import { describe, expect, test } from 'bun:test'
-import type { SessionEngine } from '../src/engine.js'
-import { memoryEngine } from '../src/engines/memory.js'
-import { SessionConfigError } from '../src/errors.js'
-import { resolveSessionOptions, type SessionOptions } from '../src/options.js'
+import type { SessionEngine } from '../../src/engine.js'
+import { memoryEngine } from '../../src/engines/memory.js'
+import { SessionConfigError } from '../../src/errors.js'
+import { resolveSessionOptions, type SessionOptions } from '../../src/options.js'
 
 const SECRET = 'a-secret-of-exactly-32-character'
 const OLD_SECRET = 'an-older-secret-also-32-chars-xx'
