@@ -1,6 +1,6 @@
 import { fillPlaceholders } from 'drizzle-orm'
 import type { Pool, PoolConnection, ResultSetHeader } from 'mysql2/promise'
-import { withinTimeLimit } from '../time-limit.js'
+import { withinDeadline } from '../deadlines.js'
 import type { SessionStatements, Statement } from './statements.js'
 
 /** One pooled connection lent to one engine call. */
@@ -70,7 +70,7 @@ export function createCallRunner(
 
   return {
     async call<T>(operation: string, work: (lease: Lease) => Promise<T>): Promise<T> {
-      const limited = withinTimeLimit((signal) => attempts(work, signal), operationTimeout, `MySQL ${operation}`)
+      const limited = withinDeadline((signal) => attempts(work, signal), operationTimeout, `MySQL ${operation}`)
       inFlight.add(limited)
       try {
         return await limited

@@ -11,13 +11,14 @@ import type {
 } from '../../engine.js'
 import { applyChanges } from '../apply-changes.js'
 import { checkBatchSize } from '../batch-size.js'
+import { EngineTimeoutError, withinDeadline } from '../deadlines.js'
 import { deleteInBatches } from '../delete-in-batches.js'
 import { isSafeSessionId, unsafeIdError } from '../safe-id.js'
-import { EngineTimeoutError, withinTimeLimit } from '../time-limit.js'
-import { callGroups, type GroupedCall } from './call-groups.js'
+import { createTurnQueue, type TurnQueueLimits } from '../turn-queue.js'
 import { type CommitOutcome, commitGroup, type GroupCommit } from './commit-group.js'
 import { hungConnectionCheck, onReservedConnection } from './connection.js'
 import { retryOnEndedConnection } from './ended-connection.js'
+import { addGroupedCall, type GroupedCall, giveBackUnlessLate, takeIntoGroup, timeLeftOf } from './grouped-call.js'
 import { groupedStatements } from './grouped-statements.js'
 import type { SessionsTable } from './schema.js'
 import { reusableStatement } from './statement.js'
@@ -49,7 +50,7 @@ export const GROUP_LOCK_WAIT = 250
  * more CPU per request, for no more throughput), which leaves most of a default pool (10) to other calls; at most 500
  * calls in one group, so its statements stay small.
  */
-const GROUPS = { running: 2, size: 500 }
+const GROUPS: TurnQueueLimits = { batchesAtOnce: 2, callsPerBatch: 500 }
 
 /** How many sessions' commits run one by one at once after their group failed. */
 const ONE_BY_ONE_AT_ONCE = 4
@@ -166,7 +167,7 @@ export function createPostgresEngine(client: SQL, parts: PostgresEngineParts): S
     work: (connection: SQL, signal: AbortSignal) => Promise<T>,
     timeLeft: number,
   ): Promise<T> =>
-    withinTimeLimit(
+    withinDeadline(
       (signal) => {
         // Other pooled connections may hang on the same broken path as this call's.
         signal.addEventListener('abort', () => closed || checkForHungConnections(), { once: true })
@@ -185,6 +186,7 @@ export function createPostgresEngine(client: SQL, parts: PostgresEngineParts): S
 
   /** Loads the sessions of a group with one statement, each answered for its own `now`. */
   const loadGroup = async (calls: readonly GroupedCall<LoadCall, StoredSession | null>[]) => {
+    takeIntoGroup(calls)
     const ids = [...new Set(calls.map((loading) => loading.input.id))]
     let earliest = calls[0]!.input.now
     for (const loading of calls) earliest = Math.min(earliest, loading.input.now)
@@ -196,7 +198,7 @@ export function createPostgresEngine(client: SQL, parts: PostgresEngineParts): S
         timeLeftOf(calls),
       )
     } catch (error) {
-      if (error instanceof EngineTimeoutError) loads.giveBack(calls, error)
+      if (error instanceof EngineTimeoutError) giveBackUnlessLate(loads, calls, error)
       else for (const loading of calls) loading.reject(error)
       return
     }
@@ -223,6 +225,7 @@ export function createPostgresEngine(client: SQL, parts: PostgresEngineParts): S
    * groups; so do the commits to sessions created elsewhere while the group ran.
    */
   const commitGroupOf = async (calls: readonly GroupedCall<GroupCommit, boolean>[]) => {
+    takeIntoGroup(calls)
     const timeLeft = timeLeftOf(calls)
     // At least 1: 0 would turn the server's limits off.
     const limits = {
@@ -242,7 +245,7 @@ export function createPostgresEngine(client: SQL, parts: PostgresEngineParts): S
       if (!(error instanceof EngineTimeoutError)) commitOneByOne(calls)
       // Once COMMIT has left, the group may have landed: like any call that timed out, it never runs again.
       else if (progress.committing) for (const committing of calls) committing.reject(error)
-      else commits.giveBack(calls, error)
+      else giveBackUnlessLate(commits, calls, error)
       return
     }
     const reruns: GroupedCall<GroupCommit, boolean>[] = []
@@ -268,12 +271,16 @@ export function createPostgresEngine(client: SQL, parts: PostgresEngineParts): S
     // A few sessions at a time, so a large group that failed leaves the pool to other calls.
     const worker = async () => {
       for (let sessionCalls = sessions.pop(); sessionCalls; sessionCalls = sessions.pop()) {
-        for (const { input, deadline, resolve, reject } of sessionCalls) {
+        for (const committing of sessionCalls) {
+          const { input, deadline } = committing
           await onConnection(
             'commit',
             (connection) => commitOn(connection, input.id, input.changes, input.now),
             deadline - performance.now(),
-          ).then(resolve, reject)
+          ).then(
+            (wrote) => committing.resolve(wrote),
+            (error: unknown) => committing.reject(error),
+          )
         }
       }
     }
@@ -282,8 +289,8 @@ export function createPostgresEngine(client: SQL, parts: PostgresEngineParts): S
     void running.finally(() => runningAlone.delete(running))
   }
 
-  const loads = callGroups(loadGroup, GROUPS, operationTimeout, "The postgres session engine's load")
-  const commits = callGroups(commitGroupOf, GROUPS, operationTimeout, "The postgres session engine's commit")
+  const loads = createTurnQueue(loadGroup, GROUPS)
+  const commits = createTurnQueue(commitGroupOf, GROUPS)
 
   /** What a call about an id no session can have resolves to, without a round trip; refused once closed too. */
   const unknownId = <T>(answer: T): Promise<T> => (closed ? Promise.reject(closedError()) : Promise.resolve(answer))
@@ -297,14 +304,16 @@ export function createPostgresEngine(client: SQL, parts: PostgresEngineParts): S
 
     load(id: string, now: number): Promise<StoredSession | null> {
       if (!isSafeSessionId(id)) return unknownId(null)
-      return loads.add({ id, now })
+      if (closed) return Promise.reject(closedError())
+      return addGroupedCall(loads, { id, now }, operationTimeout, "The postgres session engine's load")
     },
 
     commit(id: string, changes: SessionChanges, now: number): Promise<boolean> {
       if (!isSafeSessionId(id)) {
         return Promise.reject(unsafeIdError('postgresEngine', id))
       }
-      return commits.add({ id, changes, now })
+      if (closed) return Promise.reject(closedError())
+      return addGroupedCall(commits, { id, changes, now }, operationTimeout, "The postgres session engine's commit")
     },
 
     touch(id: string, expiresAt: number, now: number): Promise<boolean> {
@@ -349,8 +358,8 @@ export function createPostgresEngine(client: SQL, parts: PostgresEngineParts): S
       if (closed) return
       closed = true
       // Calls not sent yet are refused; those already running get up to one operationTimeout to finish.
-      loads.refuse(closedError())
-      commits.refuse(closedError())
+      loads.refuse(closedError)
+      commits.refuse(closedError)
       await Promise.all([loads.idle(), commits.idle()])
       await Promise.all(runningAlone)
       if (ownsClient) await client.close({ timeout: operationTimeout / 1_000 })
@@ -362,13 +371,6 @@ export function createPostgresEngine(client: SQL, parts: PostgresEngineParts): S
 interface LoadCall {
   readonly id: string
   readonly now: number
-}
-
-/** The time left to the earliest deadline among `calls`, in ms. */
-function timeLeftOf(calls: readonly GroupedCall<unknown, unknown>[]): number {
-  let earliest = calls[0]!.deadline
-  for (const { deadline } of calls) earliest = Math.min(earliest, deadline)
-  return earliest - performance.now()
 }
 
 function closedError(): Error {

@@ -16,7 +16,7 @@ import { prepareDirect } from './direct-statement.js'
 import { createRowCache } from './row-cache.js'
 import type { SessionsTable } from './schema.js'
 import { trackStatements } from './tracked-statements.js'
-import { type BatchedWork, createTurnBatch } from './turn-batch.js'
+import { type BatchedWork, createTransactionBatches } from './transaction-batches.js'
 
 /** What `createSqliteEngine` needs besides the connection. */
 export interface SqliteEngineParts {
@@ -149,7 +149,7 @@ export function createSqliteEngine(connection: Database, parts: SqliteEnginePart
   // What runs outside the batches waits for locks by itself, sleeping briefly: entries, and sweeps without a worker.
   const outsideBatches = <T>(run: () => T): T =>
     waitForLocks === undefined ? run() : retryWhileBusy(run, waitForLocks)
-  const batch = createTurnBatch(
+  const batch = createTransactionBatches(
     (works, writes) => {
       try {
         if (writes) return inTransaction.immediate(works)
@@ -246,7 +246,7 @@ export function createSqliteEngine(connection: Database, parts: SqliteEnginePart
     async close(): Promise<void> {
       if (closed) return
       closed = true
-      batch.flushNow(closedError())
+      batch.close(closedError())
       // Finalized statements let close() release the file now rather than when they are garbage-collected.
       tracked.finalizeAll()
       if (ownsConnection) connection.close()
