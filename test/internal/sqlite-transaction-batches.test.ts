@@ -138,3 +138,10 @@ test('close fails work still locked out with the reason it is given', async () =
   batch.close(new Error('The sqlite session engine is closed'))
   await expect(pending).rejects.toThrow('The sqlite session engine is closed')
 })
+
+test('work added after close fails with the reason close was given, unrun', async () => {
+  const { batch, runs, add } = recordingBatch()
+  batch.close(new Error('The sqlite session engine is closed'))
+  await expect(add('late', true)).rejects.toThrow('The sqlite session engine is closed')
+  expect(runs).toEqual([])
+})
