@@ -110,7 +110,8 @@ class TimeLimitedWork<T> implements Watched {
 
   constructor(
     readonly deadline: number,
-    readonly message: string,
+    readonly what: string,
+    readonly statedLimit: number,
     readonly resolve: (value: T) => void,
     readonly reject: (error: unknown) => void,
   ) {}
@@ -126,7 +127,7 @@ class TimeLimitedWork<T> implements Watched {
   expire(): void {
     if (this.finished) return
     this.finished = true
-    const error = new EngineTimeoutError(this.message)
+    const error = new EngineTimeoutError(`${this.what} got no answer within ${this.statedLimit} ms`)
     // Aborted before the caller hears of it, so the work's abort listeners drop its connection first.
     this.controller.abort(error)
     this.reject(error)
@@ -147,8 +148,7 @@ export function withinDeadline<T>(
   statedLimit = timeout,
 ): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const message = `${what} got no answer within ${statedLimit} ms`
-    const call = new TimeLimitedWork<T>(performance.now() + timeout, message, resolve, reject)
+    const call = new TimeLimitedWork<T>(performance.now() + timeout, what, statedLimit, resolve, reject)
     engineDeadlines.watch(call)
     let running: Promise<T>
     try {

@@ -83,7 +83,15 @@ export function createTurnQueue<Call extends QueuedCall>(
 
   const runWaiting = () => {
     scheduled = false
-    if (pause !== undefined) return
+    if (pause !== undefined || waiting.length === 0) return
+    if (waiting.length <= limits.callsPerBatch && running.size < limits.batchesAtOnce) {
+      // All of it fits in one batch: taken whole.
+      let batch = waiting
+      waiting = []
+      if (batch.some((call) => call.finished)) batch = batch.filter((call) => !call.finished)
+      if (batch.length > 0) start(batch)
+      return
+    }
     const batches: Call[][] = []
     let batch: Call[] = []
     let next = 0

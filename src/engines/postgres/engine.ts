@@ -291,6 +291,8 @@ export function createPostgresEngine(client: SQL, parts: PostgresEngineParts): S
 
   const loads = createTurnQueue(loadGroup, GROUPS)
   const commits = createTurnQueue(commitGroupOf, GROUPS)
+  const loadTimedOut = `The postgres session engine's load got no answer within ${operationTimeout} ms`
+  const commitTimedOut = `The postgres session engine's commit got no answer within ${operationTimeout} ms`
 
   /** What a call about an id no session can have resolves to, without a round trip; refused once closed too. */
   const unknownId = <T>(answer: T): Promise<T> => (closed ? Promise.reject(closedError()) : Promise.resolve(answer))
@@ -305,7 +307,7 @@ export function createPostgresEngine(client: SQL, parts: PostgresEngineParts): S
     load(id: string, now: number): Promise<StoredSession | null> {
       if (!isSafeSessionId(id)) return unknownId(null)
       if (closed) return Promise.reject(closedError())
-      return addGroupedCall(loads, { id, now }, operationTimeout, "The postgres session engine's load")
+      return addGroupedCall(loads, { id, now }, operationTimeout, loadTimedOut)
     },
 
     commit(id: string, changes: SessionChanges, now: number): Promise<boolean> {
@@ -313,7 +315,7 @@ export function createPostgresEngine(client: SQL, parts: PostgresEngineParts): S
         return Promise.reject(unsafeIdError('postgresEngine', id))
       }
       if (closed) return Promise.reject(closedError())
-      return addGroupedCall(commits, { id, changes, now }, operationTimeout, "The postgres session engine's commit")
+      return addGroupedCall(commits, { id, changes, now }, operationTimeout, commitTimedOut)
     },
 
     touch(id: string, expiresAt: number, now: number): Promise<boolean> {

@@ -41,18 +41,17 @@ export class GroupedCall<Input, Output> implements Watched, QueuedCall {
 }
 
 /**
- * Makes a call of `input` that times out `timeout` ms from now, adds it to `queue`, and resolves to its answer. `what`
- * names the call in the timeout's message.
+ * Makes a call of `input` that times out `timeout` ms from now with an `EngineTimeoutError` of `timeoutMessage`, adds
+ * it to `queue`, and resolves to its answer.
  */
 export function addGroupedCall<Input, Output>(
   queue: TurnQueue<GroupedCall<Input, Output>>,
   input: Input,
   timeout: number,
-  what: string,
+  timeoutMessage: string,
 ): Promise<Output> {
   const { promise, resolve, reject } = Promise.withResolvers<Output>()
-  const message = `${what} got no answer within ${timeout} ms`
-  const call = new GroupedCall<Input, Output>(input, performance.now() + timeout, message, resolve, reject)
+  const call = new GroupedCall<Input, Output>(input, performance.now() + timeout, timeoutMessage, resolve, reject)
   engineDeadlines.watch(call)
   queue.add(call)
   return promise
