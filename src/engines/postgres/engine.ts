@@ -306,7 +306,6 @@ export function createPostgresEngine(client: SQL, parts: PostgresEngineParts): S
 
     load(id: string, now: number): Promise<StoredSession | null> {
       if (!isSafeSessionId(id)) return unknownId(null)
-      if (closed) return Promise.reject(closedError())
       return addGroupedCall(loads, { id, now }, operationTimeout, loadTimedOut)
     },
 
@@ -314,7 +313,6 @@ export function createPostgresEngine(client: SQL, parts: PostgresEngineParts): S
       if (!isSafeSessionId(id)) {
         return Promise.reject(unsafeIdError('postgresEngine', id))
       }
-      if (closed) return Promise.reject(closedError())
       return addGroupedCall(commits, { id, changes, now }, operationTimeout, commitTimedOut)
     },
 
