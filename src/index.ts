@@ -8,8 +8,8 @@ export type {
   SessionValue,
   StoredSession,
 } from './engine.js'
+export { EngineTimeoutError } from './engines/deadlines.js'
 export { type MemoryEngineOptions, memoryEngine } from './engines/memory.js'
-export { EngineTimeoutError } from './engines/time-limit.js'
 export { SessionConfigError, SessionEngineError, SessionKeyError } from './errors.js'
 export type { SameSite, SessionLogger, SessionOptions } from './options.js'
 export { session } from './plugin.js'

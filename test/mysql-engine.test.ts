@@ -5,6 +5,7 @@ import { generateMySQLDrizzleJson, generateMySQLMigration } from 'drizzle-kit/ap
 import { drizzle } from 'drizzle-orm/mysql2'
 import { Elysia } from 'elysia'
 import {
+  EngineTimeoutError,
   SessionConfigError,
   type SessionEngine,
   SessionEngineError,
@@ -21,7 +22,6 @@ import {
 import { runEngineConformance } from 'elysia-sessions/testing'
 import { createConnection, createPool } from 'mysql2'
 import { createPool as createPromisePool, type Pool } from 'mysql2/promise'
-import { EngineTimeoutError } from '../src/engines/time-limit.js'
 import { generateSessionId } from '../src/session-id.js'
 import { cookiePairOf, SECRET, send } from './support/http.js'
 import { connectionIdsOn, type FreshDatabase, freshDatabases, rowsOf, scalar } from './support/mysql.js'

@@ -8,6 +8,7 @@ import { eq } from 'drizzle-orm'
 import { drizzle } from 'drizzle-orm/bun-sql'
 import { Elysia } from 'elysia'
 import {
+  EngineTimeoutError,
   SessionConfigError,
   type SessionEngine,
   SessionEngineError,
@@ -22,7 +23,6 @@ import {
   sessionsTable,
 } from 'elysia-sessions/engines/postgres'
 import { runEngineConformance } from 'elysia-sessions/testing'
-import { EngineTimeoutError } from '../src/engines/time-limit.js'
 import { generateSessionId } from '../src/session-id.js'
 import { cookiePairOf, SECRET, send } from './support/http.js'
 import {

@@ -1,12 +1,17 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { RedisClient } from 'bun'
 import { Elysia } from 'elysia'
-import { SessionConfigError, type SessionEngine, SessionEngineError, session } from 'elysia-sessions'
+import {
+  EngineTimeoutError,
+  SessionConfigError,
+  type SessionEngine,
+  SessionEngineError,
+  session,
+} from 'elysia-sessions'
 import { type RedisEngineOptions, redisEngine } from 'elysia-sessions/engines/redis'
 import { runEngineConformance } from 'elysia-sessions/testing'
 import { SCAN_PAGE_SIZE } from '../src/engines/redis/engine.js'
 import { EXPIRY_FIELD, scanPatternOf } from '../src/engines/redis/keys.js'
-import { EngineTimeoutError } from '../src/engines/time-limit.js'
 import { generateSessionId } from '../src/session-id.js'
 import { cookiePairOf, SECRET, send } from './support/http.js'
 import { deleteKeysStartingWith, keysStartingWith, openRawClient, uniquePrefix, urlWithPort } from './support/redis.js'

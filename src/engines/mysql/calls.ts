@@ -1,6 +1,6 @@
 import type { Pool, PoolConnection } from 'mysql2/promise'
 import type { BuiltStatement } from '../built-statement.js'
-import { withinTimeLimit } from '../time-limit.js'
+import { withinDeadline } from '../deadlines.js'
 import { isFatal, lendConnection } from './connection.js'
 import { queryChanges, queryRows, type SessionStatements } from './statements.js'
 
@@ -62,7 +62,7 @@ export function createCallRunner(
 
   return {
     async call<T>(operation: string, work: (lease: Lease) => Promise<T>): Promise<T> {
-      const limited = withinTimeLimit((signal) => attempts(work, signal), operationTimeout, `MySQL ${operation}`)
+      const limited = withinDeadline((signal) => attempts(work, signal), operationTimeout, `MySQL ${operation}`)
       inFlight.add(limited)
       try {
         return await limited

@@ -2,6 +2,7 @@ import type { Pool as CallbackPool } from 'mysql2'
 import type { Pool } from 'mysql2/promise'
 import type { SessionEngine } from '../../engine.js'
 import { SessionConfigError, SessionEngineError } from '../../errors.js'
+import { withinDeadline } from '../deadlines.js'
 import {
   checkSqlOptions,
   MIGRATION_LOCK_WAIT,
@@ -10,7 +11,6 @@ import {
   type SqlEngineRules,
   urlSource,
 } from '../sql-setup.js'
-import { withinTimeLimit } from '../time-limit.js'
 import { checkConnection, hasTable, lendConnection, openPool, poolOf } from './connection.js'
 import { createMysqlEngine } from './engine.js'
 import { applyMigrations } from './migrations.js'
@@ -81,10 +81,10 @@ export async function mysqlEngine(options: MysqlEngineOptions): Promise<SessionE
   const pool = 'url' in source ? openPool(source.url, operationTimeout) : source.client
   // Errors of connections that had failed already say nothing about closing; only a close that hangs does.
   const endPool = async () => {
-    await withinTimeLimit(() => pool.end().catch(() => undefined), operationTimeout, 'MySQL close')
+    await withinDeadline(() => pool.end().catch(() => undefined), operationTimeout, 'MySQL close')
   }
   try {
-    const database = await withinTimeLimit(
+    const database = await withinDeadline(
       (signal) => lendConnection(pool, signal, (connection) => checkConnection(pool, connection)),
       operationTimeout,
       'MySQL startup',
@@ -93,13 +93,13 @@ export async function mysqlEngine(options: MysqlEngineOptions): Promise<SessionE
       try {
         // As long as another process may take to migrate, plus the time of a call.
         const longest = MIGRATION_LOCK_WAIT * 1_000 + operationTimeout
-        await withinTimeLimit((signal) => lendConnection(pool, signal, applyMigrations), longest, 'MySQL migrations')
+        await withinDeadline((signal) => lendConnection(pool, signal, applyMigrations), longest, 'MySQL migrations')
       } catch (error) {
         throw new SessionEngineError(`apply the MySQL migrations to database '${database}'`, error)
       }
     }
     const lookUp = (signal: AbortSignal) => lendConnection(pool, signal, (connection) => hasTable(connection, table))
-    if (!(await withinTimeLimit(lookUp, operationTimeout, 'MySQL startup'))) {
+    if (!(await withinDeadline(lookUp, operationTimeout, 'MySQL startup'))) {
       throw missingTableError(table, `MySQL database '${database}'`)
     }
     return createMysqlEngine(pool, {

@@ -24,8 +24,8 @@ export interface GroupProgress {
   committing: boolean
 }
 
-/** How long the server may wait, in whole milliseconds. */
-export interface GroupLimits {
+/** How long the server may wait on a group's transaction, in whole milliseconds. */
+export interface GroupServerLimits {
   /** For each row lock. */
   readonly lockWait: number
   /** For each statement, and between two statements of the transaction. */
@@ -50,7 +50,7 @@ export async function commitGroup(
   statements: GroupedStatements,
   table: SessionsTable,
   commits: readonly GroupCommit[],
-  limits: GroupLimits,
+  limits: GroupServerLimits,
   progress: GroupProgress,
 ): Promise<CommitOutcome[]> {
   const ids = [...new Set(commits.map((commit) => commit.id))]

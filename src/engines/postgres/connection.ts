@@ -1,5 +1,5 @@
 import { SQL } from 'bun'
-import { withinTimeLimit } from '../time-limit.js'
+import { withinDeadline } from '../deadlines.js'
 
 /**
  * Opens a connection pool on `url` whose connection attempts give up after twice `operationTimeout`: calls waiting for
@@ -71,7 +71,7 @@ export function hungConnectionCheck(client: SQL, operationTimeout: number): () =
   const poolSize = (client.options as { max?: number }).max ?? DEFAULT_POOL_SIZE
   let checking = false
   const probe = () =>
-    withinTimeLimit(
+    withinDeadline(
       (signal) => lendConnection(client, signal, (connection) => connection.unsafe('SELECT 1')),
       operationTimeout,
       'A check of a pooled connection',

@@ -13,13 +13,14 @@ import { applyChanges } from '../apply-changes.js'
 import { checkBatchSize } from '../batch-size.js'
 import { buildStatement } from '../built-statement.js'
 import { closedError } from '../closed-error.js'
+import { EngineTimeoutError, withinDeadline } from '../deadlines.js'
 import { deleteInBatches } from '../delete-in-batches.js'
 import { isSafeSessionId, unsafeIdError } from '../safe-id.js'
-import { EngineTimeoutError, withinTimeLimit } from '../time-limit.js'
-import { callGroups, type GroupedCall } from './call-groups.js'
+import { createTurnQueue, type TurnQueueLimits } from '../turn-queue.js'
 import { type CommitOutcome, commitGroup, type GroupCommit } from './commit-group.js'
 import { hungConnectionCheck, lendConnection } from './connection.js'
 import { retryOnEndedConnection } from './ended-connection.js'
+import { addGroupedCall, type GroupedCall, giveBackUnlessLate, takeIntoGroup, timeLeftOf } from './grouped-call.js'
 import { groupedStatements } from './grouped-statements.js'
 import type { SessionsTable } from './schema.js'
 import { queryChanges, queryRows } from './statement.js'
@@ -50,7 +51,7 @@ export const GROUP_LOCK_WAIT = 250
  * How loads and commits group: two groups of each kind at once at most, which leaves most of a default pool to other
  * calls; a bounded number of calls in one group, so its statements stay small.
  */
-const GROUPS = { running: 2, size: 500 }
+const GROUPS: TurnQueueLimits = { batchesAtOnce: 2, callsPerBatch: 500 }
 
 /** How many sessions' commits run one by one at once after their group failed. */
 const ONE_BY_ONE_AT_ONCE = 4
@@ -168,7 +169,7 @@ export function createPostgresEngine(client: SQL, parts: PostgresEngineParts): S
     work: (connection: SQL, signal: AbortSignal) => Promise<T>,
     timeLeft: number,
   ): Promise<T> =>
-    withinTimeLimit(
+    withinDeadline(
       (signal) => {
         // Other pooled connections may hang on the same broken path as this call's.
         signal.addEventListener('abort', () => closed || checkForHungConnections(), { once: true })
@@ -187,6 +188,7 @@ export function createPostgresEngine(client: SQL, parts: PostgresEngineParts): S
 
   /** Loads the sessions of a group with one statement, each answered for its own `now`. */
   const loadGroup = async (calls: readonly GroupedCall<LoadCall, StoredSession | null>[]) => {
+    takeIntoGroup(calls)
     const ids = [...new Set(calls.map((loading) => loading.input.id))]
     let earliest = calls[0]!.input.now
     for (const loading of calls) earliest = Math.min(earliest, loading.input.now)
@@ -198,7 +200,7 @@ export function createPostgresEngine(client: SQL, parts: PostgresEngineParts): S
         timeLeftOf(calls),
       )
     } catch (error) {
-      if (error instanceof EngineTimeoutError) loads.giveBack(calls, error)
+      if (error instanceof EngineTimeoutError) giveBackUnlessLate(loads, calls, error)
       else for (const loading of calls) loading.reject(error)
       return
     }
@@ -225,6 +227,7 @@ export function createPostgresEngine(client: SQL, parts: PostgresEngineParts): S
    * groups; so do the commits to sessions created elsewhere while the group ran.
    */
   const commitGroupOf = async (calls: readonly GroupedCall<GroupCommit, boolean>[]) => {
+    takeIntoGroup(calls)
     const timeLeft = timeLeftOf(calls)
     // At least 1: 0 would turn the server's limits off.
     const limits = {
@@ -244,7 +247,7 @@ export function createPostgresEngine(client: SQL, parts: PostgresEngineParts): S
       if (!(error instanceof EngineTimeoutError)) commitOneByOne(calls)
       // Once COMMIT has left, the group may have landed: like any call that timed out, it never runs again.
       else if (progress.committing) for (const committing of calls) committing.reject(error)
-      else commits.giveBack(calls, error)
+      else giveBackUnlessLate(commits, calls, error)
       return
     }
     const reruns: GroupedCall<GroupCommit, boolean>[] = []
@@ -270,12 +273,16 @@ export function createPostgresEngine(client: SQL, parts: PostgresEngineParts): S
     // A few sessions at a time, so a large group that failed leaves the pool to other calls.
     const worker = async () => {
       for (let sessionCalls = leftToCommit.pop(); sessionCalls; sessionCalls = leftToCommit.pop()) {
-        for (const { input, deadline, resolve, reject } of sessionCalls) {
+        for (const committing of sessionCalls) {
+          const { input, deadline } = committing
           await callWithin(
             'commit',
             (connection) => commitOn(connection, input.id, input.changes, input.now),
             deadline - performance.now(),
-          ).then(resolve, reject)
+          ).then(
+            (wrote) => committing.resolve(wrote),
+            (error: unknown) => committing.reject(error),
+          )
         }
       }
     }
@@ -284,8 +291,10 @@ export function createPostgresEngine(client: SQL, parts: PostgresEngineParts): S
     void running.finally(() => runningAlone.delete(running))
   }
 
-  const loads = callGroups(loadGroup, GROUPS, operationTimeout, "The postgres session engine's load")
-  const commits = callGroups(commitGroupOf, GROUPS, operationTimeout, "The postgres session engine's commit")
+  const loads = createTurnQueue(loadGroup, GROUPS)
+  const commits = createTurnQueue(commitGroupOf, GROUPS)
+  const loadTimedOut = `The postgres session engine's load got no answer within ${operationTimeout} ms`
+  const commitTimedOut = `The postgres session engine's commit got no answer within ${operationTimeout} ms`
 
   /** What a call about an id no session can have resolves to, without a round trip; refused once closed too. */
   const unknownId = <T>(answer: T): Promise<T> =>
@@ -300,14 +309,14 @@ export function createPostgresEngine(client: SQL, parts: PostgresEngineParts): S
 
     load(id: string, now: number): Promise<StoredSession | null> {
       if (!isSafeSessionId(id)) return unknownId(null)
-      return loads.add({ id, now })
+      return addGroupedCall(loads, { id, now }, operationTimeout, loadTimedOut)
     },
 
     commit(id: string, changes: SessionChanges, now: number): Promise<boolean> {
       if (!isSafeSessionId(id)) {
         return Promise.reject(unsafeIdError('postgresEngine', id))
       }
-      return commits.add({ id, changes, now })
+      return addGroupedCall(commits, { id, changes, now }, operationTimeout, commitTimedOut)
     },
 
     touch(id: string, expiresAt: number, now: number): Promise<boolean> {
@@ -359,8 +368,8 @@ export function createPostgresEngine(client: SQL, parts: PostgresEngineParts): S
       if (closed) return
       closed = true
       // Calls not sent yet are refused; those already running get up to one operationTimeout to finish.
-      loads.refuse(closedError('postgres'))
-      commits.refuse(closedError('postgres'))
+      loads.refuse(() => closedError('postgres'))
+      commits.refuse(() => closedError('postgres'))
       await Promise.all([loads.idle(), commits.idle()])
       await Promise.all(runningAlone)
       if (ownsClient) await client.close({ timeout: operationTimeout / 1_000 })
@@ -372,11 +381,4 @@ export function createPostgresEngine(client: SQL, parts: PostgresEngineParts): S
 interface LoadCall {
   readonly id: string
   readonly now: number
-}
-
-/** The time left to the earliest deadline among `calls`, in ms. */
-function timeLeftOf(calls: readonly GroupedCall<unknown, unknown>[]): number {
-  let earliest = calls[0]!.deadline
-  for (const { deadline } of calls) earliest = Math.min(earliest, deadline)
-  return earliest - performance.now()
 }

@@ -1,6 +1,7 @@
 import type { SQL } from 'bun'
 import type { SessionEngine } from '../../engine.js'
 import { SessionConfigError, SessionEngineError } from '../../errors.js'
+import { withinDeadline } from '../deadlines.js'
 import {
   checkSqlOptions,
   MIGRATION_LOCK_WAIT,
@@ -9,7 +10,6 @@ import {
   type SqlEngineRules,
   urlSource,
 } from '../sql-setup.js'
-import { withinTimeLimit } from '../time-limit.js'
 import { describeServer, isPostgresClient, lendConnection, openSessionClient } from './connection.js'
 import { createPostgresEngine } from './engine.js'
 import { applyMigrations } from './migrations.js'
@@ -81,7 +81,7 @@ export async function postgresEngine(options: PostgresEngineOptions): Promise<Se
     if (migrate) {
       // As long as another instance may take to migrate, plus the time of a call.
       const longest = MIGRATION_LOCK_WAIT * 1_000 + operationTimeout
-      await withinTimeLimit((signal) => applyMigrations(client, signal), longest, 'Applying the migrations').catch(
+      await withinDeadline((signal) => applyMigrations(client, signal), longest, 'Applying the migrations').catch(
         (error) => {
           throw new SessionEngineError(`apply the PostgreSQL migrations to ${describeServer(client)}`, error)
         },
@@ -113,7 +113,7 @@ async function tableExists(client: SQL, table: string, operationTimeout: number)
     lendConnection(client, signal, (connection) =>
       connection.unsafe('SELECT to_regclass(quote_ident($1)) IS NOT NULL', [table]).values(),
     )
-  const [row] = await withinTimeLimit(lookUp, operationTimeout, 'Looking up the sessions table').catch((error) => {
+  const [row] = await withinDeadline(lookUp, operationTimeout, 'Looking up the sessions table').catch((error) => {
     throw new SessionEngineError(`reach ${describeServer(client)}`, error)
   })
   return row?.[0] === true

@@ -1,7 +1,7 @@
 import type { RedisClient } from 'bun'
 import { closedError } from '../closed-error.js'
-import { EngineTimeoutError } from '../time-limit.js'
-import { Deadlines, type TimeLimited } from './deadlines.js'
+import { EngineTimeoutError, engineDeadlines, type Watched } from '../deadlines.js'
+import { createTurnQueue, type QueuedCall } from '../turn-queue.js'
 import type { RedisScript } from './scripts.js'
 
 /** What a call's work may ask about the call it runs for. */
@@ -38,7 +38,7 @@ export interface RedisConnectionParts {
 }
 
 /** One call of `run`, from the moment it is made until it settles or times out. */
-class PendingCall<T> implements RedisCall, TimeLimited {
+class PendingCall implements RedisCall, Watched, QueuedCall {
   finished = false
   timedOut = false
   /** Whether it was sent once more after its connection closed under it. */
@@ -48,13 +48,35 @@ class PendingCall<T> implements RedisCall, TimeLimited {
 
   constructor(
     readonly operation: string,
-    readonly work: RedisWork<T>,
-    readonly resolve: (value: T) => void,
-    readonly reject: (error: unknown) => void,
+    readonly work: RedisWork<unknown>,
+    readonly settleWith: (value: unknown) => void,
+    readonly rejectWith: (error: unknown) => void,
     readonly deadline: number,
     connection: number,
+    readonly onTimeout: (call: PendingCall) => void,
   ) {
     this.connection = connection
+  }
+
+  resolve(value: unknown): void {
+    if (this.finished) return
+    this.finished = true
+    engineDeadlines.finished()
+    this.settleWith(value)
+  }
+
+  reject(error: unknown): void {
+    if (this.finished) return
+    this.finished = true
+    engineDeadlines.finished()
+    this.rejectWith(error)
+  }
+
+  expire(): void {
+    if (this.finished) return
+    this.finished = true
+    this.timedOut = true
+    this.onTimeout(this)
   }
 }
 
@@ -76,8 +98,6 @@ export function createRedisConnection(client: RedisClient, parts: RedisConnectio
   // The last connection dropped because it hung; none yet (a client passed in connected already is number 0).
   let droppedConnection = -1
   let closed = false
-  // The calls made in this event-loop turn, sent together at its end.
-  let waiting: PendingCall<unknown>[] = []
 
   /** Opens a connection, or joins the attempt under way. */
   const connected = (): Promise<void> => {
@@ -99,32 +119,16 @@ export function createRedisConnection(client: RedisClient, parts: RedisConnectio
     client.close()
   }
 
-  const deadlines = new Deadlines<PendingCall<unknown>>((call) => {
-    call.finished = true
-    call.timedOut = true
+  const timedOut = (call: PendingCall) => {
     const error = new EngineTimeoutError(
       `Redis at ${address} (${call.operation}) got no answer within ${operationTimeout} ms`,
     )
     // Dropped before the caller hears of it, so nothing the call sent can take effect after it has been told so.
     drop(call.connection)
-    call.reject(error)
-  })
-
-  const succeed = (call: PendingCall<unknown>, value: unknown) => {
-    if (call.finished) return
-    call.finished = true
-    deadlines.finished()
-    call.resolve(value)
+    call.rejectWith(error)
   }
 
-  const fail = (call: PendingCall<unknown>, error: unknown) => {
-    if (call.finished) return
-    call.finished = true
-    deadlines.finished()
-    call.reject(error)
-  }
-
-  const send = (call: PendingCall<unknown>) => {
+  const send = (call: PendingCall) => {
     call.connection = connectionNumber
     let answer: Promise<unknown>
     try {
@@ -134,14 +138,13 @@ export function createRedisConnection(client: RedisClient, parts: RedisConnectio
       answer = Promise.reject(error)
     }
     answer.then(
-      (value) => succeed(call, value),
+      (value) => call.resolve(value),
       (error: unknown) => failed(call, error),
     )
   }
 
-  /** Sends `call` once the client is connected, unless it timed out meanwhile; never reconnects a closed engine. */
-  const connectThenSend = (call: PendingCall<unknown>) => {
-    if (closed) return fail(call, closedError('redis', call.operation))
+  /** Sends `call` once the client is connected, unless it timed out meanwhile. */
+  const connectThenSend = (call: PendingCall) => {
     if (client.connected) return send(call)
     const ready = connected()
     call.connection = connectionNumber
@@ -153,35 +156,32 @@ export function createRedisConnection(client: RedisClient, parts: RedisConnectio
     )
   }
 
-  const failed = (call: PendingCall<unknown>, error: unknown) => {
+  const failed = (call: PendingCall, error: unknown) => {
     if (call.finished) return
-    if (closed || !isConnectionClosed(error) || call.resent) return fail(call, error)
+    if (closed || !isConnectionClosed(error) || call.resent) return call.reject(error)
     // Dropped because it hung: what this call sent may still reach Redis one day, so it is never sent again; the call
     // waits out its time limit.
     if (call.connection === droppedConnection) return
-    // The socket closed by itself (a restart, a cut): once more on a new one. Every command the engine sends gives
-    // the same result when run twice.
+    // The socket closed by itself (a restart, a cut): once more on a new one, with the next turn's calls. Every
+    // command the engine sends gives the same result when run twice.
     call.resent = true
-    connectThenSend(call)
+    queue.giveBack([call])
   }
 
-  const sendWaiting = () => {
-    const calls = waiting
-    waiting = []
-    for (const call of calls) {
-      if (call.finished) continue
-      connectThenSend(call)
-    }
-  }
+  // The calls made in one event-loop turn, sent together at its end.
+  const queue = createTurnQueue<PendingCall>((calls) => {
+    for (const call of calls) connectThenSend(call)
+    return undefined
+  })
 
   const run = <T>(operation: string, work: RedisWork<T>): Promise<T> => {
     if (closed) return Promise.reject(closedError('redis', operation))
     return new Promise<T>((resolve, reject) => {
       const deadline = performance.now() + operationTimeout
-      const call = new PendingCall(operation, work, resolve, reject, deadline, connectionNumber)
-      deadlines.add(call as PendingCall<unknown>)
-      if (waiting.length === 0) setImmediate(sendWaiting)
-      waiting.push(call as PendingCall<unknown>)
+      const settle = resolve as (value: unknown) => void
+      const call = new PendingCall(operation, work, settle, reject, deadline, connectionNumber, timedOut)
+      engineDeadlines.watch(call)
+      queue.add(call)
     })
   }
 
@@ -202,9 +202,7 @@ export function createRedisConnection(client: RedisClient, parts: RedisConnectio
       if (closed) return
       closed = true
       // Calls still waiting for the end of this turn are refused rather than sent after close.
-      const unsent = waiting
-      waiting = []
-      for (const call of unsent) fail(call, closedError('redis', call.operation))
+      queue.refuse((call) => closedError('redis', call.operation))
       if (ownsClient) client.close()
     },
   }

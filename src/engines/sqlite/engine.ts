@@ -19,7 +19,7 @@ import type { GcWorkerStore } from './gc-worker-protocol.js'
 import { preparedStatements } from './prepared-statements.js'
 import { createRowCache } from './row-cache.js'
 import type { SessionsTable } from './schema.js'
-import { type BatchedWork, createTurnBatch } from './turn-batch.js'
+import { type BatchedWork, createTransactionBatches } from './transaction-batches.js'
 
 /** What `createSqliteEngine` needs besides the connection. */
 export interface SqliteEngineParts {
@@ -157,7 +157,7 @@ export function createSqliteEngine(connection: Database, parts: SqliteEnginePart
   // What runs outside the batches waits for locks by itself, sleeping briefly: entries, and sweeps without a worker.
   const outsideBatches = <T>(run: () => T): T =>
     waitForLocks === undefined ? run() : retryWhileBusy(run, waitForLocks)
-  const batch = createTurnBatch(
+  const batch = createTransactionBatches(
     (works, writes) => {
       try {
         if (writes) return inTransaction.immediate(works)
@@ -261,7 +261,7 @@ export function createSqliteEngine(connection: Database, parts: SqliteEnginePart
     close(): Promise<void> {
       closing ??= (async () => {
         closed = true
-        batch.flushNow(closedError('sqlite'))
+        batch.close(closedError('sqlite'))
         await gcWorker?.stop(closedError('sqlite'))
         // Finalized statements let close() release the file now rather than when they are garbage-collected.
         statements.finalizeAll()

@@ -1,5 +1,5 @@
 import { expect, test } from 'bun:test'
-import { type BatchedWork, createTurnBatch } from '../src/engines/sqlite/turn-batch.js'
+import { type BatchedWork, createTransactionBatches } from '../../src/engines/sqlite/transaction-batches.js'
 
 /** The error a batch throws while another connection holds the write lock. */
 const busy = Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' })
@@ -11,7 +11,7 @@ const busy = Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY
 function recordingBatch(fail: (names: readonly string[]) => boolean = () => false, lock = { held: false }) {
   const runs: string[][] = []
   const names = new WeakMap<BatchedWork, string>()
-  const batch = createTurnBatch(
+  const batch = createTransactionBatches(
     (works, writes) => {
       const run = works.map((work) => names.get(work)!)
       runs.push([writes ? 'write' : 'read', ...run])
@@ -55,7 +55,7 @@ test('when a batch fails, each work runs again on its own and only the failing o
 })
 
 test('a work that throws rejects its own caller', async () => {
-  const batch = createTurnBatch((works) => works.map((work) => work.run()))
+  const batch = createTransactionBatches((works) => works.map((work) => work.run()))
   const failing = batch.add({
     run: () => {
       throw new Error('no such table')
@@ -65,10 +65,10 @@ test('a work that throws rejects its own caller', async () => {
   await expect(failing).rejects.toThrow('no such table')
 })
 
-test('flushNow runs the waiting batch at once', async () => {
+test('close runs the waiting batch at once', async () => {
   const { batch, runs, add } = recordingBatch()
   const pending = add('a', true)
-  batch.flushNow(new Error('closed'))
+  batch.close(new Error('closed'))
   expect(runs).toEqual([['write', 'a']])
   expect(await pending).toBe('a done')
 })
@@ -118,7 +118,7 @@ test('writes rerun alone after a failed batch keep their order when the lock is 
 
 test('writes locked out for longer than the budget fail with the busy error', async () => {
   const lock = { held: true }
-  const batch = createTurnBatch(
+  const batch = createTransactionBatches(
     (works, writes) => {
       if (writes && lock.held) throw busy
       return works.map((work) => work.run())
@@ -130,11 +130,18 @@ test('writes locked out for longer than the budget fail with the busy error', as
   expect(performance.now() - started).toBeGreaterThanOrEqual(50)
 })
 
-test('flushNow fails work still locked out with the reason it is given', async () => {
+test('close fails work still locked out with the reason it is given', async () => {
   const lock = { held: true }
   const { batch, add } = recordingBatch(undefined, lock)
   const pending = add('w1', true)
   await Bun.sleep(5)
-  batch.flushNow(new Error('The sqlite session engine is closed'))
+  batch.close(new Error('The sqlite session engine is closed'))
   await expect(pending).rejects.toThrow('The sqlite session engine is closed')
+})
+
+test('work added after close fails with the reason close was given, unrun', async () => {
+  const { batch, runs, add } = recordingBatch()
+  batch.close(new Error('The sqlite session engine is closed'))
+  await expect(add('late', true)).rejects.toThrow('The sqlite session engine is closed')
+  expect(runs).toEqual([])
 })

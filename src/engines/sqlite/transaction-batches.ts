@@ -1,3 +1,5 @@
+import { createTurnQueue } from '../turn-queue.js'
+
 /** One piece of work waiting for the next batch: a few statements that must not be split. */
 export interface BatchedWork {
   /** Runs the work's statements; called inside the batch's transaction. */
@@ -7,11 +9,13 @@ export interface BatchedWork {
 }
 
 /** Work of one event-loop turn, run together in shared transactions. */
-export interface TurnBatch {
+export interface TransactionBatches {
   /** Resolves to what `work.run` returned once the batch it joined has run (rejects with what it threw). */
   add<T>(work: BatchedWork & { readonly run: () => T }): Promise<T>
-  /** Runs the waiting batch now; work locked out even then fails with `reason` instead of waiting on. */
-  flushNow(reason: Error): void
+  /**
+   * Runs the waiting batch now; work locked out even then, and work added from now on, fails with `reason` instead.
+   */
+  close(reason: Error): void
 }
 
 /**
@@ -32,12 +36,26 @@ export interface BusyRetry {
 const BUSY_PAUSE = 1
 
 /** One piece of work with the promise its caller waits on. */
-interface Waiting {
-  readonly work: BatchedWork
-  readonly resolve: (value: unknown) => void
-  readonly reject: (reason: unknown) => void
+class WaitingWork {
+  finished = false
   /** When the work first found the database locked, or undefined while it has not. */
-  lockedOutSince?: number
+  lockedOutSince: number | undefined
+
+  constructor(
+    readonly work: BatchedWork,
+    readonly settleWith: (value: unknown) => void,
+    readonly rejectWith: (reason: unknown) => void,
+  ) {}
+
+  resolve(value: unknown): void {
+    this.finished = true
+    this.settleWith(value)
+  }
+
+  reject(reason: unknown): void {
+    this.finished = true
+    this.rejectWith(reason)
+  }
 }
 
 /**
@@ -46,41 +64,22 @@ interface Waiting {
  * the requests of one turn share it. The batch writes when any of its works does. When a batch fails, each of its works
  * runs again on its own, so one bad work fails only its own caller.
  *
- * With `busyRetry`, writes that find the database locked wait at the head of the queue, in their order, and run again
+ * With `busyRetry`, writes that find the database locked are given back to the queue, in their order, and run again
  * a moment later while the event loop serves other requests; the reads of their batch are answered at once, as reads
  * in WAL mode never need the write lock.
  */
-export function createTurnBatch(runTogether: RunTogether, busyRetry?: BusyRetry): TurnBatch {
-  let waiting: Waiting[] = []
-  let timer: ReturnType<typeof setTimeout> | undefined
-  let flushScheduled = false
-
-  const scheduleSoon = () => {
-    if (flushScheduled) return
-    flushScheduled = true
-    setImmediate(flush)
-  }
-
+export function createTransactionBatches(runTogether: RunTogether, busyRetry?: BusyRetry): TransactionBatches {
   /** Whether the error is a lock-out the entries may wait out: busy, and none has waited past the budget. */
-  const canWait = (entries: readonly Waiting[], error: unknown): boolean => {
+  const canWait = (entries: readonly WaitingWork[], error: unknown): boolean => {
     if (!busyRetry?.isBusy(error)) return false
     const now = performance.now()
     for (const entry of entries) entry.lockedOutSince ??= now
     return entries.every((entry) => now - (entry.lockedOutSince as number) < busyRetry.budget)
   }
 
-  /** Puts locked-out writes back at the head of the queue, in order, to run again after a pause. */
-  const waitForLock = (writes: readonly Waiting[]) => {
-    waiting = [...writes, ...waiting]
-    timer ??= setTimeout(() => {
-      timer = undefined
-      flush()
-    }, BUSY_PAUSE)
-  }
-
   /** Runs `entries` (in order, each alone) and settles them; from the first lock-out on, the writes wait untried. */
-  const settleEachAlone = (entries: readonly Waiting[]) => {
-    const lockedOut: Waiting[] = []
+  const settleEachAlone = (entries: readonly WaitingWork[]) => {
+    const lockedOut: WaitingWork[] = []
     for (const entry of entries) {
       if (lockedOut.length > 0 && entry.work.writes) {
         lockedOut.push(entry)
@@ -93,16 +92,27 @@ export function createTurnBatch(runTogether: RunTogether, busyRetry?: BusyRetry)
         else entry.reject(error)
       }
     }
-    if (lockedOut.length > 0) waitForLock(lockedOut)
+    if (lockedOut.length > 0) queue.giveBack(lockedOut, BUSY_PAUSE)
   }
 
-  function flush() {
-    flushScheduled = false
-    if (timer !== undefined) return
-    const batch = waiting
-    if (batch.length === 0) return
-    waiting = []
-    if (batch.length === 1) return settleEachAlone(batch)
+  /** Runs read-only `entries` together (each alone if that fails) and settles them. */
+  const settleTogether = (entries: readonly WaitingWork[]) => {
+    try {
+      const results = runTogether(
+        entries.map((entry) => entry.work),
+        false,
+      )
+      for (let index = 0; index < entries.length; index++) (entries[index] as WaitingWork).resolve(results[index])
+    } catch {
+      settleEachAlone(entries)
+    }
+  }
+
+  const runBatch = (batch: WaitingWork[]): undefined => {
+    if (batch.length === 1) {
+      settleEachAlone(batch)
+      return
+    }
     const writes = batch.some((entry) => entry.work.writes)
     let results: unknown[]
     try {
@@ -116,44 +126,26 @@ export function createTurnBatch(runTogether: RunTogether, busyRetry?: BusyRetry)
         // Nothing ran: answer the reads now, and let the writes wait for the lock.
         const reads = batch.filter((entry) => !entry.work.writes)
         if (reads.length > 0) settleTogether(reads)
-        waitForLock(batchWrites)
+        queue.giveBack(batchWrites, BUSY_PAUSE)
         return
       }
       settleEachAlone(batch)
       return
     }
-    for (let index = 0; index < batch.length; index++) (batch[index] as Waiting).resolve(results[index])
+    for (let index = 0; index < batch.length; index++) (batch[index] as WaitingWork).resolve(results[index])
   }
 
-  /** Runs read-only `entries` together (each alone if that fails) and settles them. */
-  const settleTogether = (entries: readonly Waiting[]) => {
-    try {
-      const results = runTogether(
-        entries.map((entry) => entry.work),
-        false,
-      )
-      for (let index = 0; index < entries.length; index++) (entries[index] as Waiting).resolve(results[index])
-    } catch {
-      settleEachAlone(entries)
-    }
-  }
+  const queue = createTurnQueue(runBatch)
 
   return {
     add<T>(work: BatchedWork & { readonly run: () => T }): Promise<T> {
       const { promise, resolve, reject } = Promise.withResolvers<T>()
-      waiting.push({ work, resolve: resolve as (value: unknown) => void, reject })
-      if (timer === undefined) scheduleSoon()
+      queue.add(new WaitingWork(work, resolve as (value: unknown) => void, reject))
       return promise
     },
-    flushNow(reason) {
-      if (timer !== undefined) clearTimeout(timer)
-      timer = undefined
-      flush()
-      if (timer !== undefined) clearTimeout(timer)
-      timer = undefined
-      const left = waiting
-      waiting = []
-      for (const entry of left) entry.reject(reason)
+    close(reason) {
+      queue.runNow()
+      queue.refuse(() => reason)
     },
   }
 }
