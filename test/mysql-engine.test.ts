@@ -22,7 +22,7 @@ import {
 import { runEngineConformance } from 'elysia-sessions/testing'
 import { createConnection, createPool } from 'mysql2'
 import { createPool as createPromisePool, type Pool } from 'mysql2/promise'
-import { generateSessionId } from '../src/session-id.js'
+import { randomSessionId } from './support/cookie-format.js'
 import { cookiePairOf, SECRET, send } from './support/http.js'
 import { connectionIdsOn, type FreshDatabase, freshDatabases, rowsOf, scalar } from './support/mysql.js'
 import { testService } from './support/services.js'
@@ -109,7 +109,7 @@ describe.skipIf(!mysql.url)(mysql.label, () => {
     test('ids compare byte-wise: ids differing only in case are different sessions', async () => {
       const engine = await mysqlEngine({ url: shared.url })
       try {
-        const id = generateSessionId().replace(/^./, 'a')
+        const id = randomSessionId().replace(/^./, 'a')
         const swapped = [...id].map((c) => (c === c.toLowerCase() ? c.toUpperCase() : c.toLowerCase())).join('')
         const ids = [id, swapped, 'x', 'X']
         const now = Date.now()
@@ -428,7 +428,7 @@ describe.skipIf(!mysql.url)(mysql.label, () => {
         const cookie = cookiePairOf(first)
 
         await proxy.cut()
-        const load = await timed(engine.load(generateSessionId(), Date.now()))
+        const load = await timed(engine.load(randomSessionId(), Date.now()))
         expect((load.error as { code?: string }).code).toBe('ECONNREFUSED')
         expect(load.ms).toBeLessThan(OPERATION_TIMEOUT)
         const commit = await timed(commitAndLoad(engine))
@@ -462,7 +462,7 @@ describe.skipIf(!mysql.url)(mysql.label, () => {
         const [failed, health, ...calls] = await Promise.all([
           send(app, '/visit', { cookie }),
           send(app, '/health'),
-          timed(engine.load(generateSessionId(), Date.now())),
+          timed(engine.load(randomSessionId(), Date.now())),
           timed(commitAndLoad(engine)),
           timed(engine.count(Date.now())),
           timed(engine.deleteExpired(Date.now())),
@@ -508,7 +508,7 @@ describe.skipIf(!mysql.url)(mysql.label, () => {
       const hanging = await mysqlEngine({ url: shared.urlThrough(proxy.port), operationTimeout: OPERATION_TIMEOUT })
       const direct = await mysqlEngine({ url: shared.url, operationTimeout: OPERATION_TIMEOUT })
       try {
-        const id = generateSessionId()
+        const id = randomSessionId()
         const commitValue = (engine: SessionEngine, value: string) => {
           const now = Date.now()
           return engine.commit(id, { set: { 'string:x': value }, deleted: [], expiresAt: now + HOUR }, now)

@@ -23,7 +23,7 @@ import {
   sessionsTable,
 } from 'elysia-sessions/engines/postgres'
 import { runEngineConformance } from 'elysia-sessions/testing'
-import { generateSessionId } from '../src/session-id.js'
+import { randomSessionId } from './support/cookie-format.js'
 import { cookiePairOf, SECRET, send } from './support/http.js'
 import {
   createFreshDatabase,
@@ -279,7 +279,7 @@ describe.skipIf(!postgres.url)(postgres.label, () => {
   describe('ids and data', () => {
     test('ids that differ only in case are two sessions', async () => {
       const engine = await postgresEngine({ url: shared.url })
-      const tail = generateSessionId().slice(2)
+      const tail = randomSessionId().slice(2)
       const [lower, upper] = [`aB${tail}`, `Ab${tail}`]
       const now = Date.now()
       await engine.commit(lower, { set: { 'string:who': 'aB' }, deleted: [], expiresAt: now + HOUR }, now)
@@ -321,7 +321,7 @@ describe.skipIf(!postgres.url)(postgres.label, () => {
     test('a commit with existingOnly waits for a concurrent delete and then writes nothing', async () => {
       const engine = await postgresEngine({ url: shared.url })
       const locker = new SQL({ url: shared.url, database: shared.name, max: 1 })
-      const id = generateSessionId()
+      const id = randomSessionId()
       const now = Date.now()
       await engine.commit(id, { set: { 'string:a': '1' }, deleted: [], expiresAt: now + HOUR }, now)
       const locked = Promise.withResolvers<void>()
@@ -362,10 +362,10 @@ describe.skipIf(!postgres.url)(postgres.label, () => {
     test('commits land in one transaction, each as it would alone, in order for one session', async () => {
       const engine = await postgresEngine({ url: shared.url })
       const now = Date.now()
-      const existing = generateSessionId()
+      const existing = randomSessionId()
       await engine.commit(existing, changesOf('kept', now), now)
-      const created = Array.from({ length: 5 }, generateSessionId)
-      const unknown = generateSessionId()
+      const created = Array.from({ length: 5 }, randomSessionId)
+      const unknown = randomSessionId()
       const results = await Promise.all([
         ...created.map((id) => engine.commit(id, changesOf('new', now), now)),
         engine.commit(existing, { ...changesOf('a', now, true), deleted: ['string:kept'] }, now),
@@ -388,7 +388,7 @@ describe.skipIf(!postgres.url)(postgres.label, () => {
       const client = new SQL({ url: shared.url, database: shared.name })
       const engine = await postgresEngine({ database: client })
       const now = Date.now()
-      const id = generateSessionId()
+      const id = randomSessionId()
       await engine.commit(id, { ...changesOf('x', now), expiresAt: now + 1_000 }, now)
       let reserved = 0
       const reserve = client.reserve.bind(client)
@@ -399,7 +399,7 @@ describe.skipIf(!postgres.url)(postgres.label, () => {
       const loads = await Promise.all([
         ...Array.from({ length: 30 }, () => engine.load(id, now)),
         engine.load(id, now + 2_000),
-        engine.load(generateSessionId(), now),
+        engine.load(randomSessionId(), now),
       ])
       expect(reserved).toBe(1)
       expect(loads[0]).toEqual({ data: { 'string:x': 'x' }, expiresAt: now + 1_000 })
@@ -415,7 +415,7 @@ describe.skipIf(!postgres.url)(postgres.label, () => {
     test('a session locked elsewhere holds up only its own commit, which lands once the lock is gone', async () => {
       const engine = await postgresEngine({ url: shared.url, operationTimeout: 10_000 })
       const now = Date.now()
-      const [locked, other, another] = [generateSessionId(), generateSessionId(), generateSessionId()]
+      const [locked, other, another] = [randomSessionId(), randomSessionId(), randomSessionId()]
       await engine.commit(locked, changesOf('before', now), now)
       const locker = await openTransaction(shared, (transaction) =>
         transaction.unsafe('SELECT 1 FROM sessions WHERE id = $1 FOR UPDATE', [locked]),
@@ -428,7 +428,7 @@ describe.skipIf(!postgres.url)(postgres.label, () => {
       // Without running one at a time, these would wait out the lock, here until their time limit.
       expect(await Promise.all(others)).toEqual([true, true])
       // Nor does the commit left waiting hold up later groups.
-      expect(await engine.commit(generateSessionId(), changesOf('later', now), now)).toBe(true)
+      expect(await engine.commit(randomSessionId(), changesOf('later', now), now)).toBe(true)
       expect(lockedSettled).toBe(false)
       await locker.end()
       expect(await lockedCommit).toBe(true)
@@ -439,7 +439,7 @@ describe.skipIf(!postgres.url)(postgres.label, () => {
     test('a commit to a session another transaction creates meanwhile applies after it, keeping both', async () => {
       const engine = await postgresEngine({ url: shared.url })
       const now = Date.now()
-      const id = generateSessionId()
+      const id = randomSessionId()
       const creator = await openTransaction(shared, (transaction) =>
         transaction.unsafe(`INSERT INTO sessions (id, data, expires_at) VALUES ($1, '{"string:theirs":"t"}', $2)`, [
           id,
@@ -458,7 +458,7 @@ describe.skipIf(!postgres.url)(postgres.label, () => {
     test('a commit whose data cannot be stored fails alone', async () => {
       const engine = await postgresEngine({ url: shared.url })
       const now = Date.now()
-      const [good, bad] = [generateSessionId(), generateSessionId()]
+      const [good, bad] = [randomSessionId(), randomSessionId()]
       const unstorable = { set: { 'int:n': 1n as never }, deleted: [], expiresAt: now + HOUR }
       const [goodResult, badResult] = await Promise.allSettled([
         engine.commit(good, changesOf('g', now), now),
@@ -474,7 +474,7 @@ describe.skipIf(!postgres.url)(postgres.label, () => {
       const client = new SQL({ url: shared.url, database: shared.name })
       const engine = await postgresEngine({ database: client })
       const now = Date.now()
-      const [underWay, unsent] = [generateSessionId(), generateSessionId()]
+      const [underWay, unsent] = [randomSessionId(), randomSessionId()]
       await engine.commit(underWay, changesOf('before', now), now)
       const locker = await openTransaction(shared, (transaction) =>
         transaction.unsafe('SELECT 1 FROM sessions WHERE id = $1 FOR UPDATE', [underWay]),
@@ -604,7 +604,7 @@ describe.skipIf(!postgres.url)(postgres.label, () => {
       const cookie = await signedIn()
       await proxy.cut()
       try {
-        const direct = await timed(engine.load(generateSessionId(), Date.now()))
+        const direct = await timed(engine.load(randomSessionId(), Date.now()))
         expect(direct.elapsed).toBeLessThan(OUTAGE_TIMEOUT + SLACK)
         expect(reasonOf(direct.result)).toHaveProperty('code', expect.stringMatching(/^ERR_POSTGRES_/))
 
@@ -635,7 +635,7 @@ describe.skipIf(!postgres.url)(postgres.label, () => {
         const now = Date.now()
         const changes = { set: { 'string:x': 'y' }, deleted: [], expiresAt: now + HOUR }
         // Started together, so both wait on connection attempts that began no earlier than they did.
-        const direct = timed(engine.commit(generateSessionId(), changes, now))
+        const direct = timed(engine.commit(randomSessionId(), changes, now))
         const request = timed(send(app, '/name', { cookie }))
         const health = await timed(send(app, '/health'))
         expect(health.elapsed).toBeLessThan(OUTAGE_TIMEOUT / 2)
@@ -662,7 +662,7 @@ describe.skipIf(!postgres.url)(postgres.label, () => {
     })
 
     test('after pg_terminate_backend of its connections, at most the next call fails, with its cause', async () => {
-      const ids = Array.from({ length: 4 }, () => generateSessionId())
+      const ids = Array.from({ length: 4 }, () => randomSessionId())
       // Several connections open at once, so the pool holds more than one for the server to end.
       await Promise.all(ids.map((id) => commitAndLoad(engine, id)))
       expect(await terminateConnections(shared.raw, shared.name)).toBeGreaterThan(0)
@@ -702,7 +702,7 @@ describe.skipIf(!postgres.url)(postgres.label, () => {
     const storedValueOf = async (id: string) => (await direct.load(id, Date.now()))?.data['string:x']
 
     test('a commit that timed out never lands, even when its connection comes back after a later commit', async () => {
-      const id = generateSessionId()
+      const id = randomSessionId()
       await commitValue(hanging, id, 'old')
       proxy.blackHole('forward')
       const stale = await timed(commitValue(hanging, id, 'stale'))
@@ -718,7 +718,7 @@ describe.skipIf(!postgres.url)(postgres.label, () => {
     })
 
     test('a pool whose every connection hangs while the server is fine recovers after one timeout', async () => {
-      const ids = Array.from({ length: 12 }, () => generateSessionId())
+      const ids = Array.from({ length: 12 }, () => randomSessionId())
       // More calls at once than the pool has connections, so it holds all it may.
       await Promise.all(ids.map((id) => commitValue(hanging, id, 'old')))
       proxy.blackHole('forward')
@@ -740,7 +740,7 @@ describe.skipIf(!postgres.url)(postgres.label, () => {
         operationTimeout: 4 * OUTAGE_TIMEOUT,
       })
       opened.push(slow)
-      const id = generateSessionId()
+      const id = randomSessionId()
       await commitValue(slow, id, 'old')
       const locker = new SQL({ url: shared.url, database: shared.name, max: 1 })
       try {

@@ -1,5 +1,5 @@
 import { expect, test } from 'bun:test'
-import { createRowCache } from '../src/engines/sqlite/row-cache.js'
+import { createRowCache } from '../../src/engines/sqlite/row-cache.js'
 
 test('the row cache drops the rows used longest ago once it holds too many rows', () => {
   const cache = createRowCache(2, 1_000)
