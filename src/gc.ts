@@ -6,7 +6,7 @@ export interface GcTimer {
   start(): void
   /** A sweep now, after any sweep in progress; resolves to what it removed. */
   runNow(): Promise<number>
-  /** Stops the timer and waits for a sweep in progress. */
+  /** Stops the timer; resolves once a sweep in progress has settled, whatever its outcome. */
   stop(): Promise<void>
 }
 
@@ -39,9 +39,10 @@ export function createGcTimer(sweep: () => Promise<number>, interval: number, lo
       if (timer !== undefined || stopped || interval === 0) return
       timer = setInterval(function sessionGcTick() {
         if (current) return
-        run().catch((error: unknown) =>
-          logger.error('elysia-sessions: GC sweep failed; the next tick will try again', error),
-        )
+        run().catch((error: unknown) => {
+          // A sweep cut short by stop() and the engine's close is no failure.
+          if (!stopped) logger.error('elysia-sessions: GC sweep failed; the next tick will try again', error)
+        })
       }, interval)
       timer.unref()
     },

@@ -40,11 +40,15 @@ export class PluginCore {
     return this.#gc.runNow()
   }
 
-  /** Stops GC, waits for a sweep in progress, then closes the engine; calling it again returns the same promise. */
+  /**
+   * Stops GC and closes the engine, then waits for a sweep in progress, which the engine's close ends early (a long
+   * sweep never holds up shutdown); calling it again returns the same promise.
+   */
   close(): Promise<void> {
     this.#closed ??= (async () => {
-      await this.#gc.stop()
+      const sweepEnded = this.#gc.stop()
       await this.callEngine('close', (engine) => engine.close())
+      await sweepEnded
     })()
     return this.#closed
   }

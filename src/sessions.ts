@@ -60,11 +60,11 @@ export class Sessions {
 
   /** Every live session at once. Holds them all in memory: prefer `each` for large stores. */
   async all(): Promise<Session[]> {
-    const sessions: Session[] = []
+    const found: Session[] = []
     await this.each((session) => {
-      sessions.push(session)
+      found.push(session)
     })
-    return sessions
+    return found
   }
 
   /** How many sessions are alive. */

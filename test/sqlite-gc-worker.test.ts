@@ -269,4 +269,25 @@ describe('when the GC worker cannot sweep, the SQLite engine sweeps on the main 
     expect(settled).toContain('closed')
     raw.close()
   })
+
+  test('sessions.close() ends sweeps still waiting on the worker instead of waiting for them, and logs no failure', async () => {
+    misbehaviour = 'never-ready'
+    const { engine, raw } = await fileWithRows(0)
+    const { logger, logged } = recordingLogger()
+    const app = new Elysia().use(session({ secret: SECRET, engine, gcInterval: 20, logger })).get('/', () => 'ok')
+    await app.handle(new Request('http://localhost/'))
+    // Long enough for the timer to have started a sweep, which waits on the worker; the next one waits behind it.
+    await Bun.sleep(100)
+    const { sessions } = app.decorator
+    const sweep = sessions.gc().then(
+      () => 'resolved',
+      (error: Error) => error.message,
+    )
+    const closing = sessions.close().then(() => 'closed')
+    expect(await Promise.race([closing, Bun.sleep(2_000).then(() => 'still closing')])).toBe('closed')
+    expect(await sweep).toContain('closed')
+    await Bun.sleep(50)
+    expect(logged).toEqual([])
+    raw.close()
+  })
 })

@@ -15,7 +15,7 @@ export interface Watched {
 
 /**
  * Times out any number of calls with one timer instead of one per call. The timer waits only for the earliest
- * unfinished deadline, and is stopped while nothing is unfinished, so it never holds the process open. Calls with one
+ * unfinished deadline, and is stopped while nothing is unfinished, so it never holds an idle process open. Calls with one
  * time limit are watched in the order their deadlines come, so adding one is an append; an earlier one is put in its
  * place.
  */

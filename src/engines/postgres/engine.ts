@@ -45,7 +45,7 @@ export const DELETE_BATCH = 1_000
  * its time left: far longer than a commit holds a lock, far shorter than a time limit, so that a session locked
  * elsewhere holds up neither the sessions grouped with it nor the groups that follow.
  */
-export const GROUP_LOCK_WAIT = 250
+const GROUP_LOCK_WAIT = 250
 
 /**
  * How loads and commits group: two groups of each kind at once at most, which leaves most of a default pool to other

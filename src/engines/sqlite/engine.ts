@@ -32,7 +32,7 @@ export interface SqliteEngineParts {
    * moment later for up to `waitForLocks` ms, instead of the busy handler sleeping and stalling the whole event loop.
    */
   readonly waitForLocks?: number
-  /** Set when other connections can reach the file: `deleteExpired` then sweeps from a GC worker of its own. */
+  /** Set for a database on a file (not `:memory:`): `deleteExpired` then sweeps from a GC worker of its own. */
   readonly gcWorker?: { readonly store: GcWorkerStore; readonly logger: SessionLogger }
 }
 
@@ -40,7 +40,7 @@ export interface SqliteEngineParts {
  * How many expired rows one DELETE removes: small batches hold the write lock briefly, so other connections (and the
  * main thread, when the GC worker sweeps) never wait long.
  */
-export const SWEEP_BATCH = 100
+const SWEEP_BATCH = 100
 
 /** How many session rows an engine on its own connection keeps in memory to answer reads without the file. */
 const CACHED_ROWS = 10_000
