@@ -2,7 +2,7 @@ import type { Database } from 'bun:sqlite'
 import { fileURLToPath } from 'node:url'
 import { type BunSQLiteDatabase, drizzle } from 'drizzle-orm/bun-sqlite'
 import { migrate } from 'drizzle-orm/bun-sqlite/migrator'
-import { trackStatements } from './tracked-statements.js'
+import { preparedStatements } from './prepared-statements.js'
 
 /** The bundled migrations, found next to the package's code, never relative to the working directory. */
 const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../../drizzle/sqlite', import.meta.url))
@@ -19,12 +19,12 @@ const MIGRATION_ATTEMPTS = 5
  * `CREATE TABLE` and, on the next attempt, sees the winner's record and skips it.
  */
 export function applyMigrations(connection: Database): void {
-  const tracked = trackStatements(connection)
-  const db = drizzle({ client: tracked.client })
+  const statements = preparedStatements(connection)
+  const db = drizzle({ client: statements.drizzleClient })
   try {
     migrateWithRetries(db)
   } finally {
-    tracked.finalizeAll()
+    statements.finalizeAll()
   }
 }
 
