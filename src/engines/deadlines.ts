@@ -103,34 +103,70 @@ export class Deadlines {
 /** The one timer that times out the calls of every engine in this process. */
 export const engineDeadlines = new Deadlines()
 
-/** Work run by `withinDeadline`, from its start until it settles or times out. */
-class TimeLimitedWork<T> implements Watched {
+/**
+ * A call that `engineDeadlines` watches from the moment it is made, and that settles once: by its answer, with `resolve` or `reject`, or when its
+ * deadline passes, with `expire`, which each kind of call defines through `expireWith`. Whatever comes later is
+ * ignored: nobody waits for an answer that arrives after the deadline.
+ */
+export abstract class WatchedCall<T> implements Watched {
   finished = false
-  readonly controller = new AbortController()
+  readonly #settle: (value: T) => void
+  readonly #fail: (error: unknown) => void
 
   constructor(
     readonly deadline: number,
-    readonly what: string,
-    readonly statedLimit: number,
-    readonly resolve: (value: T) => void,
-    readonly reject: (error: unknown) => void,
-  ) {}
+    settle: (value: T) => void,
+    fail: (error: unknown) => void,
+  ) {
+    this.#settle = settle
+    this.#fail = fail
+    engineDeadlines.watch(this)
+  }
 
-  settle(finish: () => void): void {
-    // Work abandoned at its deadline may still settle later; nobody waits for it any more.
-    if (this.finished) return
+  resolve(value: T): void {
+    if (this.#finish()) this.#settle(value)
+  }
+
+  reject(error: unknown): void {
+    if (this.#finish()) this.#fail(error)
+  }
+
+  abstract expire(): void
+
+  /** Rejects with the error `abandon` returns, after it has abandoned the call's work, unless the call has settled. */
+  protected expireWith(abandon: () => unknown): void {
+    if (this.#finish()) this.#fail(abandon())
+  }
+
+  #finish(): boolean {
+    if (this.finished) return false
     this.finished = true
     engineDeadlines.finished()
-    finish()
+    return true
+  }
+}
+
+/** Work run by `withinDeadline`, from its start until it settles or times out. */
+class TimeLimitedWork<T> extends WatchedCall<T> {
+  readonly controller = new AbortController()
+
+  constructor(
+    deadline: number,
+    readonly what: string,
+    readonly statedLimit: number,
+    resolve: (value: T) => void,
+    reject: (error: unknown) => void,
+  ) {
+    super(deadline, resolve, reject)
   }
 
   expire(): void {
-    if (this.finished) return
-    this.finished = true
-    const error = new EngineTimeoutError(`${this.what} got no answer within ${this.statedLimit} ms`)
-    // Aborted before the caller hears of it, so the work's abort listeners drop its connection first.
-    this.controller.abort(error)
-    this.reject(error)
+    this.expireWith(() => {
+      const error = new EngineTimeoutError(`${this.what} got no answer within ${this.statedLimit} ms`)
+      // Aborted before the caller hears of it, so the work's abort listeners drop its connection first.
+      this.controller.abort(error)
+      return error
+    })
   }
 }
 
@@ -149,7 +185,6 @@ export function withinDeadline<T>(
 ): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const call = new TimeLimitedWork<T>(performance.now() + timeout, what, statedLimit, resolve, reject)
-    engineDeadlines.watch(call)
     let running: Promise<T>
     try {
       running = Promise.resolve(work(call.controller.signal))
@@ -158,8 +193,8 @@ export function withinDeadline<T>(
       running = Promise.reject(error)
     }
     running.then(
-      (value) => call.settle(() => resolve(value)),
-      (error: unknown) => call.settle(() => reject(error)),
+      (value) => call.resolve(value),
+      (error: unknown) => call.reject(error),
     )
   })
 }

@@ -1,4 +1,4 @@
-import { EngineTimeoutError, engineDeadlines, type Watched } from '../deadlines.js'
+import { EngineTimeoutError, WatchedCall } from '../deadlines.js'
 import type { QueuedCall, TurnQueue } from '../turn-queue.js'
 
 /**
@@ -6,37 +6,22 @@ import type { QueuedCall, TurnQueue } from '../turn-queue.js'
  * and may be given back to wait for the next. While it waits, its deadline is watched here; while its group runs, the
  * group's own time limit, which ends no later than this call's deadline, covers it.
  */
-export class GroupedCall<Input, Output> implements Watched, QueuedCall {
-  finished = false
+export class GroupedCall<Input, Output> extends WatchedCall<Output> implements QueuedCall {
   /** Whether a group is running it. */
   inGroup = false
 
   constructor(
     readonly input: Input,
-    /** The `performance.now()` time at which the call times out. */
-    readonly deadline: number,
+    deadline: number,
     readonly timeoutMessage: string,
-    readonly settleWith: (value: Output) => void,
-    readonly rejectWith: (error: unknown) => void,
-  ) {}
-
-  resolve(value: Output): void {
-    if (this.finished) return
-    this.finished = true
-    engineDeadlines.finished()
-    this.settleWith(value)
-  }
-
-  reject(error: unknown): void {
-    if (this.finished) return
-    this.finished = true
-    engineDeadlines.finished()
-    this.rejectWith(error)
+    resolve: (value: Output) => void,
+    reject: (error: unknown) => void,
+  ) {
+    super(deadline, resolve, reject)
   }
 
   expire(): void {
-    if (this.inGroup) return
-    this.reject(new EngineTimeoutError(this.timeoutMessage))
+    if (!this.inGroup) this.expireWith(() => new EngineTimeoutError(this.timeoutMessage))
   }
 }
 
@@ -52,7 +37,6 @@ export function addGroupedCall<Input, Output>(
 ): Promise<Output> {
   const { promise, resolve, reject } = Promise.withResolvers<Output>()
   const call = new GroupedCall<Input, Output>(input, performance.now() + timeout, timeoutMessage, resolve, reject)
-  engineDeadlines.watch(call)
   queue.add(call)
   return promise
 }

@@ -1,6 +1,6 @@
 import type { RedisClient } from 'bun'
 import { closedError } from '../closed-error.js'
-import { EngineTimeoutError, engineDeadlines, type Watched } from '../deadlines.js'
+import { EngineTimeoutError, WatchedCall } from '../deadlines.js'
 import { createTurnQueue, type QueuedCall } from '../turn-queue.js'
 import type { RedisScript } from './scripts.js'
 
@@ -38,8 +38,7 @@ export interface RedisConnectionParts {
 }
 
 /** One call of `run`, from the moment it is made until it settles or times out. */
-class PendingCall implements RedisCall, Watched, QueuedCall {
-  finished = false
+class PendingCall extends WatchedCall<unknown> implements RedisCall, QueuedCall {
   timedOut = false
   /** Whether it was sent once more after its connection closed under it. */
   resent = false
@@ -49,34 +48,21 @@ class PendingCall implements RedisCall, Watched, QueuedCall {
   constructor(
     readonly operation: string,
     readonly work: RedisWork<unknown>,
-    readonly settleWith: (value: unknown) => void,
-    readonly rejectWith: (error: unknown) => void,
-    readonly deadline: number,
+    resolve: (value: unknown) => void,
+    reject: (error: unknown) => void,
+    deadline: number,
     connection: number,
-    readonly onTimeout: (call: PendingCall) => void,
+    /** Abandons the call's work at its deadline and returns the error to reject it with. */
+    readonly abandon: (call: PendingCall) => unknown,
   ) {
+    super(deadline, resolve, reject)
     this.connection = connection
-  }
-
-  resolve(value: unknown): void {
-    if (this.finished) return
-    this.finished = true
-    engineDeadlines.finished()
-    this.settleWith(value)
-  }
-
-  reject(error: unknown): void {
-    if (this.finished) return
-    this.finished = true
-    engineDeadlines.finished()
-    this.rejectWith(error)
   }
 
   expire(): void {
     if (this.finished) return
-    this.finished = true
     this.timedOut = true
-    this.onTimeout(this)
+    this.expireWith(() => this.abandon(this))
   }
 }
 
@@ -119,13 +105,10 @@ export function createRedisConnection(client: RedisClient, parts: RedisConnectio
     client.close()
   }
 
-  const timedOut = (call: PendingCall) => {
-    const error = new EngineTimeoutError(
-      `Redis at ${address} (${call.operation}) got no answer within ${operationTimeout} ms`,
-    )
+  const abandon = (call: PendingCall) => {
     // Dropped before the caller hears of it, so nothing the call sent can take effect after it has been told so.
     drop(call.connection)
-    call.rejectWith(error)
+    return new EngineTimeoutError(`Redis at ${address} (${call.operation}) got no answer within ${operationTimeout} ms`)
   }
 
   const send = (call: PendingCall) => {
@@ -179,8 +162,7 @@ export function createRedisConnection(client: RedisClient, parts: RedisConnectio
     return new Promise<T>((resolve, reject) => {
       const deadline = performance.now() + operationTimeout
       const settle = resolve as (value: unknown) => void
-      const call = new PendingCall(operation, work, settle, reject, deadline, connectionNumber, timedOut)
-      engineDeadlines.watch(call)
+      const call = new PendingCall(operation, work, settle, reject, deadline, connectionNumber, abandon)
       queue.add(call)
     })
   }
