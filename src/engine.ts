@@ -112,6 +112,9 @@ export interface SessionEngine {
   /** Deletes the sessions expired at `now` and resolves to how many it deleted (GC calls this). */
   deleteExpired(now: number): Promise<number>
 
-  /** Releases timers, connections and files. Calling it twice is a no-op. */
+  /**
+   * Releases timers, connections and files. Calling it twice is a no-op. It may be called while `deleteExpired` runs:
+   * the sweep then either finishes or rejects, but always settles.
+   */
   close(): Promise<void>
 }

@@ -1,3 +1,4 @@
+import { isEngineClosed } from './engines/closed-error.js'
 import type { SessionLogger } from './options.js'
 
 /** Runs `sweep` every `interval` ms and on demand, one sweep at a time. */
@@ -40,8 +41,9 @@ export function createGcTimer(sweep: () => Promise<number>, interval: number, lo
       timer = setInterval(function sessionGcTick() {
         if (current) return
         run().catch((error: unknown) => {
-          // A sweep cut short by stop() and the engine's close is no failure.
-          if (!stopped) logger.error('elysia-sessions: GC sweep failed; the next tick will try again', error)
+          // A sweep that the engine's close cut short after stop() is no failure; anything else is.
+          if (!(stopped && isEngineClosed(error)))
+            logger.error('elysia-sessions: GC sweep failed; the next tick will try again', error)
         })
       }, interval)
       timer.unref()

@@ -47,8 +47,11 @@ export class PluginCore {
   close(): Promise<void> {
     this.#closed ??= (async () => {
       const sweepEnded = this.#gc.stop()
-      await this.callEngine('close', (engine) => engine.close())
-      await sweepEnded
+      try {
+        await this.callEngine('close', (engine) => engine.close())
+      } finally {
+        await sweepEnded
+      }
     })()
     return this.#closed
   }

@@ -83,7 +83,10 @@ export class Sessions {
     await this.#core.callEngine('delete all sessions', (engine) => engine.deleteAll())
   }
 
-  /** Sweeps expired sessions now, after any sweep in progress; resolves to how many were removed once it is complete. */
+  /**
+   * Sweeps expired sessions now, after any sweep in progress; resolves to how many were removed once it is complete,
+   * or rejects when `close()` cuts it short.
+   */
   gc(): Promise<number> {
     return this.#core.gc()
   }

@@ -1,4 +1,6 @@
 import { describe, expect, test } from 'bun:test'
+import { closedError } from '../../src/engines/closed-error.js'
+import { SessionEngineError } from '../../src/errors.js'
 import { createGcTimer } from '../../src/gc.js'
 
 const quietLogger = { error: () => undefined }
@@ -83,5 +85,32 @@ describe('GC timer', () => {
     expect(atStop).toBe(1)
     await Bun.sleep(60)
     expect(finished).toBe(atStop)
+  })
+
+  test('after stop(), a sweep cut short by the closed engine is not logged, but any other failure still is', async () => {
+    for (const [failure, expected] of [
+      [new SessionEngineError('sweep expired sessions', closedError('test')), 0],
+      [new SessionEngineError('sweep expired sessions', new Error('disk on fire')), 1],
+    ] as const) {
+      const logged: unknown[] = []
+      const { promise: sweepStarted, resolve: started } = Promise.withResolvers<void>()
+      const { promise: failNow, resolve: fail } = Promise.withResolvers<void>()
+      const timer = createGcTimer(
+        async () => {
+          started()
+          await failNow
+          throw failure
+        },
+        10,
+        { error: (_message, cause) => logged.push(cause) },
+      )
+      timer.start()
+      await sweepStarted
+      const stopped = timer.stop()
+      fail()
+      await stopped
+      await Bun.sleep(0)
+      expect(logged).toHaveLength(expected)
+    }
   })
 })
