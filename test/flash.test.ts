@@ -118,14 +118,14 @@ function flashApp(engine: SessionEngine) {
       return 'ok'
     })
     .get('/login', async ({ flash, session }) => {
-      const before = flash.peek('notice')
       await session.regenerate()
-      return { before: shown(before), after: shown(flash.get('notice')), id: session.id }
+      return { notice: shown(flash.get('notice')), id: session.id }
     })
     .get('/login-welcome', async ({ flash, session }) => {
-      await session.regenerate()
       flash.set('welcome', 'Welcome back.')
-      return 'ok'
+      await session.regenerate()
+      flash.set('hint', 'Set after regenerate.')
+      return { notice: shown(flash.get('notice')), welcome: shown(flash.peek('welcome')), all: flash.all() }
     })
     .get('/logout', async ({ flash, session }) => {
       const before = flash.peek('notice')
@@ -329,7 +329,7 @@ for (const [engineName, makeEngine] of engines) {
       const { app, engine } = await setUp((engine) => recordingEngine(engine))
       const recorded = engine as ReturnType<typeof recordingEngine>
       const pair = cookiePairOf(await send(app, '/name/Ada'))
-      for (const path of ['/ignore', '/', '/all', '/keep-all', '/keep/x', '/strings']) {
+      for (const path of ['/ignore', '/', '/all', '/keep-all', '/keep/x', '/now/x/y', '/strings']) {
         recorded.calls.length = 0
         const response = await send(app, path, { cookie: pair })
         expect(response.headers.getSetCookie()).toEqual([])
@@ -394,17 +394,23 @@ for (const [engineName, makeEngine] of engines) {
       const pair = cookiePairOf(await send(app, '/set/notice/hello'))
       const response = await send(app, '/login', { cookie: pair })
       const renewed = cookiePairOf(response)
-      expect(await response.json()).toEqual({ before: 'hello', after: 'hello', id: idOf(renewed) })
+      expect(await response.json()).toEqual({ notice: 'hello', id: idOf(renewed) })
       expect(idOf(renewed)).not.toBe(idOf(pair))
       expect(await stored(pair)).toBeNull()
       expect(await stored(renewed)).toEqual({})
     })
 
-    test('a message set after regenerate reaches the next request under the new id', async () => {
+    test('messages set before and after regenerate reach the next request under the new id', async () => {
       const { app } = await setUp()
       const pair = cookiePairOf(await send(app, '/set/notice/hello'))
-      const renewed = cookiePairOf(await send(app, '/login-welcome', { cookie: pair }))
-      expect(await (await send(app, '/all', { cookie: renewed })).json()).toEqual({ welcome: 'Welcome back.' })
+      const response = await send(app, '/login-welcome', { cookie: pair })
+      expect(await response.json()).toEqual({ notice: 'hello', welcome: NONE, all: {} })
+      const renewed = cookiePairOf(response)
+      expect(idOf(renewed)).not.toBe(idOf(pair))
+      expect(await (await send(app, '/all', { cookie: renewed })).json()).toEqual({
+        welcome: 'Welcome back.',
+        hint: 'Set after regenerate.',
+      })
       expect(await (await send(app, '/all', { cookie: renewed })).json()).toEqual({})
     })
 
