@@ -3,6 +3,7 @@ import { cookieActionFor } from './cookie-decision.js'
 import { readCookie } from './cookie-header.js'
 import type { StoredSession } from './engine.js'
 import { SessionEngineError } from './errors.js'
+import { Flash, settleFlash } from './flash.js'
 import { resolveSessionOptions, type SessionOptions } from './options.js'
 import { PluginCore } from './plugin-core.js'
 import { Session } from './session.js'
@@ -19,7 +20,7 @@ interface ResponseCookies {
 }
 
 /**
- * Gives every handler a typed, signed, server-side `session` and the admin API `sessions`.
+ * Gives every handler a typed, signed, server-side `session`, its `flash` messages and the admin API `sessions`.
  * Configuration is checked here, so a bad option fails at startup with a `SessionConfigError`.
  * Routes (or groups) declared with `{ session: false }` never touch the engine.
  *
@@ -37,20 +38,30 @@ export function session(options: SessionOptions) {
   const core = new PluginCore(config)
   const { runtime } = core
   const sessions = new Sessions(core)
-  const disabledSession = new Session(new SessionState(runtime, null, null, 'disabled'))
+  const disabledState = new SessionState(runtime, null, null, 'disabled')
+  const disabledSession = new Session(disabledState)
+  const disabledFlash = new Flash(disabledState)
   // Per-request state rides on the request's `set` object under a symbol of this plugin instance, so two plugins in
   // one app (a sub-app's second cookie) never see each other's; a property costs less than a WeakMap entry. Hooks
   // take only the context properties they name: passing the whole context to a function makes Elysia assume a hook
   // reads everything, cookies included, and parse them all.
   const stateKey = Symbol('elysia-sessions state')
+  const flashKey = Symbol('elysia-sessions flash')
   const skipKey = Symbol('elysia-sessions skip')
-  type ResponseSet = ResponseCookies & { [stateKey]?: SessionState | undefined; [skipKey]?: true }
+  type ResponseSet = ResponseCookies & {
+    [stateKey]?: SessionState | undefined
+    [flashKey]?: Flash | undefined
+    [skipKey]?: true
+  }
 
   /** Saves (or touches) the request's session and sets its cookie; returns nothing when there is nothing to write. */
   function finishSession(set: ResponseSet): Promise<void> | undefined {
     const state = set[stateKey]
     if (!state) return
     set[stateKey] = undefined
+    // Settled before the save decision, so removing the messages this request consumed is part of its one write.
+    const flash = set[flashKey]
+    if (flash) settleFlash(flash)
     state.close()
     const writing = state.hasChanges ? state.save() : state.touchIfDue()
     if (!writing) return setCookie(state, set)
@@ -90,7 +101,7 @@ export function session(options: SessionOptions) {
       })
       .resolve({ as: 'scoped' }, async function loadSession({ request, set }) {
         const slots = set as ResponseSet
-        if (slots[skipKey]) return { session: disabledSession, sessions }
+        if (slots[skipKey]) return { session: disabledSession, flash: disabledFlash, sessions }
         core.startGc()
         const raw = readCookie(request.headers.get('cookie'), cookieName)
         const verified = raw ? signer.verify(raw) : null
@@ -110,8 +121,10 @@ export function session(options: SessionOptions) {
               ? 'old-secret'
               : 'current'
         const state = new SessionState(runtime, stored && verified ? verified.id : null, stored, 'request', incoming)
+        const flash = new Flash(state)
         slots[stateKey] = state
-        return { session: new Session(state), sessions }
+        slots[flashKey] = flash
+        return { session: new Session(state), flash, sessions }
       })
       // mapResponse runs after every afterHandle hook, so writes made there (an app's own hooks) are saved too.
       // Declared async because Elysia awaits a mapResponse hook only when it is an async function.

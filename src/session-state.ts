@@ -60,6 +60,7 @@ export class SessionState implements SessionReport {
   #status: SessionStatus = 'unmodified'
   #idChanged = false
   #expiryMoved = false
+  #startedOver = 0
 
   /**
    * @param id the session id, or `null` for a new session that gets a fresh one
@@ -104,6 +105,41 @@ export class SessionState implements SessionReport {
     if (change !== undefined) return change === REMOVED ? undefined : change
     const loaded = this.#loaded
     return loaded !== undefined && Object.hasOwn(loaded, key) ? loaded[key] : undefined
+  }
+
+  /**
+   * Every key of the session that starts with `prefix`, with this request's changes, found across the loaded data,
+   * the saved changes and the pending ones without copying the data. Returns one shared empty array when none does.
+   */
+  keysWithPrefix(prefix: string): readonly string[] {
+    const loaded = this.#loaded
+    const saved = this.#saved
+    const changes = this.#changes
+    let found: string[] | undefined
+    // Each key is taken from the newest layer that holds it, so none is listed twice and a removal hides older values.
+    if (loaded !== undefined) {
+      for (const key in loaded) {
+        if (key.startsWith(prefix) && Object.hasOwn(loaded, key) && !saved?.has(key) && !changes?.has(key)) {
+          found = appended(found, key)
+        }
+      }
+    }
+    if (saved !== undefined) {
+      for (const [key, change] of saved) {
+        if (change !== REMOVED && key.startsWith(prefix) && !changes?.has(key)) found = appended(found, key)
+      }
+    }
+    if (changes !== undefined) {
+      for (const [key, change] of changes) {
+        if (change !== REMOVED && key.startsWith(prefix)) found = appended(found, key)
+      }
+    }
+    return found ?? NO_KEYS
+  }
+
+  /** How many times `deleteAndStartOver` ran: a view that remembers the session's data knows it is out of date. */
+  get startedOver(): number {
+    return this.#startedOver
   }
 
   get status(): SessionStatus {
@@ -241,6 +277,7 @@ export class SessionState implements SessionReport {
     this.#status = 'destroyed'
     this.#idChanged = false
     this.#expiryMoved = false
+    this.#startedOver++
   }
 
   /**
@@ -300,6 +337,16 @@ export class SessionState implements SessionReport {
 
 /** Marks a key removed in a session's changes. */
 const REMOVED: unique symbol = Symbol('removed')
+
+/** What `keysWithPrefix` returns when no key matches, shared so that finding nothing allocates nothing. */
+const NO_KEYS: readonly string[] = Object.freeze([])
+
+/** `list` with `key` added, made on the first key: a scan that finds nothing allocates nothing. */
+function appended(list: string[] | undefined, key: string): string[] {
+  if (list === undefined) return [key]
+  list.push(key)
+  return list
+}
 
 /** Changes over a session's data: a value written under a key, or `REMOVED`. */
 type Changes = Map<string, SessionValue | typeof REMOVED>

@@ -45,6 +45,7 @@ test('the root export loads from dist with its public names', () => {
   const names = JSON.parse(importInConsumer('elysia-sessions', 'Object.keys(m).sort()'))
   expect(names).toEqual([
     'EngineTimeoutError',
+    'Flash',
     'Session',
     'SessionConfigError',
     'SessionEngineError',
