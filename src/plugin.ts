@@ -52,7 +52,12 @@ export function session(options: SessionOptions) {
   // reads everything, cookies included, and parse them all.
   const stateKey = Symbol('elysia-sessions state')
   const skipKey = Symbol('elysia-sessions skip')
-  type ResponseSet = ResponseSettings & { [stateKey]?: SessionState | undefined; [skipKey]?: true }
+  const cacheKey = Symbol('elysia-sessions cache headers')
+  type ResponseSet = ResponseSettings & {
+    [stateKey]?: SessionState | undefined
+    [skipKey]?: true
+    [cacheKey]?: Exclude<CacheHeaders, 'none'>
+  }
 
   /**
    * Saves (or touches) the request's session and sets its cookie and cache headers; returns nothing when there is
@@ -60,7 +65,12 @@ export function session(options: SessionOptions) {
    */
   function finishSession(set: ResponseSet, response?: unknown): Promise<void> | undefined {
     const state = set[stateKey]
-    if (!state) return
+    if (!state) {
+      // Finished in onError already, where the app's own onError may answer next with a Response of its own.
+      const cacheHeaders = set[cacheKey]
+      if (cacheHeaders !== undefined && response instanceof Response) setCacheHeaders(cacheHeaders, set, response)
+      return
+    }
     set[stateKey] = undefined
     state.close()
     const writing = state.hasChanges ? state.save() : state.touchIfDue()
@@ -68,11 +78,13 @@ export function session(options: SessionOptions) {
     return writing.then(() => setHeaders(state, set, response))
   }
 
-  function setHeaders(state: SessionState, set: ResponseSettings, response: unknown): undefined {
+  function setHeaders(state: SessionState, set: ResponseSet, response: unknown): undefined {
     const action = cookieActionFor(state)
     if (action !== 'none') setCookie(state, action, set)
     const cacheHeaders = cacheHeadersFor(state.incomingCookie, action)
-    if (cacheHeaders !== 'none') setCacheHeaders(cacheHeaders, set, response)
+    if (cacheHeaders === 'none') return
+    set[cacheKey] = cacheHeaders
+    setCacheHeaders(cacheHeaders, set, response)
   }
 
   // Written to `set.cookie` as plain data, bypassing the cookie jar and its cost; Elysia still serializes it together
