@@ -74,6 +74,11 @@ for (const [engineName, makeEngine] of FEATURE_ENGINES) {
           await session.regenerate()
           return { createdAt: session.createdAt }
         })
+        .get('/write-after-destroyed-elsewhere', async ({ session, sessions }) => {
+          await sessions.destroy(session.id)
+          session.string('late', 'v')
+          return 'written'
+        })
         .get('/reset-then-save', async ({ session }) => {
           await session.reset()
           const before = session.createdAt
@@ -125,6 +130,15 @@ for (const [engineName, makeEngine] of FEATURE_ENGINES) {
         const reset = await send(app, '/reset-then-save', { cookie: renewed })
         expect(await reset.json()).toEqual({ before: null, after: resetAt })
         expect((await peek(app, cookiePairOf(reset))).body).toEqual({ strings: { after: 'reset' }, createdAt: resetAt })
+      })
+
+      test('a write to a session destroyed meanwhile starts a fresh session with a creation time of its own', async () => {
+        const app = appOn(await recorded())
+        const pair = cookiePairOf(await send(app, '/set/a'))
+        const restartedAt = advance(20_000)
+        const fresh = cookiePairOf(await send(app, '/write-after-destroyed-elsewhere', { cookie: pair }))
+        expect(idOf(fresh)).not.toBe(idOf(pair))
+        expect((await peek(app, fresh)).body).toEqual({ strings: { late: 'v' }, createdAt: restartedAt })
       })
     })
 
@@ -243,6 +257,17 @@ for (const [engineName, makeEngine] of FEATURE_ENGINES) {
         expect(await sessions.all()).toEqual([])
         expect(await sessions.get(idOf(pair))).toBeNull()
         expect(await engine.load(idOf(pair), Date.now())).toBeNull()
+      })
+
+      test('a session saved through the admin API keeps its stored expiry, but never past its absolute end', async () => {
+        const { engine, pair } = await storedWithoutAbsoluteTimeout()
+        advance(5_000)
+        const { sessions } = appOn(engine, { absoluteTimeout: 100_000 }).decorator
+        const found = await sessions.get(idOf(pair))
+        found?.string('by', 'admin')
+        await found?.save()
+        expect(found?.expiresAt).toBe(T0 + 100_000)
+        expect(await engineExpiry(engine, pair)).toBe(T0 + 100_000)
       })
 
       test('a stored expiry past the absolute end is pulled in on the next request, and the cookie follows', async () => {
