@@ -56,6 +56,7 @@ export interface SessionOptions {
   readonly touchInterval?: number
   /**
    * Send the cookie over HTTPS only. Required by `sameSite: 'none'` and the `__Secure-`/`__Host-` name prefixes.
+   * Left false while `NODE_ENV` is `production`, `session(...)` logs a warning once.
    * @default false
    */
   readonly secure?: boolean

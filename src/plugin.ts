@@ -27,7 +27,9 @@ interface ResponseSettings {
 /**
  * Gives every handler a typed, signed, server-side `session` and the admin API `sessions`.
  * Configuration is checked here, so a bad option fails at startup with a `SessionConfigError`.
- * Routes (or groups) declared with `{ session: false }` never touch the engine.
+ * A response to a request that carried the session cookie, or that sets or clears it, gets `Vary: Cookie`; one that
+ * sets or clears it also gets a private `Cache-Control` unless the app set its own.
+ * Routes (or groups) declared with `{ session: false }` never touch the engine nor the cookie, and get neither header.
  *
  * @example
  * new Elysia()
