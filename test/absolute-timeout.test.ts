@@ -250,6 +250,25 @@ for (const [engineName, makeEngine] of FEATURE_ENGINES) {
         expect(await engine.load(idOf(pair), Date.now())).toBeNull()
       })
 
+      test('a failure to delete it is logged, and the request still gets a fresh session', async () => {
+        const { engine, pair } = await storedWithoutAbsoluteTimeout()
+        advance(10_000)
+        const failingDelete: SessionEngine = {
+          ...engine,
+          name: engine.name,
+          delete: async () => {
+            throw new Error('delete is down')
+          },
+        }
+        const logged: string[] = []
+        const logger = { error: (message: string) => logged.push(message) }
+        const { response, body } = await peek(appOn(failingDelete, { absoluteTimeout: 30_000, logger }), pair)
+        expect(response.status).toBe(200)
+        expect(body).toEqual({ strings: {}, createdAt: null })
+        expect(setCookieOf(response)).toStartWith('sessid=; Max-Age=0')
+        expect(logged).toEqual(['elysia-sessions: could not delete a session past its absoluteTimeout'])
+      })
+
       test('the admin API neither finds nor lists a session past its absolute end', async () => {
         const { engine, pair } = await storedWithoutAbsoluteTimeout()
         advance(10_000)
