@@ -2,7 +2,7 @@ import { afterEach, describe, expect, expectTypeOf, test } from 'bun:test'
 import { Elysia, redirect } from 'elysia'
 import { type Flash, memoryEngine, type SessionEngine, session } from 'elysia-sessions'
 import { sqliteEngine } from 'elysia-sessions/engines/sqlite'
-import { callsOf, cookiePairOf, idOf, recordingEngine, SECRET, send, setCookieOf } from './support/http.js'
+import { appDataOf, callsOf, cookiePairOf, idOf, recordingEngine, SECRET, send, setCookieOf } from './support/http.js'
 import { freshDatabasePath } from './support/sqlite.js'
 
 const engines: [string, () => Promise<SessionEngine>][] = [
@@ -166,7 +166,8 @@ for (const [engineName, makeEngine] of engines) {
       const engine = wrap(await makeEngine())
       const { app, resetBarrier } = flashApp(engine)
       openApps.push(app)
-      const stored = async (pair: string | undefined) => (await engine.load(idOf(pair), Date.now()))?.data ?? null
+      const stored = async (pair: string | undefined) =>
+        appDataOf((await engine.load(idOf(pair), Date.now()))?.data) ?? null
       return { app, engine, stored, resetBarrier }
     }
 
