@@ -543,9 +543,14 @@ describe('setting up', () => {
         const token: string = csrfToken()
         return token
       })
-      .post('/hook', () => 'ok', { csrf: false })
+      .post('/hook', () => 'ok' as const, { csrf: false })
     // @ts-expect-error the csrf option is a boolean
     app.post('/wrong', () => 'ok', { csrf: 'no' })
+    type HookResponse = (typeof app)['~Routes']['hook']['post']['response'][200]
+    const declared: HookResponse = 'ok'
+    // @ts-expect-error a refusal's Response does not join the response type of the app's routes
+    const refusal: HookResponse = new Response('Forbidden')
+    expect([declared, refusal]).toHaveLength(2)
     new Elysia().use(app).get('/outer', (context) => {
       // @ts-expect-error csrfToken is local to the app that uses csrf()
       return context.csrfToken
@@ -595,6 +600,27 @@ describe('setting up', () => {
     expect(checksOn(appWith(csrf({ header: 'x-a' }), csrf({ header: 'x-a' })))).toBe(1)
     expect(checksOn(appWith(csrf({ header: 'x-a' }), csrf({ header: 'x-b' })))).toBe(2)
     expect(checksOn(appWith(csrf({ error: () => 'a' }), csrf({ error: () => 'b' })))).toBe(2)
+  })
+
+  test('on a real server, the own origin is the scheme, host and port the request reached', async () => {
+    const app = new Elysia()
+      .use(session({ secret: SECRET }))
+      .use(csrf())
+      .get('/token', ({ csrfToken }) => csrfToken())
+      .post('/submit', () => 'done')
+      .listen({ port: 0, hostname: '127.0.0.1' })
+    try {
+      const base = `http://127.0.0.1:${app.server?.port}`
+      const page = await fetch(`${base}/token`)
+      const headers = { cookie: cookiePairOf(page) ?? '', 'x-csrf-token': await page.text() }
+      const own = await fetch(`${base}/submit`, { method: 'POST', headers: { ...headers, origin: base } })
+      expect(await own.text()).toBe('done')
+      const otherPort = `http://127.0.0.1:${(app.server?.port ?? 0) + 1}`
+      const other = await fetch(`${base}/submit`, { method: 'POST', headers: { ...headers, origin: otherPort } })
+      await expectRefused(other, 'origin')
+    } finally {
+      await app.stop()
+    }
   })
 
   const badOptions: [string, unknown, string][] = [
