@@ -127,6 +127,7 @@ function csrfPlugin(config: ResolvedCsrfOptions) {
       // Runs after session()'s resolve (registered before it) and after Elysia parsed the body, if the route reads it.
       // Typed as returning nothing, so that a refusal's Response does not join the response type of every route.
       .onBeforeHandle({ as: 'scoped' }, verifyCsrf as (context: CheckedContext) => void)
+      // `request` is named in the type only so that TypeScript sees it overlaps Elysia's context.
       .resolve(
         { as: 'scoped' },
         function provideCsrfToken({ session }: { readonly request: Request; session?: Session }) {
