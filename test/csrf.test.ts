@@ -131,6 +131,10 @@ describe.each(engines)('csrf() on the %s engine', (_, makeEngine) => {
           ran.push('OPTIONS')
           return 'options'
         })
+        .route('TRACE', '/submit', () => {
+          ran.push('TRACE')
+          return 'trace'
+        })
         .post('/echo', ({ body }) => JSON.stringify(body))
         .post('/raw-form', async ({ request }) => String((await request.formData()).get('note')))
         .post('/raw-text', async ({ request }) => request.text())
@@ -169,11 +173,12 @@ describe.each(engines)('csrf() on the %s engine', (_, makeEngine) => {
       expect(await app.decorator.sessions.count()).toBe(0)
     })
 
-    test('HEAD and OPTIONS are allowed without a token', async () => {
+    test('HEAD, OPTIONS and TRACE are allowed without a token', async () => {
       const { app, ran } = await protectedApp()
       expect((await send(app, '/page', { method: 'HEAD' })).status).toBe(200)
       expect(await (await send(app, '/submit', { method: 'OPTIONS' })).text()).toBe('options')
-      expect(ran).toEqual(['page', 'OPTIONS'])
+      expect(await (await send(app, '/submit', { method: 'TRACE' })).text()).toBe('trace')
+      expect(ran).toEqual(['page', 'OPTIONS', 'TRACE'])
     })
 
     test('csrfToken() stores a session and sends its cookie', async () => {
