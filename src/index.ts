@@ -1,3 +1,5 @@
+export { csrf } from './csrf.js'
+export type { CsrfErrorContext, CsrfErrorHandler, CsrfOptions, CsrfRefusal } from './csrf-options.js'
 export type {
   EngineCapabilities,
   IterateOptions,
