@@ -11,6 +11,7 @@ import { isCrossOrigin, tokenInBody } from './csrf-request.js'
 import { csrfTokenMatches, generateCsrfSecret, isCsrfSecret, maskCsrfToken } from './csrf-token.js'
 import { SessionConfigError } from './errors.js'
 import { CSRF_SECRET_KEY } from './internal-keys.js'
+import { optOutMacro } from './route-opt-out.js'
 import { type Session, stateOf } from './session.js'
 import { Sessions } from './sessions.js'
 
@@ -114,16 +115,7 @@ function csrfPlugin(config: ResolvedCsrfOptions) {
 
   return (
     new Elysia({ name: 'elysia-sessions/csrf', seed: seedOf(config) })
-      .macro({
-        csrf: (enabled: boolean) =>
-          enabled
-            ? {}
-            : {
-                transform: function skipCsrfCheck({ set }: { set: object }) {
-                  ;(set as Flags)[skipKey] = true
-                },
-              },
-      })
+      .macro({ csrf: optOutMacro(skipKey) })
       // Runs after session()'s resolve (registered before it) and after Elysia parsed the body, if the route reads it.
       // Typed as returning nothing, so that a refusal's Response does not join the response type of every route.
       .onBeforeHandle({ as: 'scoped' }, verifyCsrf as (context: CheckedContext) => void)

@@ -2,7 +2,7 @@ import type { SessionValue } from './engine.js'
 import { FLASH_KEY_PREFIX } from './internal-keys.js'
 import { jsonSafeCopy } from './json-safe.js'
 import type { SessionState } from './session-state.js'
-import { describeValue } from './value-types.js'
+import { checkKey } from './value-types.js'
 
 /**
  * `T`, or `never` when `T` can never be JSON (undefined, a function, a symbol, a bigint), so that such a call fails to
@@ -54,7 +54,7 @@ export class Flash {
 
   /** The message under `key`, or `undefined`, without consuming it. */
   peek<T = unknown>(key: string): T | undefined {
-    checkKey(key)
+    checkKey(key, 'Flash')
     if (this.#disabled) return undefined
     const now = this.#now?.get(key)
     return (now !== undefined ? now : this.#incomingMessages().get(key)) as T | undefined
@@ -77,7 +77,7 @@ export class Flash {
    */
   set<T>(key: string, value: FlashValue<T>): void {
     this.#refuseWhenDisabled('set')
-    checkKey(key)
+    checkKey(key, 'Flash')
     const copy = jsonSafeCopy(value, 'flash.set', key)
     // Read before writing: the write hides the incoming message under the same key, which this request still sees.
     this.#incomingMessages()
@@ -89,7 +89,7 @@ export class Flash {
   /** Shows a message in this request only, over an incoming one under the same key; it is never stored. */
   now<T>(key: string, value: FlashValue<T>): void {
     this.#refuseWhenDisabled('now')
-    checkKey(key)
+    checkKey(key, 'Flash')
     const copy = jsonSafeCopy(value, 'flash.now', key)
     this.#now ??= new Map()
     this.#now.set(key, copy)
@@ -97,7 +97,7 @@ export class Flash {
 
   /** Keeps the incoming message under `key` (every incoming message without a key), read or not, for one more request. */
   keep(key?: string): void {
-    if (key !== undefined) checkKey(key)
+    if (key !== undefined) checkKey(key, 'Flash')
     // The disabled flash is shared by every request on routes without a session: it keeps nothing.
     if (this.#disabled) return
     if (key === undefined) this.#keepAll = true
@@ -153,8 +153,4 @@ export class Flash {
  */
 export function settleFlash(flash: Flash): void {
   settle(flash)
-}
-
-function checkKey(key: unknown): asserts key is string {
-  if (typeof key !== 'string') throw new TypeError(`Flash keys are strings, got ${describeValue(key)}`)
 }

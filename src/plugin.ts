@@ -8,6 +8,7 @@ import { Flash, settleFlash } from './flash.js'
 import { cookieMaxAge, hasOutlived } from './lifetime.js'
 import { insecureCookieWarning, resolveSessionOptions, type SessionOptions, warnThrough } from './options.js'
 import { PluginCore } from './plugin-core.js'
+import { optOutMacro } from './route-opt-out.js'
 import { Session } from './session.js'
 import { type IncomingCookie, SessionState } from './session-state.js'
 import { Sessions } from './sessions.js'
@@ -113,16 +114,7 @@ export function session(options: SessionOptions) {
   return (
     new Elysia({ name: 'elysia-sessions', seed: { cookieName, domain: attributes.domain, path: attributes.path } })
       .decorate('sessions', sessions)
-      .macro({
-        session: (enabled: boolean) =>
-          enabled
-            ? {}
-            : {
-                transform: function skipSessionLoading({ set }: { set: object }) {
-                  ;(set as ResponseSet)[skipKey] = true
-                },
-              },
-      })
+      .macro({ session: optOutMacro(skipKey) })
       .onStart(function startSessionGc() {
         core.startGc()
       })

@@ -1,6 +1,13 @@
 import { SessionKeyError } from './errors.js'
 import type { SessionState } from './session-state.js'
-import { codecOf, describeValue, type SessionValueType, type SessionValueTypes, storageKey } from './value-types.js'
+import {
+  checkKey,
+  codecOf,
+  describeValue,
+  type SessionValueType,
+  type SessionValueTypes,
+  storageKey,
+} from './value-types.js'
 
 type PrimitiveType = Exclude<SessionValueType, 'object'>
 
@@ -250,16 +257,12 @@ export function stateOf(session: Session): SessionState {
   return readState(session)
 }
 
-function checkKey(key: unknown): asserts key is string {
-  if (typeof key !== 'string') throw new TypeError(`Session keys are strings, got ${describeValue(key)}`)
-}
-
 function readOrNull<T extends SessionValueType>(
   state: SessionState,
   type: T,
   key: string,
 ): SessionValueTypes[T] | null {
-  checkKey(key)
+  checkKey(key, 'Session')
   const stored = state.read(storageKey(type, key))
   return stored === undefined ? null : (codecOf(type).decode(stored) ?? null)
 }
@@ -281,7 +284,7 @@ function readOrWrite<T extends SessionValueType>(
 }
 
 function writeValue(state: SessionState, type: SessionValueType, key: string, value: unknown): void {
-  checkKey(key)
+  checkKey(key, 'Session')
   const codec = codecOf(type)
   if (!codec.accepts(value)) {
     const hint = value === undefined || value === null ? `; to remove it use delete${capitalize(type)}(key)` : ''
@@ -293,7 +296,7 @@ function writeValue(state: SessionState, type: SessionValueType, key: string, va
 }
 
 function remove(state: SessionState, type: SessionValueType, key: string): void {
-  checkKey(key)
+  checkKey(key, 'Session')
   state.remove(storageKey(type, key))
 }
 

@@ -88,3 +88,8 @@ export function describeValue(value: unknown): string {
     return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`
   return `${typeof value} ${String(value)}`
 }
+
+/** Throws a TypeError unless `key` is a string; `owner` names what the key is for in the message (`'Session'`). */
+export function checkKey(key: unknown, owner: 'Session' | 'Flash'): asserts key is string {
+  if (typeof key !== 'string') throw new TypeError(`${owner} keys are strings, got ${describeValue(key)}`)
+}

@@ -1,0 +1,15 @@
+/**
+ * The macro behind a route option such as `{ session: false }` or `{ csrf: false }`: `false` marks the request's
+ * `set` object with `flag` in the transform phase, before any hook that reads the mark runs. A property on `set`
+ * costs less than a WeakMap entry.
+ */
+export function optOutMacro(flag: symbol) {
+  return (enabled: boolean) =>
+    enabled
+      ? {}
+      : {
+          transform: function markRouteOptedOut({ set }: { set: object }) {
+            ;(set as Record<symbol, true>)[flag] = true
+          },
+        }
+}
