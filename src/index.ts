@@ -1,3 +1,5 @@
+export { csrf } from './csrf.js'
+export type { CsrfErrorContext, CsrfErrorHandler, CsrfOptions, CsrfRefusal } from './csrf-options.js'
 export type {
   EngineCapabilities,
   IterateOptions,
@@ -11,6 +13,7 @@ export type {
 export { EngineTimeoutError } from './engines/deadlines.js'
 export { type MemoryEngineOptions, memoryEngine } from './engines/memory.js'
 export { SessionConfigError, SessionEngineError, SessionKeyError } from './errors.js'
+export { Flash, type FlashValue } from './flash.js'
 export type { SameSite, SessionLogger, SessionOptions } from './options.js'
 export { session } from './plugin.js'
 export { Session, type TypedAccessors } from './session.js'

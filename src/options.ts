@@ -5,9 +5,11 @@ import { SessionConfigError } from './errors.js'
 /** The `SameSite` attribute of the session cookie. */
 export type SameSite = 'lax' | 'strict' | 'none'
 
-/** Where GC failures and other background problems are reported. */
+/** Where GC failures, other background problems and startup warnings are reported. */
 export interface SessionLogger {
   error(message: string, cause?: unknown): void
+  /** Receives warnings about the configuration, once, when `session(...)` is called; without it they go to `error`. */
+  warn?(message: string): void
 }
 
 /** Options of `session(...)`. Every option but `secret` has a safe default. */
@@ -18,11 +20,19 @@ export interface SessionOptions {
    */
   readonly secret: string | readonly string[]
   /**
-   * Idle lifetime in milliseconds: a session not used for this long expires. Also the cookie's Max-Age (rounded up to
-   * whole seconds).
+   * Idle lifetime in milliseconds: a session not used for this long expires. The cookie's Max-Age follows the
+   * session's expiry (rounded up to whole seconds).
    * @default 3_600_000 (one hour)
    */
   readonly timeout?: number
+  /**
+   * Absolute lifetime in milliseconds: a session ends this long after it was created (`session.createdAt`), however
+   * active it is. Its expiry is then the earlier of the idle and the absolute end. Any positive value works; one
+   * shorter than `timeout` caps every session before it could go idle. Absent means sessions live as long as they
+   * are used.
+   * @default undefined (off)
+   */
+  readonly absoluteTimeout?: number
   /**
    * Name of the session cookie.
    * @default 'sessid'
@@ -46,6 +56,7 @@ export interface SessionOptions {
   readonly touchInterval?: number
   /**
    * Send the cookie over HTTPS only. Required by `sameSite: 'none'` and the `__Secure-`/`__Host-` name prefixes.
+   * Left false while `NODE_ENV` is `production`, `session(...)` logs a warning once.
    * @default false
    */
   readonly secure?: boolean
@@ -70,7 +81,7 @@ export interface SessionOptions {
    */
   readonly httpOnly?: boolean
   /**
-   * Receives GC failures.
+   * Receives GC failures (`error`) and startup warnings (`warn`, else `error`).
    * @default console
    */
   readonly logger?: SessionLogger
@@ -83,14 +94,14 @@ export interface SessionCookieAttributes {
   readonly secure: boolean
   readonly httpOnly: boolean
   readonly sameSite: SameSite
-  /** Whole seconds, rounded up from `timeout`: Elysia rejects fractions, and rounding down could give 0. */
-  readonly maxAge: number
 }
 
 /** Options with every default filled in and every value checked. */
 export interface ResolvedSessionOptions {
   readonly secrets: readonly string[]
   readonly timeout: number
+  /** Absent when off. */
+  readonly absoluteTimeout: number | undefined
   readonly cookieName: string
   readonly engine: SessionEngine
   readonly gcInterval: number
@@ -131,6 +142,11 @@ export function resolveSessionOptions(options: SessionOptions): ResolvedSessionO
   checkDuration('gcInterval', gcInterval, { min: 0, max: MAX_TIMER_DELAY })
   const touchInterval = options.touchInterval ?? timeout / 10
   checkDuration('touchInterval', touchInterval, { min: 0, max: timeout })
+  const givenAbsoluteTimeout = options.absoluteTimeout
+  if (givenAbsoluteTimeout !== undefined) {
+    checkDuration('absoluteTimeout', givenAbsoluteTimeout, { min: 1, max: Number.MAX_SAFE_INTEGER })
+  }
+  const absoluteTimeout = givenAbsoluteTimeout === undefined ? undefined : Math.ceil(givenAbsoluteTimeout)
 
   const cookieName = options.cookieName ?? 'sessid'
   if (typeof cookieName !== 'string' || !COOKIE_NAME.test(cookieName)) {
@@ -138,13 +154,31 @@ export function resolveSessionOptions(options: SessionOptions): ResolvedSessionO
       `cookieName ${JSON.stringify(cookieName)} is not a valid cookie name: use letters, digits and - _ . only`,
     )
   }
-  const cookie = checkCookieAttributes(options, cookieName, timeout)
+  const cookie = checkCookieAttributes(options, cookieName)
   const engine = options.engine ?? memoryEngine()
   checkEngine(engine)
   const logger = options.logger ?? console
   if (typeof logger?.error !== 'function') throw new SessionConfigError('logger needs an error(message, cause) method')
+  if (logger.warn !== undefined && typeof logger.warn !== 'function') {
+    throw new SessionConfigError('logger.warn must be a warn(message) method, or absent to send warnings to error()')
+  }
 
-  return { secrets, timeout, cookieName, engine, gcInterval, touchInterval, cookie, logger }
+  return { secrets, timeout, absoluteTimeout, cookieName, engine, gcInterval, touchInterval, cookie, logger }
+}
+
+/**
+ * The warning for a session cookie that production would send over plain HTTP, or `undefined` when there is nothing
+ * to warn about.
+ */
+export function insecureCookieWarning(secure: boolean, nodeEnv: string | undefined): string | undefined {
+  if (secure || nodeEnv !== 'production') return undefined
+  return 'elysia-sessions: secure is false while NODE_ENV is production: the session cookie is sent over plain HTTP; set secure: true (behind HTTPS)'
+}
+
+/** Sends `message` to the logger's `warn`, or to its `error` when it has none. */
+export function warnThrough(logger: SessionLogger, message: string): void {
+  if (logger.warn) logger.warn(message)
+  else logger.error(message)
 }
 
 function checkSecrets(secret: unknown): readonly string[] {
@@ -171,7 +205,7 @@ function checkDuration(name: string, value: unknown, { min, max }: { min: number
   }
 }
 
-function checkCookieAttributes(options: SessionOptions, cookieName: string, timeout: number): SessionCookieAttributes {
+function checkCookieAttributes(options: SessionOptions, cookieName: string): SessionCookieAttributes {
   const { secure = false, httpOnly = true, sameSite = 'lax', path = '/', domain } = options
   if (typeof secure !== 'boolean') throw new SessionConfigError('secure must be true or false')
   if (typeof httpOnly !== 'boolean') throw new SessionConfigError('httpOnly must be true or false')
@@ -193,10 +227,7 @@ function checkCookieAttributes(options: SessionOptions, cookieName: string, time
   if (cookieName.startsWith('__Host-') && (path !== '/' || domain !== undefined)) {
     throw new SessionConfigError(`A cookie named ${cookieName} needs path '/' and no domain`)
   }
-  const maxAge = Math.ceil(timeout / 1000)
-  return domain === undefined
-    ? { path, secure, httpOnly, sameSite, maxAge }
-    : { path, domain, secure, httpOnly, sameSite, maxAge }
+  return domain === undefined ? { path, secure, httpOnly, sameSite } : { path, domain, secure, httpOnly, sameSite }
 }
 
 function checkEngine(engine: unknown): asserts engine is SessionEngine {

@@ -1,7 +1,7 @@
 import type { SessionEngine } from './engine.js'
 import { callEngine } from './errors.js'
 import { createGcTimer, type GcTimer } from './gc.js'
-import type { ResolvedSessionOptions } from './options.js'
+import type { ResolvedSessionOptions, SessionLogger } from './options.js'
 import type { SessionRuntime } from './session-state.js'
 
 /**
@@ -11,6 +11,7 @@ import type { SessionRuntime } from './session-state.js'
 export class PluginCore {
   /** The engine, lifetimes and clock that every session of this plugin uses. */
   readonly runtime: SessionRuntime
+  readonly #logger: SessionLogger
   readonly #gc: GcTimer
   #closed: Promise<void> | undefined
 
@@ -18,9 +19,11 @@ export class PluginCore {
     this.runtime = {
       engine: options.engine,
       timeout: options.timeout,
+      absoluteTimeout: options.absoluteTimeout,
       touchInterval: options.touchInterval,
       now: Date.now,
     }
+    this.#logger = options.logger
     const sweep = () => this.callEngine('sweep expired sessions', (engine, now) => engine.deleteExpired(now))
     this.#gc = createGcTimer(sweep, options.gcInterval, options.logger)
   }
@@ -28,6 +31,18 @@ export class PluginCore {
   /** Runs `call` on the engine at the runtime's now; a failure rejects with a `SessionEngineError` naming `operation`. */
   callEngine<T>(operation: string, call: (engine: SessionEngine, now: number) => Promise<T>): Promise<T> {
     return callEngine(operation, () => call(this.runtime.engine, this.runtime.now()))
+  }
+
+  /**
+   * Deletes a session found past its absolute end, which is treated as gone: the caller goes on without it, so a
+   * failure is only logged (the record still expires at its idle end).
+   */
+  async deleteOutlived(id: string): Promise<void> {
+    try {
+      await this.callEngine('delete a session', (engine) => engine.delete(id))
+    } catch (error) {
+      this.#logger.error('elysia-sessions: could not delete a session past its absoluteTimeout', error)
+    }
   }
 
   /** Starts the periodic GC; a no-op once started, after `close()`, or with a `gcInterval` of 0. */

@@ -1,9 +1,12 @@
 import { Elysia } from 'elysia'
-import { cookieActionFor } from './cookie-decision.js'
+import { type CacheHeaders, cacheHeadersFor, PRIVATE_CACHE_CONTROL, varyWithCookie } from './cache-headers.js'
+import { type CookieAction, cookieActionFor } from './cookie-decision.js'
 import { readCookie } from './cookie-header.js'
 import type { StoredSession } from './engine.js'
 import { SessionEngineError } from './errors.js'
-import { resolveSessionOptions, type SessionOptions } from './options.js'
+import { Flash, settleFlash } from './flash.js'
+import { cookieMaxAge, hasOutlived } from './lifetime.js'
+import { insecureCookieWarning, resolveSessionOptions, type SessionOptions, warnThrough } from './options.js'
 import { PluginCore } from './plugin-core.js'
 import { Session } from './session.js'
 import { type IncomingCookie, SessionState } from './session-state.js'
@@ -13,15 +16,21 @@ import { createCookieSigner } from './signing.js'
 /** Signed ids are base64url with a dot: nothing to URL-encode, so the serializer is spared encodeURIComponent. */
 const asIs = (value: string) => value
 
-/** The part of Elysia's per-request `set` the plugin writes its cookie to; Elysia serializes it into Set-Cookie. */
-interface ResponseCookies {
+/**
+ * The part of Elysia's per-request `set` the plugin writes to: its cookie, which Elysia serializes into Set-Cookie,
+ * and the cache headers.
+ */
+interface ResponseSettings {
   cookie?: Record<string, Record<string, unknown>>
+  headers: Record<string, string | number>
 }
 
 /**
- * Gives every handler a typed, signed, server-side `session` and the admin API `sessions`.
+ * Gives every handler a typed, signed, server-side `session`, its `flash` messages and the admin API `sessions`.
  * Configuration is checked here, so a bad option fails at startup with a `SessionConfigError`.
- * Routes (or groups) declared with `{ session: false }` never touch the engine.
+ * A response to a request that carried the session cookie, or that sets or clears it, gets `Vary: Cookie`; one that
+ * sets or clears it also gets a private `Cache-Control` unless the app set its own.
+ * Routes (or groups) declared with `{ session: false }` never touch the engine nor the cookie, and get neither header.
  *
  * @example
  * new Elysia()
@@ -33,40 +42,72 @@ interface ResponseCookies {
 export function session(options: SessionOptions) {
   const config = resolveSessionOptions(options)
   const { cookieName, cookie: attributes } = config
+  const warning = insecureCookieWarning(attributes.secure, process.env.NODE_ENV)
+  if (warning) warnThrough(config.logger, warning)
   const signer = createCookieSigner(config.secrets)
   const core = new PluginCore(config)
   const { runtime } = core
   const sessions = new Sessions(core)
-  const disabledSession = new Session(new SessionState(runtime, null, null, 'disabled'))
+  const disabledState = new SessionState(runtime, null, null, 'disabled')
+  const disabledSession = new Session(disabledState)
+  const disabledFlash = new Flash(disabledState)
   // Per-request state rides on the request's `set` object under a symbol of this plugin instance, so two plugins in
   // one app (a sub-app's second cookie) never see each other's; a property costs less than a WeakMap entry. Hooks
   // take only the context properties they name: passing the whole context to a function makes Elysia assume a hook
   // reads everything, cookies included, and parse them all.
   const stateKey = Symbol('elysia-sessions state')
+  const flashKey = Symbol('elysia-sessions flash')
   const skipKey = Symbol('elysia-sessions skip')
-  type ResponseSet = ResponseCookies & { [stateKey]?: SessionState | undefined; [skipKey]?: true }
+  const cacheKey = Symbol('elysia-sessions cache headers')
+  type ResponseSet = ResponseSettings & {
+    [stateKey]?: SessionState | undefined
+    [flashKey]?: Flash | undefined
+    [skipKey]?: true
+    [cacheKey]?: Exclude<CacheHeaders, 'none'>
+  }
 
-  /** Saves (or touches) the request's session and sets its cookie; returns nothing when there is nothing to write. */
-  function finishSession(set: ResponseSet): Promise<void> | undefined {
+  /**
+   * Saves (or touches) the request's session and sets its cookie and cache headers; returns nothing when there is
+   * nothing to write. `response` is what the handler returned, whose own headers win over `set.headers`.
+   */
+  function finishSession(set: ResponseSet, response?: unknown): Promise<void> | undefined {
     const state = set[stateKey]
-    if (!state) return
+    if (!state) {
+      // Finished in onError already, where the app's own onError may answer next with a Response of its own.
+      const cacheHeaders = set[cacheKey]
+      if (cacheHeaders !== undefined && response instanceof Response) setCacheHeaders(cacheHeaders, set, response)
+      return
+    }
     set[stateKey] = undefined
+    // Settled before the save decision, so removing the messages this request consumed is part of its one write.
+    const flash = set[flashKey]
+    if (flash) settleFlash(flash)
     state.close()
     const writing = state.hasChanges ? state.save() : state.touchIfDue()
-    if (!writing) return setCookie(state, set)
-    return writing.then(() => setCookie(state, set))
+    if (!writing) return setHeaders(state, set, response)
+    return writing.then(() => setHeaders(state, set, response))
+  }
+
+  function setHeaders(state: SessionState, set: ResponseSet, response: unknown): undefined {
+    const action = cookieActionFor(state)
+    if (action !== 'none') setCookie(state, action, set)
+    const cacheHeaders = cacheHeadersFor(state.incomingCookie, action)
+    if (cacheHeaders === 'none') return
+    set[cacheKey] = cacheHeaders
+    setCacheHeaders(cacheHeaders, set, response)
   }
 
   // Written to `set.cookie` as plain data, bypassing the cookie jar and its cost; Elysia still serializes it together
   // with any cookie the app set.
-  function setCookie(state: SessionState, set: ResponseCookies): undefined {
-    const action = cookieActionFor(state)
-    if (action === 'none') return
+  function setCookie(state: SessionState, action: Exclude<CookieAction, 'none'>, set: ResponseSettings): void {
     set.cookie ??= {}
-    set.cookie[cookieName] =
-      action === 'send'
-        ? { ...attributes, encode: asIs, value: signer.sign(state.id) }
-        : { ...attributes, value: '', maxAge: 0 }
+    if (action === 'clear') {
+      set.cookie[cookieName] = { ...attributes, value: '', maxAge: 0 }
+      return
+    }
+    const now = runtime.now()
+    const maxAge = cookieMaxAge(state.expiresAt ?? now + runtime.timeout, now)
+    set.cookie[cookieName] = { ...attributes, maxAge, encode: asIs, value: signer.sign(state.id) }
   }
 
   return (
@@ -90,16 +131,21 @@ export function session(options: SessionOptions) {
       })
       .resolve({ as: 'scoped' }, async function loadSession({ request, set }) {
         const slots = set as ResponseSet
-        if (slots[skipKey]) return { session: disabledSession, sessions }
+        if (slots[skipKey]) return { session: disabledSession, flash: disabledFlash, sessions }
         core.startGc()
         const raw = readCookie(request.headers.get('cookie'), cookieName)
         const verified = raw ? signer.verify(raw) : null
         let stored: StoredSession | null = null
         if (verified) {
+          const now = runtime.now()
           try {
-            stored = await runtime.engine.load(verified.id, runtime.now())
+            stored = await runtime.engine.load(verified.id, now)
           } catch (error) {
             throw new SessionEngineError('load a session', error)
+          }
+          if (stored && hasOutlived(runtime, stored.data, now)) {
+            stored = null
+            await core.deleteOutlived(verified.id)
           }
         }
         const incoming: IncomingCookie = !raw
@@ -110,13 +156,15 @@ export function session(options: SessionOptions) {
               ? 'old-secret'
               : 'current'
         const state = new SessionState(runtime, stored && verified ? verified.id : null, stored, 'request', incoming)
+        const flash = new Flash(state)
         slots[stateKey] = state
-        return { session: new Session(state), sessions }
+        slots[flashKey] = flash
+        return { session: new Session(state), flash, sessions }
       })
       // mapResponse runs after every afterHandle hook, so writes made there (an app's own hooks) are saved too.
       // Declared async because Elysia awaits a mapResponse hook only when it is an async function.
-      .mapResponse({ as: 'scoped' }, async function commitSession({ set }) {
-        await finishSession(set as ResponseSet)
+      .mapResponse({ as: 'scoped' }, async function commitSession({ set, responseValue }) {
+        await finishSession(set as ResponseSet, responseValue)
       })
       .onError({ as: 'scoped' }, async function commitSessionOnError({ set }) {
         try {
@@ -126,4 +174,31 @@ export function session(options: SessionOptions) {
         }
       })
   )
+}
+
+/**
+ * Adds Cookie to the response's Vary and, for `private`, sets Cache-Control unless the app set its own. A `Response`
+ * the handler returned keeps its own headers over `set.headers`, so a Vary it carries is extended in place.
+ */
+function setCacheHeaders(which: Exclude<CacheHeaders, 'none'>, set: ResponseSettings, response: unknown): void {
+  const own = response instanceof Response ? response.headers : undefined
+  const ownVary = own?.get('vary') ?? undefined
+  if (own !== undefined && ownVary !== undefined) {
+    const vary = varyWithCookie(ownVary)
+    if (vary !== undefined) own.set('vary', vary)
+  } else {
+    const key = headerKey(set.headers, 'vary')
+    const vary = varyWithCookie(key === undefined ? undefined : String(set.headers[key]))
+    if (vary !== undefined) set.headers[key ?? 'vary'] = vary
+  }
+  if (which === 'private' && !own?.has('cache-control') && headerKey(set.headers, 'cache-control') === undefined) {
+    set.headers['cache-control'] = PRIVATE_CACHE_CONTROL
+  }
+}
+
+/** The key `headers` holds the header `name` (lower case) under, in whatever case the app wrote it, or `undefined`. */
+function headerKey(headers: Record<string, unknown>, name: string): string | undefined {
+  if (name in headers) return name
+  for (const key in headers) if (key.toLowerCase() === name) return key
+  return undefined
 }

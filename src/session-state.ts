@@ -1,12 +1,12 @@
 import type { SessionChanges, SessionData, SessionEngine, SessionValue, StoredSession } from './engine.js'
 import { callEngine, SessionEngineError } from './errors.js'
+import { CREATED_AT_KEY } from './internal-keys.js'
+import { absoluteEndOf, cappedExpiry, expiryAt, type Lifetimes } from './lifetime.js'
 import { generateSessionId } from './session-id.js'
 
 /** What a session needs from the app it belongs to. */
-export interface SessionRuntime {
+export interface SessionRuntime extends Lifetimes {
   readonly engine: SessionEngine
-  /** Idle lifetime in ms. */
-  readonly timeout: number
   /** How long after the last recorded activity a read moves the expiry again, in ms. */
   readonly touchInterval: number
   readonly now: () => number
@@ -60,6 +60,7 @@ export class SessionState implements SessionReport {
   #status: SessionStatus = 'unmodified'
   #idChanged = false
   #expiryMoved = false
+  #startedOver = 0
 
   /**
    * @param id the session id, or `null` for a new session that gets a fresh one
@@ -106,6 +107,41 @@ export class SessionState implements SessionReport {
     return loaded !== undefined && Object.hasOwn(loaded, key) ? loaded[key] : undefined
   }
 
+  /**
+   * Every key of the session that starts with `prefix`, with this request's changes, found across the loaded data,
+   * the saved changes and the pending ones without copying the data. Returns one shared empty array when none does.
+   */
+  keysWithPrefix(prefix: string): readonly string[] {
+    const loaded = this.#loaded
+    const saved = this.#saved
+    const changes = this.#changes
+    let found: string[] | undefined
+    // Each key is taken from the newest layer that holds it, so none is listed twice and a removal hides older values.
+    if (loaded !== undefined) {
+      for (const key in loaded) {
+        if (key.startsWith(prefix) && Object.hasOwn(loaded, key) && !saved?.has(key) && !changes?.has(key)) {
+          found = appended(found, key)
+        }
+      }
+    }
+    if (saved !== undefined) {
+      for (const [key, change] of saved) {
+        if (change !== REMOVED && key.startsWith(prefix) && !changes?.has(key)) found = appended(found, key)
+      }
+    }
+    if (changes !== undefined) {
+      for (const [key, change] of changes) {
+        if (change !== REMOVED && key.startsWith(prefix)) found = appended(found, key)
+      }
+    }
+    return found ?? NO_KEYS
+  }
+
+  /** How many times `deleteAndStartOver` ran: a view that remembers the session's data knows it is out of date. */
+  get startedOver(): number {
+    return this.#startedOver
+  }
+
   get status(): SessionStatus {
     return this.#status
   }
@@ -121,6 +157,15 @@ export class SessionState implements SessionReport {
   /** When the stored record expires, or `null` when nothing is stored. */
   get expiresAt(): number | null {
     return this.#expiresAt
+  }
+
+  /**
+   * When the session was first saved (epoch ms), or `null` before that; also `null` for a session stored before
+   * creation times were recorded, until its next save.
+   */
+  get createdAt(): number | null {
+    const value = this.read(CREATED_AT_KEY)
+    return typeof value === 'number' ? value : null
   }
 
   /** Whether a save would write: a value was set, or a key removed from a stored session. */
@@ -150,19 +195,24 @@ export class SessionState implements SessionReport {
   }
 
   /**
-   * Writes the pending changes, if any. A request session's expiry slides when `touchInterval` has passed since its
-   * last activity (as a read's would), so the stored expiry and the cookie's stay in step and most writes need no
-   * new cookie; a detached one keeps its own. When the stored session was destroyed meanwhile, a request session
-   * starts over under a new id with just these changes (never reviving the old id), and a detached one is left deleted.
+   * Writes the pending changes, if any, with the creation time when the session holds none yet. A request session's
+   * expiry slides when `touchInterval` has passed since its last activity (as a read's would), so the stored expiry
+   * and the cookie's stay in step and most writes need no new cookie; a detached one keeps its own. Neither goes past
+   * the absolute end. When the stored session was destroyed meanwhile, a request session starts over under a new id
+   * with just these changes and a new creation time (never reviving the old id), and a detached one is left deleted.
    */
   async save(): Promise<void> {
     const changes = this.#changes
     if (changes === undefined || !this.hasChanges) return
     const now = this.runtime.now()
+    if (this.read(CREATED_AT_KEY) === undefined) changes.set(CREATED_AT_KEY, now)
+    const createdAt = this.createdAt
     const previousExpiry = this.#expiresAt
-    const keepsExpiry =
-      previousExpiry !== null && this.#stored && (this.mode === 'detached' || !this.#touchDue(previousExpiry, now))
-    const expiresAt = keepsExpiry ? previousExpiry : now + this.runtime.timeout
+    let expiresAt: number
+    if (previousExpiry === null || !this.#stored) expiresAt = expiryAt(this.runtime, createdAt, now)
+    else if (this.mode === 'detached') expiresAt = cappedExpiry(this.runtime, createdAt, previousExpiry)
+    else if (this.#touchDue(previousExpiry, createdAt, now)) expiresAt = expiryAt(this.runtime, createdAt, now)
+    else expiresAt = previousExpiry
     const { set, deleted } = splitChanges(changes)
     this.#changes = undefined
     const idBefore = this.id
@@ -177,6 +227,8 @@ export class SessionState implements SessionReport {
       this.#saved = undefined
       if (this.mode === 'detached') return
       this.#id = generateSessionId()
+      set[CREATED_AT_KEY] = now
+      expiresAt = expiryAt(this.runtime, now, now)
       written = await this.#commit({ set, deleted: [], expiresAt, existingOnly: false }, changes, now)
       if (written) this.#recordSaved(new Map(Object.entries(set)))
     }
@@ -204,25 +256,49 @@ export class SessionState implements SessionReport {
 
   /**
    * Slides the expiry of a stored, unchanged session once `touchInterval` has passed since its last activity.
-   * Returns nothing, synchronously, when no touch is due.
+   * Returns nothing, synchronously, when no touch is due. With `absoluteTimeout`, a session stored before creation
+   * times were recorded gets one in place of its touch, so it cannot live forever on reads alone.
    */
   touchIfDue(): Promise<void> | undefined {
     if (!this.#stored || this.#expiresAt === null || this.mode !== 'request') return
     const now = this.runtime.now()
-    if (!this.#touchDue(this.#expiresAt, now)) return
-    return this.#touch(now)
+    // Without absoluteTimeout the creation time plays no part, and reads never look it up.
+    const createdAt = this.runtime.absoluteTimeout === undefined ? null : this.createdAt
+    if (!this.#touchDue(this.#expiresAt, createdAt, now)) return
+    if (createdAt === null && this.runtime.absoluteTimeout !== undefined) return this.#recordCreatedAt(now)
+    return this.#touch(expiryAt(this.runtime, createdAt, now), now)
   }
 
-  /** Whether `touchInterval` has passed since the last activity, which set the expiry to `expiresAt`. */
-  #touchDue(expiresAt: number, now: number): boolean {
+  /**
+   * Whether the expiry set to `expiresAt` must move at `now`: once `touchInterval` has passed since the last
+   * activity, unless it already sits at the absolute end; at once when it lies past that end (the session was stored
+   * before `absoluteTimeout` was set or lowered).
+   */
+  #touchDue(expiresAt: number, createdAt: number | null, now: number): boolean {
+    const end = absoluteEndOf(this.runtime, createdAt)
+    if (end !== null && expiresAt >= end) return expiresAt > end
     const lastActivity = expiresAt - this.runtime.timeout
     return now - lastActivity >= this.runtime.touchInterval
   }
 
-  async #touch(now: number): Promise<void> {
-    const expiresAt = now + this.runtime.timeout
+  async #touch(expiresAt: number, now: number): Promise<void> {
     const alive = await callEngine('touch a session', () => this.runtime.engine.touch(this.id, expiresAt, now))
     if (alive) {
+      this.#expiresAt = expiresAt
+      this.#expiryMoved = true
+    }
+  }
+
+  /** A touch that also writes the creation time (as now), for a session stored without one. */
+  async #recordCreatedAt(now: number): Promise<void> {
+    const expiresAt = expiryAt(this.runtime, now, now)
+    const set: SessionData = { [CREATED_AT_KEY]: now }
+    const changes: SessionChanges = { set, deleted: [], expiresAt, existingOnly: true }
+    const written = await callEngine('record the creation time of a session', () =>
+      this.runtime.engine.commit(this.id, changes, now),
+    )
+    if (written) {
+      this.#recordSaved(new Map(Object.entries(set)))
       this.#expiresAt = expiresAt
       this.#expiryMoved = true
     }
@@ -241,6 +317,7 @@ export class SessionState implements SessionReport {
     this.#status = 'destroyed'
     this.#idChanged = false
     this.#expiryMoved = false
+    this.#startedOver++
   }
 
   /**
@@ -256,7 +333,9 @@ export class SessionState implements SessionReport {
     }
     const now = this.runtime.now()
     const expiresAt =
-      this.mode === 'detached' && this.#expiresAt !== null ? this.#expiresAt : now + this.runtime.timeout
+      this.mode === 'detached' && this.#expiresAt !== null
+        ? this.#expiresAt
+        : expiryAt(this.runtime, this.createdAt, now)
     const alive = await callEngine('touch a session', () => this.runtime.engine.touch(oldId, expiresAt, now))
     // Everything the new id must hold becomes a change over nothing stored.
     const carried = alive ? this.data : new Map([...(this.#changes ?? [])].filter(isWrite))
@@ -301,6 +380,16 @@ export class SessionState implements SessionReport {
 /** Marks a key removed in a session's changes. */
 const REMOVED: unique symbol = Symbol('removed')
 
+/** What `keysWithPrefix` returns when no key matches, shared so that finding nothing allocates nothing. */
+const NO_KEYS: readonly string[] = Object.freeze([])
+
+/** `list` with `key` added, made on the first key: a scan that finds nothing allocates nothing. */
+function appended(list: string[] | undefined, key: string): string[] {
+  if (list === undefined) return [key]
+  list.push(key)
+  return list
+}
+
 /** Changes over a session's data: a value written under a key, or `REMOVED`. */
 type Changes = Map<string, SessionValue | typeof REMOVED>
 
@@ -309,7 +398,7 @@ function isWrite(entry: [string, SessionValue | typeof REMOVED]): entry is [stri
 }
 
 /** Pending changes as an engine takes them; a null-prototype `set`, so a key named "__proto__" stays data. */
-function splitChanges(changes: Changes): { set: SessionData; deleted: string[] } {
+function splitChanges(changes: Changes): { set: Record<string, SessionValue>; deleted: string[] } {
   const set: Record<string, SessionValue> = Object.create(null)
   const deleted: string[] = []
   for (const [key, change] of changes) {

@@ -66,9 +66,20 @@ export class Session implements TypedAccessors {
     return this.#live.id
   }
 
-  /** When the stored session expires (epoch ms), or `null` while it has never been saved. */
+  /**
+   * When the stored session expires (epoch ms), or `null` while it has never been saved: the earlier of its idle end
+   * (`timeout` after its last activity) and its absolute end (`absoluteTimeout` after `createdAt`).
+   */
   get expiresAt(): number | null {
     return this.#live.expiresAt
+  }
+
+  /**
+   * When the session was created (epoch ms): its first save. `null` before that, and for a session stored before
+   * creation times were recorded until its next save (or, with `absoluteTimeout`, its next touch). `regenerate()` keeps it; `reset()` and `destroy()` start over.
+   */
+  get createdAt(): number | null {
+    return this.#live.createdAt
   }
 
   /** The safe integer under `key`; throws `SessionKeyError` when absent. */

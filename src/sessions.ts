@@ -1,5 +1,6 @@
 import type { SessionEntry } from './engine.js'
 import { SessionEngineError } from './errors.js'
+import { hasOutlived } from './lifetime.js'
 import type { PluginCore } from './plugin-core.js'
 import { Session } from './session.js'
 import { isSessionId } from './session-id.js'
@@ -26,19 +27,33 @@ export class Sessions {
     this.#core = core
   }
 
-  /** The session with this raw id, or `null` when it is unknown or expired. Change it and `save()` to persist. */
+  /**
+   * The session with this raw id, or `null` when it is unknown, expired or past its `absoluteTimeout` (then deleted,
+   * as a request would). Change it and `save()` to persist.
+   */
   async get(id: string): Promise<Session | null> {
     if (typeof id !== 'string' || !isSessionId(id)) return null
-    const stored = await this.#core.callEngine('load a session', (engine, now) => engine.load(id, now))
-    return stored ? new Session(new SessionState(this.#core.runtime, id, stored, 'detached')) : null
+    const { runtime } = this.#core
+    const now = runtime.now()
+    const stored = await this.#core.callEngine('load a session', (engine) => engine.load(id, now))
+    if (!stored) return null
+    if (hasOutlived(runtime, stored.data, now)) {
+      await this.#core.deleteOutlived(id)
+      return null
+    }
+    return new Session(new SessionState(runtime, id, stored, 'detached'))
   }
 
-  /** Calls `fn` for every live session, fetching them in batches and awaiting `fn` each time. */
+  /**
+   * Calls `fn` for every live session, fetching them in batches and awaiting `fn` each time. Sessions past their
+   * `absoluteTimeout` are skipped.
+   */
   async each(fn: (session: Session) => unknown): Promise<void> {
+    const { runtime } = this.#core
+    const now = runtime.now()
     let batches: AsyncIterator<readonly SessionEntry[]>
     try {
-      const { runtime } = this.#core
-      batches = runtime.engine.entries(runtime.now(), { batchSize: BATCH_SIZE })[Symbol.asyncIterator]()
+      batches = runtime.engine.entries(now, { batchSize: BATCH_SIZE })[Symbol.asyncIterator]()
     } catch (error) {
       throw new SessionEngineError('list sessions', error)
     }
@@ -49,7 +64,8 @@ export class Sessions {
         })
         if (step.done) return
         for (const { id, data, expiresAt } of step.value) {
-          await fn(new Session(new SessionState(this.#core.runtime, id, { data, expiresAt }, 'detached')))
+          if (hasOutlived(runtime, data, now)) continue
+          await fn(new Session(new SessionState(runtime, id, { data, expiresAt }, 'detached')))
         }
       }
     } finally {
@@ -67,7 +83,10 @@ export class Sessions {
     return found
   }
 
-  /** How many sessions are alive. */
+  /**
+   * How many sessions are alive, as the engine counts them: a session stored before `absoluteTimeout` was set or
+   * lowered may be counted past its absolute end, until it is next loaded or its idle end.
+   */
   count(): Promise<number> {
     return this.#core.callEngine('count sessions', (engine, now) => engine.count(now))
   }

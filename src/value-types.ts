@@ -80,7 +80,8 @@ export function storageKey(type: SessionValueType, key: string): string {
 
 /** Describes a rejected value for a TypeError message. */
 export function describeValue(value: unknown): string {
-  if (value === null) return 'null'
+  if (value === null || value === undefined) return String(value)
+  if (typeof value === 'function') return `a function (${value.name || 'anonymous'})`
   if (typeof value === 'object')
     return `an object (${(value.constructor as { name?: string } | undefined)?.name ?? 'Object'})`
   if (typeof value === 'string')

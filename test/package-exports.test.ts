@@ -45,16 +45,32 @@ test('the root export loads from dist with its public names', () => {
   const names = JSON.parse(importInConsumer('elysia-sessions', 'Object.keys(m).sort()'))
   expect(names).toEqual([
     'EngineTimeoutError',
+    'Flash',
     'Session',
     'SessionConfigError',
     'SessionEngineError',
     'SessionKeyError',
     'Sessions',
+    'csrf',
     'memoryEngine',
     'session',
     'storable',
   ])
   expect(importInConsumer('elysia-sessions', 'import.meta.resolve("elysia-sessions")')).toContain('/dist/index.js')
+})
+
+test('csrf() from dist leaves the body of a route that does not read it to the handler', () => {
+  const script = `
+    const { Elysia } = await import('elysia')
+    const app = new Elysia()
+      .use(m.session({ secret: 'a'.repeat(32) }))
+      .use(m.csrf({ allowedRoutes: ['/hook'] }))
+      .post('/hook', async ({ request }) => request.text())
+    const headers = { 'content-type': 'application/json' }
+    const response = await app.handle(new Request('http://localhost/hook', { method: 'POST', headers, body: '{"a":1}' }))
+    await app.decorator.sessions.close()
+    return [response.status, await response.text()]`
+  expect(JSON.parse(importInConsumer('elysia-sessions', `await (async () => {${script}})()`))).toEqual([200, '{"a":1}'])
 })
 
 test('the memory engine export loads from dist', () => {

@@ -8,7 +8,7 @@ import {
   type SessionOptions,
   session,
 } from 'elysia-sessions'
-import { callsOf, cookiePairOf, idOf, recordingEngine, SECRET, send, setCookieOf } from './support/http.js'
+import { appDataOf, callsOf, cookiePairOf, idOf, recordingEngine, SECRET, send, setCookieOf } from './support/http.js'
 
 function appWith(engine: SessionEngine, options: Partial<SessionOptions> = {}) {
   return new Elysia()
@@ -59,7 +59,7 @@ function appWith(engine: SessionEngine, options: Partial<SessionOptions> = {}) {
 
 async function storedStrings(engine: SessionEngine, pair: string | undefined) {
   const stored = await engine.load(idOf(pair), Date.now())
-  return stored?.data ?? null
+  return stored ? (appDataOf(stored.data) ?? null) : null
 }
 
 describe('writes reach the engine before the response leaves', () => {
@@ -377,7 +377,7 @@ describe('a session destroyed while another request still runs', () => {
     const fresh = cookiePairOf(late)
     expect(idOf(fresh)).not.toBe(idOf(pair))
     expect(await engine.load(idOf(pair), Date.now())).toBeNull()
-    expect((await engine.load(idOf(fresh), Date.now()))?.data).toEqual({ 'int:seen': 1 })
+    expect(appDataOf((await engine.load(idOf(fresh), Date.now()))?.data)).toEqual({ 'int:seen': 1 })
   })
 })
 
@@ -407,7 +407,7 @@ test('a regenerate that races a destroy does not carry the destroyed data to the
   release()
   const renewed = cookiePairOf(await slow)
   expect(idOf(renewed)).not.toBe(idOf(pair))
-  expect((await engine.load(idOf(renewed), Date.now()))?.data).toEqual({ 'string:note': 'late' })
+  expect(appDataOf((await engine.load(idOf(renewed), Date.now()))?.data)).toEqual({ 'string:note': 'late' })
   expect(await engine.count(Date.now())).toBe(1)
 })
 
@@ -424,7 +424,10 @@ describe('when the session is saved', () => {
         return 'ok'
       })
     const pair = cookiePairOf(await send(app, '/'))
-    expect((await engine.load(idOf(pair), Date.now()))?.data).toEqual({ 'int:n': 1, 'string:stamp': 'after' })
+    expect(appDataOf((await engine.load(idOf(pair), Date.now()))?.data)).toEqual({
+      'int:n': 1,
+      'string:stamp': 'after',
+    })
   })
 
   test('a change after the session was saved for its request throws instead of being lost', async () => {

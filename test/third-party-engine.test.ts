@@ -10,6 +10,7 @@ import {
   session,
 } from 'elysia-sessions'
 import { runEngineConformance } from 'elysia-sessions/testing'
+import { appDataOf } from './support/http.js'
 
 // An engine as an outside author would write it: only the public types, and a layout unlike memoryEngine's.
 
@@ -135,7 +136,7 @@ describe('a third-party engine in the session plugin', () => {
 
     const stored: SessionEntry[] = []
     for await (const batch of engine.entries(Date.now(), { batchSize: 10 })) stored.push(...batch)
-    expect(stored.map((entry) => entry.data)).toEqual([{ 'int:visits': 42 }])
+    expect(stored.map((entry) => appDataOf(entry.data))).toEqual([{ 'int:visits': 42 }])
     await app.decorator.sessions.close()
   })
 })

@@ -2,7 +2,7 @@ import { describe, expect, test } from 'bun:test'
 import type { SessionEngine } from '../../src/engine.js'
 import { memoryEngine } from '../../src/engines/memory.js'
 import { SessionConfigError } from '../../src/errors.js'
-import { resolveSessionOptions, type SessionOptions } from '../../src/options.js'
+import { insecureCookieWarning, resolveSessionOptions, type SessionOptions, warnThrough } from '../../src/options.js'
 
 const SECRET = 'a-secret-of-exactly-32-character'
 const OLD_SECRET = 'an-older-secret-also-32-chars-xx'
@@ -80,14 +80,12 @@ describe('defaults', () => {
     expect(resolve({ secret: SECRET, timeout: 50_000 }).touchInterval).toBe(5_000)
   })
 
-  test("default cookie attributes are path '/', httpOnly, sameSite lax, not secure, maxAge 3600, no domain", () => {
-    expect(resolve({ secret: SECRET }).cookie).toEqual({
-      path: '/',
-      httpOnly: true,
-      sameSite: 'lax',
-      secure: false,
-      maxAge: 3600,
-    })
+  test("default cookie attributes are path '/', httpOnly, sameSite lax, not secure, no domain (Max-Age follows each session's expiry)", () => {
+    expect(resolve({ secret: SECRET }).cookie).toEqual({ path: '/', httpOnly: true, sameSite: 'lax', secure: false })
+  })
+
+  test('absoluteTimeout is off by default', () => {
+    expect(resolve({ secret: SECRET }).absoluteTimeout).toBeUndefined()
   })
 
   test('the default engine is a working memory engine', () => {
@@ -124,20 +122,7 @@ describe('defaults', () => {
       secure: true,
       httpOnly: false,
       sameSite: 'strict',
-      maxAge: 10,
     })
-  })
-})
-
-describe('maxAge', () => {
-  test('maxAge rounds timeout up to whole seconds', () => {
-    expect(resolve({ secret: SECRET, timeout: 1500 }).cookie.maxAge).toBe(2)
-    expect(resolve({ secret: SECRET, timeout: 2000 }).cookie.maxAge).toBe(2)
-    expect(resolve({ secret: SECRET, timeout: 2001 }).cookie.maxAge).toBe(3)
-  })
-
-  test('a timeout of 1 ms gives maxAge 1, never 0', () => {
-    expect(resolve({ secret: SECRET, timeout: 1 }).cookie.maxAge).toBe(1)
   })
 })
 
@@ -169,6 +154,18 @@ describe('durations', () => {
   test('touchInterval equal to timeout and touchInterval 0 are accepted', () => {
     expect(resolve({ secret: SECRET, timeout: 10_000, touchInterval: 10_000 }).touchInterval).toBe(10_000)
     expect(resolve({ secret: SECRET, timeout: 10_000, touchInterval: 0 }).touchInterval).toBe(0)
+  })
+
+  for (const absoluteTimeout of [0, -1, Number.NaN, Number.POSITIVE_INFINITY, '10', null]) {
+    test(`absoluteTimeout ${JSON.stringify(String(absoluteTimeout))} throws a SessionConfigError naming absoluteTimeout`, () => {
+      expect(configErrorOf(() => resolve({ secret: SECRET, absoluteTimeout })).message).toContain('absoluteTimeout')
+    })
+  }
+
+  test('absoluteTimeout takes any positive value, shorter or longer than timeout, rounded up to whole ms', () => {
+    expect(resolve({ secret: SECRET, timeout: 10_000, absoluteTimeout: 86_400_000 }).absoluteTimeout).toBe(86_400_000)
+    expect(resolve({ secret: SECRET, timeout: 10_000, absoluteTimeout: 5_000 }).absoluteTimeout).toBe(5_000)
+    expect(resolve({ secret: SECRET, absoluteTimeout: 1.5 }).absoluteTimeout).toBe(2)
   })
 })
 
@@ -261,5 +258,44 @@ describe('engine and logger', () => {
 
   test('a logger without error() throws a SessionConfigError', () => {
     expect(configErrorOf(() => resolve({ secret: SECRET, logger: { log() {} } })).message).toContain('error(')
+  })
+
+  test('a logger with only error() is accepted', () => {
+    const logger = { error() {} }
+    expect(resolve({ secret: SECRET, logger }).logger).toBe(logger)
+  })
+
+  test('a logger whose warn is not a function throws a SessionConfigError naming logger.warn', () => {
+    const error = configErrorOf(() => resolve({ secret: SECRET, logger: { error() {}, warn: 'loud' } }))
+    expect(error.message).toContain('logger.warn')
+  })
+})
+
+describe('the insecure-cookie warning', () => {
+  test('production with secure false warns, naming the option to set', () => {
+    expect(insecureCookieWarning(false, 'production')).toContain('set secure: true')
+  })
+
+  test('no warning when secure, nor outside production', () => {
+    expect(insecureCookieWarning(true, 'production')).toBeUndefined()
+    for (const nodeEnv of ['development', 'test', undefined, 'Production ']) {
+      expect(insecureCookieWarning(false, nodeEnv)).toBeUndefined()
+    }
+  })
+
+  test('warnThrough calls warn on the logger itself, or error when it has no warn', () => {
+    const seen: string[] = []
+    const withWarn = {
+      prefix: 'W',
+      warn(message: string) {
+        seen.push(`${this.prefix}:${message}`)
+      },
+      error(message: string) {
+        seen.push(`E:${message}`)
+      },
+    }
+    warnThrough(withWarn, 'a')
+    warnThrough({ error: (message: string) => seen.push(`E:${message}`) }, 'b')
+    expect(seen).toEqual(['W:a', 'E:b'])
   })
 })

@@ -3,6 +3,7 @@ import { cookieActionFor } from '../../src/cookie-decision.js'
 import type { SessionChanges, SessionEngine } from '../../src/engine.js'
 import { memoryEngine } from '../../src/engines/memory.js'
 import { SessionEngineError } from '../../src/errors.js'
+import { CREATED_AT_KEY } from '../../src/internal-keys.js'
 import { Session, stateOf } from '../../src/session.js'
 import { type SessionMode, type SessionRuntime, SessionState } from '../../src/session-state.js'
 
@@ -137,7 +138,7 @@ describe('save', () => {
       {
         id: session.id,
         changes: {
-          set: { 'int:a': 1, 'string:b': 'two' },
+          set: { 'int:a': 1, 'string:b': 'two', [CREATED_AT_KEY]: START },
           deleted: [],
           expiresAt: START + TIMEOUT,
           existingOnly: false,
@@ -227,7 +228,10 @@ describe('save', () => {
     session.int('k', 2)
     await session.save()
     expect(f.spy.commits[0]?.changes.expiresAt).toBe(START + TIMEOUT)
-    expect((await f.runtime.engine.load(session.id, f.clock.now))?.data).toEqual({ 'int:k': 2 })
+    expect((await f.runtime.engine.load(session.id, f.clock.now))?.data).toEqual({
+      'int:k': 2,
+      [CREATED_AT_KEY]: START,
+    })
     expect(cookieActionFor(stateOf(session))).toBe('none')
   })
 
@@ -240,7 +244,7 @@ describe('save', () => {
     expect(f.spy.commits[0]?.changes.expiresAt).toBe(START + TIMEOUT)
     expect(session.expiresAt).toBe(START + TIMEOUT)
     const reloaded = await f.runtime.engine.load(session.id, f.clock.now)
-    expect(reloaded).toEqual({ data: { 'int:k': 2 }, expiresAt: START + TIMEOUT })
+    expect(reloaded).toEqual({ data: { 'int:k': 2, [CREATED_AT_KEY]: START }, expiresAt: START + TIMEOUT })
   })
 
   test('save sets the cookie action to send', async () => {
@@ -363,7 +367,7 @@ describe('destroy and reset', () => {
       await session.save()
       expect(await f.runtime.engine.load(oldId, f.clock.now)).toBeNull()
       const reloaded = await f.runtime.engine.load(session.id, f.clock.now)
-      expect(reloaded?.data).toEqual({ 'int:after': 2 })
+      expect(reloaded?.data).toEqual({ 'int:after': 2, [CREATED_AT_KEY]: START })
       expect(await f.count()).toBe(1)
     })
 
@@ -399,6 +403,7 @@ describe('regenerate', () => {
     expect((await f.runtime.engine.load(session.id, f.clock.now))?.data).toEqual({
       'int:k': 1,
       'string:pending': 'p',
+      [CREATED_AT_KEY]: START,
     })
     expect(await f.count()).toBe(1)
   })
@@ -423,7 +428,10 @@ describe('regenerate', () => {
     await session.regenerate()
     await session.save()
     expect(await f.runtime.engine.load(oldId, f.clock.now)).toBeNull()
-    expect((await f.runtime.engine.load(session.id, f.clock.now))?.data).toEqual({ 'int:k': 1 })
+    expect((await f.runtime.engine.load(session.id, f.clock.now))?.data).toEqual({
+      'int:k': 1,
+      [CREATED_AT_KEY]: START,
+    })
   })
 })
 

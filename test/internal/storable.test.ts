@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'bun:test'
 import { memoryEngine } from '../../src/engines/memory.js'
 import { SessionConfigError } from '../../src/errors.js'
+import { CREATED_AT_KEY } from '../../src/internal-keys.js'
 import { Session } from '../../src/session.js'
 import { type SessionRuntime, SessionState } from '../../src/session-state.js'
 import { type StorableClass, storable } from '../../src/storable.js'
@@ -63,6 +64,7 @@ describe('storable', () => {
     const stored = await runtime.engine.load(session.id, runtime.now())
     expect(stored?.data).toEqual({
       'object:user': { type: 'custom-name-storable-test', object: { id: 7, name: 'Ada' } },
+      [CREATED_AT_KEY]: 1_000_000,
     })
   })
 

@@ -72,3 +72,22 @@ export function recordingEngine(engine: SessionEngine = memoryEngine()): Session
 export function callsOf(engine: { calls: EngineCall[] }, method: string): EngineCall[] {
   return engine.calls.filter((call) => call.method === method)
 }
+
+/**
+ * The storage key of a session's creation time. Public tests see only the package, so it is repeated here;
+ * test/internal/lifetime.test.ts checks that it matches the plugin's.
+ */
+export const CREATED_AT_KEY = 'meta:createdAt'
+
+/** A session's stored data without its creation time: only what the app wrote. */
+export function appDataOf(data: Readonly<Record<string, unknown>> | undefined): Record<string, unknown> | undefined {
+  if (data === undefined) return undefined
+  const { [CREATED_AT_KEY]: _createdAt, ...written } = data
+  return written
+}
+
+/** The Max-Age of the `name` cookie set by `response`, in seconds, or undefined when none was set. */
+export function maxAgeOf(response: Response, name = 'sessid'): number | undefined {
+  const match = /;\s*Max-Age=(\d+)/i.exec(setCookieOf(response, name) ?? '')
+  return match ? Number(match[1]) : undefined
+}

@@ -1,0 +1,186 @@
+import { type AnyElysia, Elysia } from 'elysia'
+import {
+  type CsrfErrorContext,
+  type CsrfOptions,
+  type CsrfRefusal,
+  isAllowedRoute,
+  type ResolvedCsrfOptions,
+  resolveCsrfOptions,
+} from './csrf-options.js'
+import { isCrossOrigin, tokenInBody } from './csrf-request.js'
+import { csrfTokenMatches, generateCsrfSecret, isCsrfSecret, maskCsrfToken } from './csrf-token.js'
+import { SessionConfigError } from './errors.js'
+import { CSRF_SECRET_KEY } from './internal-keys.js'
+import { type Session, stateOf } from './session.js'
+import { Sessions } from './sessions.js'
+
+const DEFAULT_MESSAGES: Readonly<Record<CsrfRefusal, string>> = {
+  origin: 'Forbidden: cross-origin request',
+  missing: 'Forbidden: missing CSRF token',
+  invalid: 'Forbidden: invalid CSRF token',
+}
+
+const USAGE = 'new Elysia().use(session({ secret })).use(csrf())'
+const MISSING_SESSION = `csrf() found no session on this route: use it right after session() on the same app, ${USAGE}`
+
+/** Elysia's key for the parsed body, read by name so that Elysia does not parse every body for this hook. */
+const PARSED_BODY = 'body'
+
+/** The context properties the check reads; at runtime it is the whole handler context. */
+interface CheckedContext {
+  readonly request: Request
+  readonly path: string
+  readonly set: object
+  readonly session?: Session
+}
+
+/**
+ * Protects every route of the app against cross-site request forgery: a request whose method is not allowed (POST,
+ * PUT, PATCH, DELETE...) must come from the app's own origin (or a trusted one) and carry a token from
+ * `csrfToken()` in the `x-csrf-token` header, an `authenticity_token` form field or a JSON body field of that name;
+ * otherwise it gets a 403 and the handler never runs. Use it after `session()`, which keeps each session's secret;
+ * exempt routes with `{ csrf: false }` or `allowedRoutes`.
+ *
+ * @example
+ * new Elysia()
+ *   .use(session({ secret: process.env.SESSION_SECRET! }))
+ *   .use(csrf())
+ *   .get('/form', ({ csrfToken }) => `<form method="post"><input type="hidden" name="authenticity_token" value="${csrfToken()}">…`)
+ *   .post('/form', () => 'saved')
+ *   .post('/webhooks/stripe', () => 'ok', { csrf: false })
+ */
+export function csrf(options: CsrfOptions = {}) {
+  const plugin = csrfPlugin(resolveCsrfOptions(options))
+  return function installCsrf(app: AnyElysia): InstalledCsrf {
+    if (!(app.decorator['sessions'] instanceof Sessions)) {
+      throw new SessionConfigError(`csrf() needs session() before it on the same app: ${USAGE}`)
+    }
+    return app.use(plugin) as unknown as InstalledCsrf
+  }
+}
+
+type CsrfPlugin = ReturnType<typeof csrfPlugin>
+
+/**
+ * What `app.use(csrf())` adds to `app`: the plugin's scoped `csrfToken` becomes local to `app`, as it would if the
+ * plugin instance were used directly (its handlers see it, the apps that use `app` do not), and its macro is typed.
+ */
+type InstalledCsrf = Elysia<
+  '',
+  CsrfPlugin['~Singleton'],
+  CsrfPlugin['~Definitions'],
+  CsrfPlugin['~Metadata'],
+  CsrfPlugin['~Routes'],
+  CsrfPlugin['~Volatile'],
+  CsrfPlugin['~Ephemeral']
+>
+
+function csrfPlugin(config: ResolvedCsrfOptions) {
+  const { allowedMethods, trustedOrigins, header, parameterName, error } = config
+  // Set on the request's `set` object by the { csrf: false } macro: a property costs less than a WeakMap entry.
+  const skipKey = Symbol('elysia-sessions csrf skip')
+  type Flags = { [skipKey]?: true }
+
+  function refuse(context: CsrfErrorContext, reason: CsrfRefusal): Response | Promise<Response> {
+    if (typeof error !== 'function') return forbidden(error ?? DEFAULT_MESSAGES[reason])
+    const answer = error(context, reason)
+    return answer instanceof Promise
+      ? answer.then((settled) => toResponse(settled, reason))
+      : toResponse(answer, reason)
+  }
+
+  function checkToken(context: CsrfErrorContext, submitted: unknown): Response | Promise<Response> | undefined {
+    if (submitted === undefined || submitted === null || submitted === '') return refuse(context, 'missing')
+    const secret = secretOf(context.session)
+    return secret !== undefined && csrfTokenMatches(secret, submitted) ? undefined : refuse(context, 'invalid')
+  }
+
+  // Elysia awaits this hook because its source returns a call; it returns a Promise only when it reads the body.
+  function verifyCsrf(context: CheckedContext): Response | Promise<Response | undefined> | undefined {
+    // Seen whole only through this alias: were the parameter itself passed to a function, Elysia would parse the
+    // body, cookies, query and headers of every request in scope.
+    const handlerContext = context as unknown as CsrfErrorContext
+    const { request, set, path } = context
+    if (allowedMethods.has(request.method)) return
+    if ((set as Flags)[skipKey] || isAllowedRoute(config, path)) return
+    if (context.session === undefined) throw new SessionConfigError(MISSING_SESSION)
+    if (isCrossOrigin(request, trustedOrigins)) return refuse(handlerContext, 'origin')
+    const inHeader = request.headers.get(header)
+    if (inHeader) return checkToken(handlerContext, inHeader)
+    const inBody = tokenInBody(request, (context as unknown as Record<string, unknown>)[PARSED_BODY], parameterName)
+    if (inBody instanceof Promise) return inBody.then((found) => checkToken(handlerContext, found))
+    return checkToken(handlerContext, inBody)
+  }
+
+  return (
+    new Elysia({ name: 'elysia-sessions/csrf', seed: seedOf(config) })
+      .macro({
+        csrf: (enabled: boolean) =>
+          enabled
+            ? {}
+            : {
+                transform: function skipCsrfCheck({ set }: { set: object }) {
+                  ;(set as Flags)[skipKey] = true
+                },
+              },
+      })
+      // Runs after session()'s resolve (registered before it) and after Elysia parsed the body, if the route reads it.
+      // Typed as returning nothing, so that a refusal's Response does not join the response type of every route.
+      .onBeforeHandle({ as: 'scoped' }, verifyCsrf as (context: CheckedContext) => void)
+      // `request` is named in the type only so that TypeScript sees it overlaps Elysia's context.
+      .resolve(
+        { as: 'scoped' },
+        function provideCsrfToken({ session }: { readonly request: Request; session?: Session }) {
+          return { csrfToken: (): string => csrfTokenFor(session) }
+        },
+      )
+  )
+}
+
+/**
+ * A masked token for the session's CSRF secret, creating the secret (a write, so the session is saved and its cookie
+ * sent) when the session has none.
+ */
+function csrfTokenFor(session: Session | undefined): string {
+  if (session === undefined) throw new SessionConfigError(MISSING_SESSION)
+  const state = stateOf(session)
+  let secret = state.read(CSRF_SECRET_KEY)
+  if (!isCsrfSecret(secret)) {
+    secret = generateCsrfSecret()
+    state.write(CSRF_SECRET_KEY, secret)
+  }
+  return maskCsrfToken(secret)
+}
+
+/** The session's CSRF secret, or `undefined` when it has none or is turned off by `{ session: false }`. */
+function secretOf(session: Session): string | undefined {
+  let secret: unknown
+  try {
+    secret = stateOf(session).read(CSRF_SECRET_KEY)
+  } catch {
+    // stateOf throws on a disabled session: with no session there is no secret to match.
+    return undefined
+  }
+  return isCsrfSecret(secret) ? secret : undefined
+}
+
+function toResponse(answer: string | Response, reason: CsrfRefusal): Response {
+  if (answer instanceof Response) return answer
+  return forbidden(typeof answer === 'string' ? answer : DEFAULT_MESSAGES[reason])
+}
+
+function forbidden(message: string): Response {
+  return new Response(message, { status: 403, headers: { 'content-type': 'text/plain; charset=utf-8' } })
+}
+
+/** Two csrf() plugins with the same options are one to Elysia; a function counts by its source. */
+function seedOf(config: ResolvedCsrfOptions): unknown {
+  return {
+    header: config.header,
+    parameterName: config.parameterName,
+    allowedMethods: [...config.allowedMethods],
+    trustedOrigins: [...config.trustedOrigins],
+    allowedRoutes: [...config.exactRoutes, ...config.routePrefixes],
+    error: typeof config.error === 'function' ? String(config.error) : config.error,
+  }
+}

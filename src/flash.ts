@@ -1,0 +1,160 @@
+import type { SessionValue } from './engine.js'
+import { FLASH_KEY_PREFIX } from './internal-keys.js'
+import { jsonSafeCopy } from './json-safe.js'
+import type { SessionState } from './session-state.js'
+import { describeValue } from './value-types.js'
+
+/**
+ * `T`, or `never` when `T` can never be JSON (undefined, a function, a symbol, a bigint), so that such a call fails to
+ * compile; what types cannot tell (a Date, NaN, a cycle) is refused at run time.
+ */
+export type FlashValue<T> = T extends undefined | symbol | bigint | ((...args: never[]) => unknown) ? never : T
+
+let settle: (flash: Flash) => void
+
+/**
+ * Flash messages: `set` one now, and the next request that loads the session sees it and is the last to see it
+ * (read or not). `now` shows a message in this request only; `keep` carries incoming messages one request further.
+ * Values are JSON-safe and stored in the session apart from its typed values.
+ *
+ * @example
+ * app
+ *   .post('/posts', ({ flash }) => {
+ *     flash.set('notice', 'Post saved.')
+ *     return redirect('/', 303)
+ *   })
+ *   .get('/', ({ flash }) => flash.get<string>('notice') ?? 'No news.')
+ */
+export class Flash {
+  readonly #state: SessionState
+  /** The incoming messages not yet consumed, read from the session on first use. */
+  #incoming: Map<string, SessionValue> | undefined
+  /** The session's `startedOver` when `#incoming` was read: a destroy since then dropped those messages. */
+  #incomingRead = 0
+  #now: Map<string, SessionValue> | undefined
+  /** Keys set in this request: they stay in the session for the next one. */
+  #set: Set<string> | undefined
+  #kept: Set<string> | undefined
+  #keepAll = false
+
+  /** Made by the plugin, one per request, over that request's session. */
+  constructor(state: SessionState) {
+    this.#state = state
+  }
+
+  /** The message under `key` (a `now` one first, else the incoming one), or `undefined`; a second `get` gives `undefined`. */
+  get<T = unknown>(key: string): T | undefined {
+    const value = this.peek<T>(key)
+    if (value !== undefined) {
+      this.#incoming?.delete(key)
+      this.#now?.delete(key)
+    }
+    return value
+  }
+
+  /** The message under `key`, or `undefined`, without consuming it. */
+  peek<T = unknown>(key: string): T | undefined {
+    checkKey(key)
+    if (this.#disabled) return undefined
+    const now = this.#now?.get(key)
+    return (now !== undefined ? now : this.#incomingMessages().get(key)) as T | undefined
+  }
+
+  /** Every message of this request (`now` ones over incoming ones) as a plain object, and consumes them all. */
+  all<T = unknown>(): Record<string, T> {
+    if (this.#disabled) return {}
+    const incoming = this.#incomingMessages()
+    const entries = [...incoming, ...(this.#now ?? [])]
+    incoming.clear()
+    this.#now?.clear()
+    // fromEntries defines own properties, so a key such as "__proto__" stays a key.
+    return Object.fromEntries(entries) as Record<string, T>
+  }
+
+  /**
+   * Stores a message for the next request that loads the session; this request does not see it. Creates the
+   * session when there is none. Throws a TypeError when `value` is not JSON-safe.
+   */
+  set<T>(key: string, value: FlashValue<T>): void {
+    this.#refuseWhenDisabled('set')
+    checkKey(key)
+    const copy = jsonSafeCopy(value, 'flash.set', key)
+    // Read before writing: the write hides the incoming message under the same key, which this request still sees.
+    this.#incomingMessages()
+    this.#state.write(FLASH_KEY_PREFIX + key, copy)
+    this.#set ??= new Set()
+    this.#set.add(key)
+  }
+
+  /** Shows a message in this request only, over an incoming one under the same key; it is never stored. */
+  now<T>(key: string, value: FlashValue<T>): void {
+    this.#refuseWhenDisabled('now')
+    checkKey(key)
+    const copy = jsonSafeCopy(value, 'flash.now', key)
+    this.#now ??= new Map()
+    this.#now.set(key, copy)
+  }
+
+  /** Keeps the incoming message under `key` (every incoming message without a key), read or not, for one more request. */
+  keep(key?: string): void {
+    if (key !== undefined) checkKey(key)
+    // The disabled flash is shared by every request on routes without a session: it keeps nothing.
+    if (this.#disabled) return
+    if (key === undefined) this.#keepAll = true
+    else {
+      this.#kept ??= new Set()
+      this.#kept.add(key)
+    }
+  }
+
+  get #disabled(): boolean {
+    return this.#state.mode === 'disabled'
+  }
+
+  #refuseWhenDisabled(method: string): void {
+    if (this.#disabled) {
+      throw new Error(
+        `flash.${method}() needs the session, which is turned off on this route by { session: false }; remove that option to use it`,
+      )
+    }
+  }
+
+  #incomingMessages(): Map<string, SessionValue> {
+    const state = this.#state
+    if (this.#incoming !== undefined && this.#incomingRead === state.startedOver) return this.#incoming
+    // Every flash key this request did not set is incoming: it is read before the first `set`.
+    const incoming = new Map<string, SessionValue>()
+    for (const storageKey of state.keysWithPrefix(FLASH_KEY_PREFIX)) {
+      incoming.set(storageKey.slice(FLASH_KEY_PREFIX.length), state.read(storageKey) as SessionValue)
+    }
+    this.#incoming = incoming
+    this.#incomingRead = state.startedOver
+    return incoming
+  }
+
+  /** Removes every message of the session that this request neither set nor kept. */
+  #settle(): void {
+    if (this.#keepAll) return
+    const state = this.#state
+    for (const storageKey of state.keysWithPrefix(FLASH_KEY_PREFIX)) {
+      const key = storageKey.slice(FLASH_KEY_PREFIX.length)
+      if (!this.#set?.has(key) && !this.#kept?.has(key)) state.remove(storageKey)
+    }
+  }
+
+  static {
+    settle = (flash) => flash.#settle()
+  }
+}
+
+/**
+ * Ends the request's part in the flash, before its session is saved: incoming messages are removed unless kept, and
+ * those set in this request stay for the next one. Runs whether or not the handler used the flash.
+ */
+export function settleFlash(flash: Flash): void {
+  settle(flash)
+}
+
+function checkKey(key: unknown): asserts key is string {
+  if (typeof key !== 'string') throw new TypeError(`Flash keys are strings, got ${describeValue(key)}`)
+}
