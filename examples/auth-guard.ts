@@ -3,7 +3,7 @@ import type { session } from 'elysia-sessions'
 import { currentUser } from './user.js'
 
 /** Where the guard sends a browser that asks for a page while nobody is logged in. */
-export const LOGIN_PAGE = '/login'
+const LOGIN_PAGE = '/login'
 
 /**
  * The auth guard recipe: `{ auth: true }` on a route or a group lets a logged-in user through with a typed `user` in
@@ -35,6 +35,6 @@ export function authGuard(sessions: ReturnType<typeof session>) {
 }
 
 /** Whether the request comes from a browser asking for a page (a navigation or a form submission), not an API client. */
-export function acceptsHtml(request: Request): boolean {
+function acceptsHtml(request: Request): boolean {
   return request.headers.get('accept')?.includes('text/html') ?? false
 }

@@ -3,10 +3,6 @@ import type { User } from './user.js'
 /** Markup that `html` inserts as it is; everything else it escapes. */
 export class Html {
   constructor(readonly markup: string) {}
-
-  toString(): string {
-    return this.markup
-  }
 }
 
 /**
@@ -35,14 +31,14 @@ export interface PageContext {
 }
 
 /** A page as a `text/html` response. */
-export function htmlResponse(page: Html, status = 200): Response {
-  return new Response(page.markup, { status, headers: { 'content-type': 'text/html; charset=utf-8' } })
+export function htmlResponse(page: Html): Response {
+  return new Response(page.markup, { headers: { 'content-type': 'text/html; charset=utf-8' } })
 }
 
 function layout(title: string, { notice }: PageContext, body: Html): Html {
   return html`<!doctype html>
 <html lang="en">
-<head><meta charset="utf-8"><title>${title} · elysia-sessions demo</title></head>
+<head><meta charset="utf-8"><title>${title}</title></head>
 <body>
   <nav><a href="/">Home</a> · <a href="/account">Account</a></nav>
   <h1>${title}</h1>
@@ -75,7 +71,7 @@ export function homePage(context: PageContext, user: User | null, visits: number
   ${account}
   <ul>
     <li><a href="/account">/account</a>: a page behind the auth guard</li>
-    <li><a href="/me">/me</a>: the logged-in user as JSON, or 401</li>
+    <li><a href="/me">/me</a>: the logged-in user as JSON; without a login, API clients get 401</li>
     <li><a href="/admin">/admin</a>: how many sessions exist, and who is logged in</li>
     <li><a href="/health">/health</a>: a route with <code>{ session: false }</code></li>
   </ul>`,
