@@ -1,6 +1,7 @@
 /**
- * A small demo of elysia-sessions: a visit counter, a login/logout flow with a storable `User`, a flash message, an
- * admin page and a health check that never touches the session.
+ * The elysia-sessions demo, a small web app to click through: a login form that greets with a flash message, a visit
+ * counter with a button, an account page behind the auth guard (examples/auth-guard.ts), logout, an admin API and a
+ * health check that never touches the session. Every form carries a CSRF token.
  *
  * Run it with `bun run demo` (or `npm run demo`) and open http://127.0.0.1:3000/. Sessions live in the SQLite file
  * examples/demo.sqlite (SESSIONS_DB changes it), so they survive restarts. PORT and HOST change where it listens;
@@ -9,26 +10,11 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { Elysia, t } from 'elysia'
-import { type Session, type SessionEngine, session, storable } from 'elysia-sessions'
+import { csrf, type Flash, type SessionEngine, session } from 'elysia-sessions'
 import { sqliteEngine } from 'elysia-sessions/engines/sqlite'
-
-/** The logged-in user, stored in the session with `session.object('user', user)`. */
-export class User {
-  constructor(
-    readonly name: string,
-    readonly loggedInAt: string,
-  ) {}
-
-  toJSON() {
-    return { name: this.name, loggedInAt: this.loggedInAt }
-  }
-
-  static fromJSON(json: { name: string; loggedInAt: string }): User {
-    return new User(json.name, json.loggedInAt)
-  }
-}
-
-storable(User)
+import { authGuard } from './auth-guard.js'
+import { accountPage, homePage, htmlResponse, loginPage, type PageContext } from './pages.js'
+import { currentUser, User } from './user.js'
 
 /** Options of `createDemoApp`. */
 export interface DemoAppOptions {
@@ -40,53 +26,62 @@ export interface DemoAppOptions {
 
 /** Builds the demo app without starting a server, so tests can drive it with `app.handle(request)`. */
 export function createDemoApp(options: DemoAppOptions) {
+  const sessions = session({ secret: options.secret, engine: options.engine })
   return (
     new Elysia()
-      .use(session({ secret: options.secret, engine: options.engine }))
+      .use(sessions)
+      .use(csrf())
+      .use(authGuard(sessions))
 
       // A load balancer's probe: no cookie read, no engine call, no Set-Cookie.
       .get('/health', () => ({ status: 'ok' }), { session: false })
 
-      .get('/', ({ session }) => {
-        const flash = session.stringOrNull('flash')
-        if (flash !== null) session.deleteString('flash')
-        return new Response(homePage(currentUser(session), session.intOrNull('visits') ?? 0, flash), {
-          headers: { 'content-type': 'text/html; charset=utf-8' },
-        })
+      .get('/', ({ session, flash, csrfToken }) =>
+        htmlResponse(homePage(pageContext(flash, csrfToken), currentUser(session), session.intOrNull('visits') ?? 0)),
+      )
+
+      .post('/visits', ({ session, redirect }) => {
+        session.int('visits', (session.intOrNull('visits') ?? 0) + 1)
+        return redirect('/', 303)
       })
 
-      .get('/visits', ({ session }) => {
-        const visits = (session.intOrNull('visits') ?? 0) + 1
-        session.int('visits', visits)
-        return { visits }
-      })
+      .get('/login', ({ flash, csrfToken }) => htmlResponse(loginPage(pageContext(flash, csrfToken))))
 
       .post(
         '/login',
-        async ({ body, request, session, redirect }) => {
+        async ({ body, session, flash, redirect }) => {
           // A new id on login: an id planted or seen before login is worthless afterwards.
           await session.regenerate()
           const user = new User(body.username.trim(), new Date().toISOString())
           session.object('user', user)
-          if (!wantsHtml(request)) return { user }
-          session.string('flash', `Welcome, ${user.name}!`)
+          flash.set('notice', `Welcome, ${user.name}!`)
           return redirect('/', 303)
         },
-        { body: t.Object({ username: t.String({ minLength: 1, maxLength: 64, pattern: '\\S' }) }) },
+        {
+          body: t.Object({
+            username: t.String({ minLength: 1, maxLength: 64, pattern: '\\S' }),
+            // Declared so that Elysia's body validation, which drops unknown fields, leaves it for csrf() to check.
+            authenticity_token: t.Optional(t.String()),
+          }),
+        },
       )
 
-      .get('/me', ({ session, status }) => {
-        const user = currentUser(session)
-        return user ? { user } : status(401, { error: 'not logged in' })
-      })
-
-      .post('/logout', async ({ request, session, redirect }) => {
+      .post('/logout', async ({ session, flash, redirect }) => {
         await session.destroy()
-        if (!wantsHtml(request)) return { loggedOut: true }
-        // Writing after destroy() starts a new, empty session that only holds the message.
-        session.string('flash', 'You are logged out.')
+        // Written after destroy(): a new, empty session that only holds the message.
+        flash.set('notice', 'You are logged out.')
         return redirect('/', 303)
       })
+
+      // One route behind the auth guard: `user` is typed, and nobody gets here without a login.
+      .get('/me', ({ user }) => ({ user }), { auth: true })
+
+      // A group behind the guard: every route in it needs a login.
+      .group('/account', { auth: true }, (account) =>
+        account.get('', ({ user, session, flash, csrfToken }) =>
+          htmlResponse(accountPage(pageContext(flash, csrfToken), user, session.expiresAt)),
+        ),
+      )
 
       // The admin API works without the current request's session. A real app would check permissions here.
       .get(
@@ -104,44 +99,9 @@ export function createDemoApp(options: DemoAppOptions) {
   )
 }
 
-function currentUser(session: Session): User | null {
-  const user = session.objectOrNull('user')
-  return user instanceof User ? user : null
-}
-
-function wantsHtml(request: Request): boolean {
-  return request.headers.get('accept')?.includes('text/html') ?? false
-}
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`)
-}
-
-function homePage(user: User | null, visits: number, flash: string | null): string {
-  const account = user
-    ? `<p>Logged in as <strong>${escapeHtml(user.name)}</strong> since ${escapeHtml(user.loggedInAt)}.</p>
-  <form method="post" action="/logout"><button>Log out</button></form>`
-    : `<p>Not logged in.</p>
-  <form method="post" action="/login">
-    <label>User name <input name="username" required maxlength="64"></label>
-    <button>Log in</button>
-  </form>`
-  return `<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><title>elysia-sessions demo</title></head>
-<body>
-  <h1>elysia-sessions demo</h1>
-  ${flash === null ? '' : `<p><mark>${escapeHtml(flash)}</mark></p>`}
-  <p>Visits counted in this session: ${visits}. <a href="/visits">Count a visit</a> (then come back).</p>
-  ${account}
-  <ul>
-    <li><a href="/me">/me</a>: the logged-in user as JSON, or 401</li>
-    <li><a href="/admin">/admin</a>: how many sessions exist, and who is logged in</li>
-    <li><a href="/health">/health</a>: a route with <code>{ session: false }</code></li>
-  </ul>
-</body>
-</html>
-`
+/** What every page shows: this request's flash message (read once), and the CSRF token for its forms. */
+function pageContext(flash: Flash, csrfToken: () => string): PageContext {
+  return { notice: flash.get<string>('notice') ?? null, csrfToken: csrfToken() }
 }
 
 /**

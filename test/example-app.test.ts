@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, test } from 'bun:test'
 import { existsSync } from 'node:fs'
+import { memoryEngine, type SessionEngine } from 'elysia-sessions'
 import { sqliteEngine } from 'elysia-sessions/engines/sqlite'
 import { createDemoApp } from '../examples/app.js'
 import { freshDatabasePath } from './support/sqlite.js'
@@ -11,49 +12,67 @@ type DemoApp = ReturnType<typeof createDemoApp>
 
 const openApps: DemoApp[] = []
 
-/** The demo on its own SQLite file, as the demo process runs it. */
-async function demoApp(): Promise<DemoApp> {
-  const app = createDemoApp({ secret: SECRET, engine: await sqliteEngine({ path: freshDatabasePath() }) })
-  openApps.push(app)
-  return app
-}
-
-// Each app's first request starts its GC worker; stop it and close the database after each test.
+// Each app's first request may start its GC worker; stop it and close the engine after each test.
 afterEach(async () => {
   await Promise.all(openApps.splice(0).map((app) => app.decorator.sessions.close()))
 })
 
-interface Sent {
-  readonly res: Response
-  /** The session cookie's value from Set-Cookie: a string, `''` when cleared, `undefined` when not sent. */
-  readonly setCookie: string | undefined
-}
+/** Request headers a browser sends with a page load or a form submission. */
+const BROWSER = { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' }
 
-/** One request through the whole app, carrying `cookie` (the signed value) when given. */
-async function send(
-  app: DemoApp,
-  path: string,
-  {
-    cookie,
-    method = 'GET',
-    json,
-    form,
-    accept,
-  }: { cookie?: string; method?: string; json?: unknown; form?: Record<string, string>; accept?: string } = {},
-): Promise<Sent> {
-  const headers = new Headers()
-  if (cookie !== undefined) headers.set('cookie', `${COOKIE_NAME}=${cookie}`)
-  if (accept !== undefined) headers.set('accept', accept)
-  let body: string | undefined
-  if (json !== undefined) {
-    headers.set('content-type', 'application/json')
-    body = JSON.stringify(json)
-  } else if (form !== undefined) {
-    headers.set('content-type', 'application/x-www-form-urlencoded')
-    body = new URLSearchParams(form).toString()
+/**
+ * A visitor driving the demo through `app.handle`, keeping the session cookie between requests as a browser does;
+ * `token` is the CSRF token of the last page it loaded.
+ */
+class Visitor {
+  cookie: string | undefined
+  token: string | undefined
+
+  constructor(readonly app: DemoApp) {}
+
+  /** Sends one request with the visitor's cookie, then keeps (or drops) the cookie the response sets. */
+  async request(
+    path: string,
+    init: { method?: string; form?: Record<string, string>; headers?: Record<string, string> } = {},
+  ) {
+    const headers = new Headers(init.headers)
+    if (this.cookie !== undefined) headers.set('cookie', `${COOKIE_NAME}=${this.cookie}`)
+    let body: string | undefined
+    if (init.form !== undefined) {
+      headers.set('content-type', 'application/x-www-form-urlencoded')
+      body = new URLSearchParams(init.form).toString()
+    }
+    const res = await this.app.handle(new Request(`http://localhost${path}`, { method: init.method, headers, body }))
+    const set = sessionCookie(res)
+    if (set !== undefined) this.cookie = set === '' ? undefined : set
+    return res
   }
-  const res = await app.handle(new Request(`http://localhost${path}`, { method, headers, body }))
-  return { res, setCookie: sessionCookie(res) }
+
+  /** Loads a page as a browser does, remembering its CSRF token; answers its status and markup. */
+  async page(path: string): Promise<{ status: number; html: string }> {
+    const res = await this.request(path, { headers: BROWSER })
+    const html = await res.text()
+    this.token = /name="authenticity_token" value="([^"]+)"/.exec(html)?.[1] ?? this.token
+    return { status: res.status, html }
+  }
+
+  /** Submits a form of the last page loaded, with its CSRF token unless `token` says otherwise. */
+  submit(path: string, fields: Record<string, string> = {}, token: string | null | undefined = this.token) {
+    const form = token === null || token === undefined ? fields : { ...fields, authenticity_token: token }
+    return this.request(path, { method: 'POST', form, headers: BROWSER })
+  }
+
+  /** Logs in through the login page's form, as a person would. */
+  async logIn(username: string): Promise<Response> {
+    await this.page('/login')
+    return this.submit('/login', { username })
+  }
+
+  /** The visit count the home page shows. */
+  async visits(): Promise<number> {
+    const { html } = await this.page('/')
+    return Number(/<output id="visits">(\d+)<\/output>/.exec(html)?.[1])
+  }
 }
 
 function sessionCookie(res: Response): string | undefined {
@@ -61,147 +80,180 @@ function sessionCookie(res: Response): string | undefined {
   return line?.slice(COOKIE_NAME.length + 1).split(';')[0]
 }
 
-async function visit(app: DemoApp, cookie?: string): Promise<{ visits: number; cookie: string | undefined }> {
-  const { res, setCookie } = await send(app, '/visits', cookie === undefined ? {} : { cookie })
-  expect(res.status).toBe(200)
-  const { visits } = (await res.json()) as { visits: number }
-  return { visits, cookie: setCookie || cookie }
-}
+const engines: [string, () => Promise<SessionEngine>][] = [
+  ['memory engine', async () => memoryEngine()],
+  ['SQLite engine', () => sqliteEngine({ path: freshDatabasePath() })],
+]
 
-describe('demo app over app.handle', () => {
-  test('the visit counter starts a session and counts across requests that carry its cookie', async () => {
-    const app = await demoApp()
-    const first = await visit(app)
-    expect(first.visits).toBe(1)
-    expect(first.cookie).toMatch(/^[A-Za-z0-9_-]{32}\.[A-Za-z0-9_-]{43}$/)
-    const second = await visit(app, first.cookie)
-    const third = await visit(app, second.cookie)
-    expect([second.visits, third.visits]).toEqual([2, 3])
-    expect(third.cookie).toBe(first.cookie as string)
-    // Without the cookie the count starts over.
-    expect((await visit(app)).visits).toBe(1)
+describe.each(engines)('demo app over app.handle, %s', (_name, makeEngine) => {
+  async function demoApp(): Promise<DemoApp> {
+    const app = createDemoApp({ secret: SECRET, engine: await makeEngine() })
+    openApps.push(app)
+    return app
+  }
+
+  test('the login form redirects home with a new session id and a greeting shown exactly once', async () => {
+    const visitor = new Visitor(await demoApp())
+    const { status, html } = await visitor.page('/login')
+    expect(status).toBe(200)
+    expect(html).toContain('<form method="post" action="/login">')
+    expect(visitor.token).toBeString()
+    const before = visitor.cookie
+
+    const login = await visitor.submit('/login', { username: '<b>grace</b>' })
+    expect(login.status).toBe(303)
+    expect(login.headers.get('location')).toBe('/')
+    // A new id on login.
+    expect(visitor.cookie).toBeString()
+    expect(visitor.cookie).not.toBe(before as string)
+
+    const home = await visitor.page('/')
+    expect(home.html).toContain('Welcome, &#60;b&#62;grace&#60;/b&#62;!')
+    expect(home.html).toContain('Logged in as <strong id="user">&#60;b&#62;grace&#60;/b&#62;</strong>')
+    expect(home.html).not.toContain('<b>grace</b>')
+    expect((await visitor.page('/')).html).not.toContain('Welcome')
   })
 
-  test('a tampered cookie counts from 1 again and is cleared or replaced', async () => {
-    const app = await demoApp()
-    const { cookie } = await visit(app)
-    const tampered = `${(cookie as string).slice(0, -1)}${(cookie as string).endsWith('A') ? 'B' : 'A'}`
-    const again = await visit(app, tampered)
-    expect(again.visits).toBe(1)
-    expect(again.cookie).not.toBe(tampered)
+  test('the visit button counts with a POST that carries the CSRF token, and redirects home', async () => {
+    const visitor = new Visitor(await demoApp())
+    expect(await visitor.visits()).toBe(0)
+    const visit = await visitor.submit('/visits')
+    expect(visit.status).toBe(303)
+    expect(visit.headers.get('location')).toBe('/')
+    expect(await visitor.visits()).toBe(1)
+    await visitor.submit('/visits')
+    await visitor.submit('/visits')
+    expect(await visitor.visits()).toBe(3)
+    // Another visitor starts from 0.
+    expect(await new Visitor(visitor.app).visits()).toBe(0)
   })
 
-  test('JSON login regenerates the session id and keeps its data; the old cookie is no longer logged in', async () => {
-    const app = await demoApp()
-    const { cookie: before } = await visit(app)
-    await visit(app, before)
+  test('a POST without the CSRF token, or from another site, is refused with 403 and changes nothing', async () => {
+    const visitor = new Visitor(await demoApp())
+    await visitor.page('/')
+    await visitor.submit('/visits')
+    expect(await visitor.visits()).toBe(1)
 
-    const login = await send(app, '/login', { method: 'POST', cookie: before as string, json: { username: 'ada' } })
-    expect(login.res.status).toBe(200)
-    expect(((await login.res.json()) as { user: { name: string } }).user.name).toBe('ada')
-    const after = login.setCookie
-    expect(after).toBeString()
-    expect(after).not.toBe('')
-    expect(after).not.toBe(before as string)
-
-    const me = await send(app, '/me', { cookie: after as string })
-    expect(me.res.status).toBe(200)
-    expect(((await me.res.json()) as { user: { name: string } }).user.name).toBe('ada')
-    // regenerate() kept the counter.
-    expect((await visit(app, after)).visits).toBe(3)
-
-    const stale = await send(app, '/me', { cookie: before as string })
-    expect(stale.res.status).toBe(401)
-    expect(stale.setCookie).toBe('')
-  })
-
-  test('a form login redirects home with a flash message shown exactly once', async () => {
-    const app = await demoApp()
-    const login = await send(app, '/login', {
+    const noToken = await visitor.submit('/visits', {}, null)
+    expect(noToken.status).toBe(403)
+    expect(noToken.headers.get('content-type')).toStartWith('text/plain')
+    const wrongToken = await visitor.submit('/visits', {}, 'forged')
+    expect(wrongToken.status).toBe(403)
+    const crossSite = await visitor.request('/visits', {
       method: 'POST',
-      form: { username: '<b>grace</b>' },
-      accept: 'text/html',
+      form: { authenticity_token: visitor.token as string },
+      headers: { ...BROWSER, origin: 'http://attacker.example', 'sec-fetch-site': 'cross-site' },
     })
-    expect(login.res.status).toBe(303)
-    expect(login.res.headers.get('location')).toBe('/')
-    const cookie = login.setCookie as string
-    expect(cookie).toBeString()
+    expect(crossSite.status).toBe(403)
+    expect(await visitor.visits()).toBe(1)
 
-    const home = await send(app, '/', { cookie })
-    const html = await home.res.text()
-    expect(home.res.headers.get('content-type')).toContain('text/html')
-    expect(html).toContain('Welcome, &#60;b&#62;grace&#60;/b&#62;!')
-    expect(html).not.toContain('<b>grace</b>')
-    expect(await (await send(app, '/', { cookie })).res.text()).not.toContain('Welcome')
+    // Nor does a login without the token log anybody in.
+    await visitor.page('/login')
+    expect((await visitor.submit('/login', { username: 'mallory' }, null)).status).toBe(403)
+    expect((await visitor.request('/me')).status).toBe(401)
+  })
 
-    const logout = await send(app, '/logout', { method: 'POST', cookie, form: {}, accept: 'text/html' })
-    expect(logout.res.status).toBe(303)
+  test('logout is a POST form: it ends the login, greets with a flash, and needs the CSRF token', async () => {
+    const visitor = new Visitor(await demoApp())
+    await visitor.logIn('linus')
+    const loggedIn = visitor.cookie as string
+    expect((await visitor.request('/me')).status).toBe(200)
+
+    await visitor.page('/')
+    expect((await visitor.submit('/logout', {}, null)).status).toBe(403)
+    expect((await visitor.request('/me')).status).toBe(200)
+
+    const logout = await visitor.submit('/logout')
+    expect(logout.status).toBe(303)
+    expect(logout.headers.get('location')).toBe('/')
     // The flash lives in a new session: a new cookie that is not logged in.
-    const next = logout.setCookie as string
-    expect(next).toBeString()
-    expect(next).not.toBe('')
-    expect(next).not.toBe(cookie)
-    const after = await (await send(app, '/', { cookie: next })).res.text()
-    expect(after).toContain('You are logged out.')
-    expect(after).toContain('Not logged in')
-    expect((await send(app, '/me', { cookie })).res.status).toBe(401)
+    expect(visitor.cookie).toBeString()
+    expect(visitor.cookie).not.toBe(loggedIn)
+    const home = await visitor.page('/')
+    expect(home.html).toContain('You are logged out.')
+    expect(home.html).toContain('Not logged in')
+    expect((await visitor.request('/me')).status).toBe(401)
+
+    // The old cookie is logged out too.
+    const stale = new Visitor(visitor.app)
+    stale.cookie = loggedIn
+    expect((await stale.request('/me')).status).toBe(401)
+  })
+
+  test('the account page sends a browser to the login page with a flash, and an API client gets 401', async () => {
+    const visitor = new Visitor(await demoApp())
+    const page = await visitor.request('/account', { headers: BROWSER })
+    expect(page.status).toBe(303)
+    expect(page.headers.get('location')).toBe('/login')
+    expect((await visitor.page('/login')).html).toContain('Log in to see that page.')
+
+    const api = await visitor.request('/account')
+    expect(api.status).toBe(401)
+    expect(await api.json()).toEqual({ error: 'not logged in' })
+    const me = await visitor.request('/me')
+    expect(me.status).toBe(401)
+  })
+
+  test('a logged-in user sees the account page and /me', async () => {
+    const visitor = new Visitor(await demoApp())
+    await visitor.logIn('ada')
+    const account = await visitor.page('/account')
+    expect(account.status).toBe(200)
+    expect(account.html).toContain('Logged in as <strong id="user">ada</strong>')
+    expect(account.html).toContain('<form method="post" action="/logout">')
+    const me = await visitor.request('/me')
+    expect(me.status).toBe(200)
+    expect(((await me.json()) as { user: { name: string } }).user.name).toBe('ada')
   })
 
   test('an empty user name is refused and logs nobody in', async () => {
-    const app = await demoApp()
-    const login = await send(app, '/login', { method: 'POST', json: { username: '  ' } })
-    expect(login.res.status).toBe(422)
-    expect(login.setCookie).toBeUndefined()
+    const visitor = new Visitor(await demoApp())
+    await visitor.page('/login')
+    expect((await visitor.submit('/login', { username: '  ' })).status).toBe(422)
+    expect((await visitor.request('/me')).status).toBe(401)
   })
 
-  test('/me answers 401 before login and after logout, even with the old cookie', async () => {
-    const app = await demoApp()
-    expect((await send(app, '/me')).res.status).toBe(401)
-
-    const login = await send(app, '/login', { method: 'POST', json: { username: 'linus' } })
-    const cookie = login.setCookie as string
-    expect((await send(app, '/me', { cookie })).res.status).toBe(200)
-
-    const logout = await send(app, '/logout', { method: 'POST', cookie })
-    expect(logout.res.status).toBe(200)
-    expect(logout.setCookie).toBe('')
-    expect(logout.res.headers.getSetCookie().join('\n')).toContain('Max-Age=0')
-
-    expect((await send(app, '/me', { cookie })).res.status).toBe(401)
+  test('a tampered cookie is a fresh session: the count starts over', async () => {
+    const visitor = new Visitor(await demoApp())
+    await visitor.page('/')
+    await visitor.submit('/visits')
+    expect(await visitor.visits()).toBe(1)
+    const cookie = visitor.cookie as string
+    visitor.cookie = `${cookie.slice(0, -1)}${cookie.endsWith('A') ? 'B' : 'A'}`
+    expect(await visitor.visits()).toBe(0)
   })
 
-  test('/admin counts sessions and lists who is logged in', async () => {
+  test('/admin counts sessions and lists who is logged in, without a session of its own', async () => {
     const app = await demoApp()
-    await visit(app)
-    await send(app, '/login', { method: 'POST', json: { username: 'barbara' } })
-    const admin = await send(app, '/admin')
-    expect(admin.res.status).toBe(200)
-    expect(await admin.res.json()).toEqual({ sessions: 2, loggedIn: ['barbara'] })
-    expect(admin.setCookie).toBeUndefined()
+    await new Visitor(app).submit('/visits', {}, await tokenOf(app))
+    await new Visitor(app).logIn('barbara')
+    const admin = await app.handle(new Request('http://localhost/admin'))
+    expect(admin.status).toBe(200)
+    expect(await admin.json()).toEqual({ sessions: 2, loggedIn: ['barbara'] })
+    expect(admin.headers.getSetCookie()).toEqual([])
   })
 
   test('/health sets no cookie, with or without a session cookie', async () => {
-    const app = await demoApp()
-    const fresh = await send(app, '/health')
-    expect(fresh.res.status).toBe(200)
-    expect(await fresh.res.json()).toEqual({ status: 'ok' })
-    expect(fresh.res.headers.getSetCookie()).toEqual([])
+    const visitor = new Visitor(await demoApp())
+    const fresh = await visitor.request('/health')
+    expect(fresh.status).toBe(200)
+    expect(await fresh.json()).toEqual({ status: 'ok' })
+    expect(fresh.headers.getSetCookie()).toEqual([])
 
-    const { cookie } = await visit(app)
-    const known = await send(app, '/health', { cookie: cookie as string })
-    expect(known.res.headers.getSetCookie()).toEqual([])
-    const bogus = await send(app, '/health', { cookie: 'not-a-session' })
-    expect(bogus.res.headers.getSetCookie()).toEqual([])
-  })
-
-  test('the home page sets no cookie for a visitor who has no session', async () => {
-    const app = await demoApp()
-    const home = await send(app, '/')
-    expect(home.res.status).toBe(200)
-    expect(await home.res.text()).toContain('Not logged in')
-    expect(home.res.headers.getSetCookie()).toEqual([])
+    await visitor.page('/')
+    await visitor.submit('/visits')
+    expect((await visitor.request('/health')).headers.getSetCookie()).toEqual([])
+    visitor.cookie = 'not-a-session'
+    expect((await visitor.request('/health')).headers.getSetCookie()).toEqual([])
   })
 })
+
+/** A visitor's CSRF token, for a test that submits a form as a new visitor: loads the home page first. */
+async function tokenOf(app: DemoApp): Promise<string> {
+  const visitor = new Visitor(app)
+  await visitor.page('/')
+  return visitor.token as string
+}
 
 describe('demo app as a real process', () => {
   test('`bun run demo` serves on 127.0.0.1, and its sessions survive a restart', async () => {
@@ -212,12 +264,19 @@ describe('demo app as a real process', () => {
     const firstRun = await startDemo(env)
     let cookie: string | undefined
     try {
-      const first = await fetch(new URL('/visits', firstRun.url))
-      expect(await first.json()).toEqual({ visits: 1 })
-      cookie = sessionCookie(first)
+      const home = await fetch(new URL('/', firstRun.url), { headers: BROWSER })
+      cookie = sessionCookie(home)
+      const token = /name="authenticity_token" value="([^"]+)"/.exec(await home.text())?.[1]
       expect(cookie).toBeString()
-      const second = await fetch(new URL('/visits', firstRun.url), { headers: { cookie: `${COOKIE_NAME}=${cookie}` } })
-      expect(await second.json()).toEqual({ visits: 2 })
+      expect(token).toBeString()
+      const visit = await fetch(new URL('/visits', firstRun.url), {
+        method: 'POST',
+        headers: { ...BROWSER, cookie: `${COOKIE_NAME}=${cookie}` },
+        body: new URLSearchParams({ authenticity_token: token as string }),
+        redirect: 'manual',
+      })
+      expect(visit.status).toBe(303)
+      expect(await visitsShown(firstRun.url, cookie as string)).toBe(1)
     } finally {
       await firstRun.stop()
     }
@@ -228,13 +287,18 @@ describe('demo app as a real process', () => {
 
     const secondRun = await startDemo(env)
     try {
-      const third = await fetch(new URL('/visits', secondRun.url), { headers: { cookie: `${COOKIE_NAME}=${cookie}` } })
-      expect(await third.json()).toEqual({ visits: 3 })
+      expect(await visitsShown(secondRun.url, cookie as string)).toBe(1)
     } finally {
       await secondRun.stop()
     }
   }, 20_000)
 })
+
+/** The visit count the home page of a running demo shows to the holder of `cookie`. */
+async function visitsShown(url: URL, cookie: string): Promise<number> {
+  const home = await fetch(new URL('/', url), { headers: { ...BROWSER, cookie: `${COOKIE_NAME}=${cookie}` } })
+  return Number(/<output id="visits">(\d+)<\/output>/.exec(await home.text())?.[1])
+}
 
 /** Starts `examples/app.ts` as its own process and waits until it listens. */
 async function startDemo(env: Record<string, string | undefined>) {
