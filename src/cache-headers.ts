@@ -32,3 +32,34 @@ export function varyWithCookie(vary: string | undefined): string | undefined {
   }
   return `${vary}, Cookie`
 }
+
+/**
+ * Adds Cookie to the response's Vary and, for `private`, sets Cache-Control unless the app set its own. A `Response`
+ * the handler returned keeps its own headers over `set.headers`, so a Vary it carries is extended in place.
+ */
+export function setCacheHeaders(
+  which: Exclude<CacheHeaders, 'none'>,
+  set: { headers: Record<string, unknown> },
+  response: unknown,
+): void {
+  const own = response instanceof Response ? response.headers : undefined
+  const ownVary = own?.get('vary') ?? undefined
+  if (own !== undefined && ownVary !== undefined) {
+    const vary = varyWithCookie(ownVary)
+    if (vary !== undefined) own.set('vary', vary)
+  } else {
+    const key = headerKey(set.headers, 'vary')
+    const vary = varyWithCookie(key === undefined ? undefined : String(set.headers[key]))
+    if (vary !== undefined) set.headers[key ?? 'vary'] = vary
+  }
+  if (which === 'private' && !own?.has('cache-control') && headerKey(set.headers, 'cache-control') === undefined) {
+    set.headers['cache-control'] = PRIVATE_CACHE_CONTROL
+  }
+}
+
+/** The key `headers` holds the header `name` (lower case) under, in whatever case the app wrote it, or `undefined`. */
+function headerKey(headers: Record<string, unknown>, name: string): string | undefined {
+  if (name in headers) return name
+  for (const key in headers) if (key.toLowerCase() === name) return key
+  return undefined
+}

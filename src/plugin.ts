@@ -1,5 +1,5 @@
 import { Elysia } from 'elysia'
-import { type CacheHeaders, cacheHeadersFor, PRIVATE_CACHE_CONTROL, varyWithCookie } from './cache-headers.js'
+import { type CacheHeaders, cacheHeadersFor, setCacheHeaders } from './cache-headers.js'
 import { type CookieAction, cookieActionFor } from './cookie-decision.js'
 import { readCookie } from './cookie-header.js'
 import type { StoredSession } from './engine.js'
@@ -158,39 +158,20 @@ export function session(options: SessionOptions) {
       .mapResponse({ as: 'scoped' }, async function commitSession({ set, responseValue }) {
         await finishSession(set as ResponseSet, responseValue)
       })
-      .onError({ as: 'scoped' }, async function commitSessionOnError({ set }) {
+      .onError({ as: 'scoped' }, async function commitSessionOnError({ set, request }) {
+        const slots = set as ResponseSet
+        // No session was loaded (an unknown route, a body that failed validation, an engine that failed the load),
+        // but the error response still answers a request that carried the cookie.
+        if (!slots[stateKey] && !slots[cacheKey] && !slots[skipKey]) {
+          const carriedCookie = readCookie(request.headers.get('cookie'), cookieName) !== undefined
+          if (carriedCookie) setCacheHeaders('vary', slots, undefined)
+          return
+        }
         try {
-          await finishSession(set as ResponseSet)
+          await finishSession(slots)
         } catch (error) {
           config.logger.error('elysia-sessions: could not save the session of a failed request', error)
         }
       })
   )
-}
-
-/**
- * Adds Cookie to the response's Vary and, for `private`, sets Cache-Control unless the app set its own. A `Response`
- * the handler returned keeps its own headers over `set.headers`, so a Vary it carries is extended in place.
- */
-function setCacheHeaders(which: Exclude<CacheHeaders, 'none'>, set: ResponseSettings, response: unknown): void {
-  const own = response instanceof Response ? response.headers : undefined
-  const ownVary = own?.get('vary') ?? undefined
-  if (own !== undefined && ownVary !== undefined) {
-    const vary = varyWithCookie(ownVary)
-    if (vary !== undefined) own.set('vary', vary)
-  } else {
-    const key = headerKey(set.headers, 'vary')
-    const vary = varyWithCookie(key === undefined ? undefined : String(set.headers[key]))
-    if (vary !== undefined) set.headers[key ?? 'vary'] = vary
-  }
-  if (which === 'private' && !own?.has('cache-control') && headerKey(set.headers, 'cache-control') === undefined) {
-    set.headers['cache-control'] = PRIVATE_CACHE_CONTROL
-  }
-}
-
-/** The key `headers` holds the header `name` (lower case) under, in whatever case the app wrote it, or `undefined`. */
-function headerKey(headers: Record<string, unknown>, name: string): string | undefined {
-  if (name in headers) return name
-  for (const key in headers) if (key.toLowerCase() === name) return key
-  return undefined
 }

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, setSystemTime, test } from 'bun:test'
-import { Elysia, redirect, status } from 'elysia'
+import { Elysia, redirect, status, t } from 'elysia'
 import { type Session, type SessionEngine, session } from 'elysia-sessions'
 import { FEATURE_ENGINES } from './support/engines.js'
 import { cookiePairOf, SECRET, send, setCookieOf } from './support/http.js'
@@ -94,6 +94,14 @@ for (const [engineName, makeEngine] of FEATURE_ENGINES) {
           throw new Error('handler failed')
         })
         .get('/off', () => 'no session here', { session: false })
+        .get(
+          '/off-throws',
+          () => {
+            throw new Error('failed without a session')
+          },
+          { session: false },
+        )
+        .post('/validated', ({ body }) => String(body.n), { body: t.Object({ n: t.Number() }) })
       closers.push(() => app.decorator.sessions.close())
       return app
     }
@@ -267,11 +275,35 @@ for (const [engineName, makeEngine] of FEATURE_ENGINES) {
         expect(cacheHeadersOf(response)).toEqual({ vary: null, cacheControl: null })
       })
 
-      test('a 404 gets no cache headers, even when the request carries the cookie', async () => {
+      test('a { session: false } route that throws gets no cache headers either', async () => {
+        const { app, pair } = await appWithSession()
+        const response = await send(app, '/off-throws', { cookie: pair })
+        expect(response.status).toBe(500)
+        expect(cacheHeadersOf(response)).toEqual({ vary: null, cacheControl: null })
+      })
+    })
+
+    describe('error responses before the session is loaded', () => {
+      test('a 404 to a request that carried the cookie varies on Cookie', async () => {
         const { app, pair } = await appWithSession()
         const response = await send(app, '/no-such-route', { cookie: pair })
         expect(response.status).toBe(404)
-        expect(cacheHeadersOf(response)).toEqual({ vary: null, cacheControl: null })
+        expect(cacheHeadersOf(response)).toEqual({ vary: 'Cookie', cacheControl: null })
+      })
+
+      test('a body that fails validation, sent with the cookie, gets a response that varies on Cookie', async () => {
+        const { app, pair } = await appWithSession()
+        const response = await send(app, '/validated', { cookie: pair, method: 'POST', body: '{"n":"not a number"}' })
+        expect(response.status).toBe(422)
+        expect(cacheHeadersOf(response)).toEqual({ vary: 'Cookie', cacheControl: null })
+      })
+
+      test('a 404 or a failed validation without the cookie gets no cache headers', async () => {
+        const app = appOn(await makeEngine())
+        expect(cacheHeadersOf(await send(app, '/no-such-route'))).toEqual({ vary: null, cacheControl: null })
+        const invalid = await send(app, '/validated', { method: 'POST', body: '{"n":"x"}' })
+        expect(invalid.status).toBe(422)
+        expect(cacheHeadersOf(invalid)).toEqual({ vary: null, cacheControl: null })
       })
     })
   })
