@@ -1,4 +1,4 @@
-import type { SessionData } from './engine.js'
+import type { SessionData, SessionValue } from './engine.js'
 import { CREATED_AT_KEY } from './internal-keys.js'
 
 /** The two lifetimes a session's expiry follows, in milliseconds. */
@@ -31,7 +31,11 @@ export function absoluteEndOf(lifetimes: Lifetimes, createdAt: number | null): n
 
 /** The creation time recorded in a session's data, or `null` when it has none (never saved, or saved before the key existed). */
 export function createdAtOf(data: SessionData | undefined): number | null {
-  const value = data !== undefined && Object.hasOwn(data, CREATED_AT_KEY) ? data[CREATED_AT_KEY] : undefined
+  return asCreatedAt(data !== undefined && Object.hasOwn(data, CREATED_AT_KEY) ? data[CREATED_AT_KEY] : undefined)
+}
+
+/** A stored creation time as a number, or `null` when the value under its key is absent or not a number. */
+export function asCreatedAt(value: SessionValue | undefined): number | null {
   return typeof value === 'number' ? value : null
 }
 

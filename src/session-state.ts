@@ -1,7 +1,7 @@
 import type { SessionChanges, SessionData, SessionEngine, SessionValue, StoredSession } from './engine.js'
 import { callEngine, SessionEngineError } from './errors.js'
 import { CREATED_AT_KEY } from './internal-keys.js'
-import { absoluteEndOf, cappedExpiry, expiryAt, type Lifetimes } from './lifetime.js'
+import { absoluteEndOf, asCreatedAt, cappedExpiry, expiryAt, type Lifetimes } from './lifetime.js'
 import { generateSessionId } from './session-id.js'
 
 /** What a session needs from the app it belongs to. */
@@ -164,8 +164,7 @@ export class SessionState implements SessionReport {
    * creation times were recorded, until its next save.
    */
   get createdAt(): number | null {
-    const value = this.read(CREATED_AT_KEY)
-    return typeof value === 'number' ? value : null
+    return asCreatedAt(this.read(CREATED_AT_KEY))
   }
 
   /** Whether a save would write: a value was set, or a key removed from a stored session. */
