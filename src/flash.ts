@@ -1,4 +1,5 @@
 import type { SessionValue } from './engine.js'
+import { flashKeyOf, newFlashStorageKey } from './flash-storage-key.js'
 import { FLASH_KEY_PREFIX } from './internal-keys.js'
 import { jsonSafeCopy } from './json-safe.js'
 import type { SessionState } from './session-state.js'
@@ -27,13 +28,13 @@ let settle: (flash: Flash) => void
  */
 export class Flash {
   readonly #state: SessionState
-  /** The incoming messages not yet consumed, read from the session on first use. */
+  /** The incoming messages not yet consumed (the newest under each key), read from the session on first use. */
   #incoming: Map<string, SessionValue> | undefined
   /** The session's `startedOver` when `#incoming` was read: a destroy since then dropped those messages. */
   #incomingRead = 0
   #now: Map<string, SessionValue> | undefined
-  /** Keys set in this request: they stay in the session for the next one. */
-  #set: Set<string> | undefined
+  /** The storage key of each message set in this request, by key: a second `set` of the key writes it again. */
+  #set: Map<string, string> | undefined
   #kept: Set<string> | undefined
   #keepAll = false
 
@@ -79,11 +80,15 @@ export class Flash {
     this.#refuseWhenDisabled('set')
     checkKey(key, 'Flash')
     const copy = jsonSafeCopy(value, 'flash.set', key)
-    // Read before writing: the write hides the incoming message under the same key, which this request still sees.
+    // Read before writing, so that the incoming messages never include this request's own.
     this.#incomingMessages()
-    this.#state.write(FLASH_KEY_PREFIX + key, copy)
-    this.#set ??= new Set()
-    this.#set.add(key)
+    this.#set ??= new Map()
+    let storageKey = this.#set.get(key)
+    if (storageKey === undefined) {
+      storageKey = newFlashStorageKey(key)
+      this.#set.set(key, storageKey)
+    }
+    this.#state.write(storageKey, copy)
   }
 
   /** Shows a message in this request only, over an incoming one under the same key; it is never stored. */
@@ -122,23 +127,29 @@ export class Flash {
   #incomingMessages(): Map<string, SessionValue> {
     const state = this.#state
     if (this.#incoming !== undefined && this.#incomingRead === state.startedOver) return this.#incoming
-    // Every flash key this request did not set is incoming: it is read before the first `set`.
+    // Every flash key this request did not set is incoming: it is read before the first `set`. Sorted, the keys are
+    // in stamp order, so the newest message under a key is the one the map ends with.
     const incoming = new Map<string, SessionValue>()
-    for (const storageKey of state.keysWithPrefix(FLASH_KEY_PREFIX)) {
-      incoming.set(storageKey.slice(FLASH_KEY_PREFIX.length), state.read(storageKey) as SessionValue)
+    for (const storageKey of state.keysWithPrefix(FLASH_KEY_PREFIX).toSorted()) {
+      incoming.set(flashKeyOf(storageKey), state.read(storageKey) as SessionValue)
     }
     this.#incoming = incoming
     this.#incomingRead = state.startedOver
     return incoming
   }
 
-  /** Removes every message of the session that this request neither set nor kept. */
+  /**
+   * Removes the incoming messages, unless kept and not replaced by a `set` of their key. The session holds only what
+   * this request loaded or set, so a message another request sets meanwhile, under its own storage key, survives.
+   */
   #settle(): void {
-    if (this.#keepAll) return
     const state = this.#state
     for (const storageKey of state.keysWithPrefix(FLASH_KEY_PREFIX)) {
-      const key = storageKey.slice(FLASH_KEY_PREFIX.length)
-      if (!this.#set?.has(key) && !this.#kept?.has(key)) state.remove(storageKey)
+      const key = flashKeyOf(storageKey)
+      const setHere = this.#set?.get(key)
+      if (storageKey === setHere) continue
+      if (setHere === undefined && (this.#keepAll || this.#kept?.has(key))) continue
+      state.remove(storageKey)
     }
   }
 

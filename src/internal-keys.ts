@@ -3,7 +3,10 @@
  * these can collide with one, and no typed accessor or snapshot ever shows them.
  */
 
-/** Each flash message is stored on its own under this prefix and its key, so concurrent messages never overwrite each other. */
+/**
+ * Each flash message is stored on its own as `flash:<stamp>:<key>` (see `newFlashStorageKey`): a storage key unique to
+ * the message, so a request that removes the messages it saw never removes one that another request set meanwhile.
+ */
 export const FLASH_KEY_PREFIX = 'flash:'
 
 /** The session's CSRF secret (base64url), from which every masked token is derived. */

@@ -1,18 +1,27 @@
 import { afterEach, describe, expect, expectTypeOf, test } from 'bun:test'
 import { Elysia, redirect } from 'elysia'
-import { type Flash, memoryEngine, type SessionEngine, session } from 'elysia-sessions'
-import { sqliteEngine } from 'elysia-sessions/engines/sqlite'
+import { type Flash, type SessionChanges, type SessionEngine, session } from 'elysia-sessions'
+import { FEATURE_ENGINES } from './support/engines.js'
 import { appDataOf, callsOf, cookiePairOf, idOf, recordingEngine, SECRET, send, setCookieOf } from './support/http.js'
-import { freshDatabasePath } from './support/sqlite.js'
-
-const engines: [string, () => Promise<SessionEngine>][] = [
-  ['memory', async () => memoryEngine()],
-  ['sqlite', () => sqliteEngine({ path: freshDatabasePath() })],
-]
 
 /** What a handler shows for a message that is absent, since JSON has no undefined. */
 const NONE = '(none)'
 const shown = (value: unknown) => (value === undefined ? NONE : value)
+
+/** The `flash:<stamp>:` start of a message's storage key, as docs/flash.md describes it. */
+const FLASH_STORAGE_PREFIX = /^flash:[0-9a-z]+:/
+
+/** Stored data with each message's stamp written as `<stamp>`, so that a test names the storage keys it expects. */
+function unstamped(data: Record<string, unknown> | null): Record<string, unknown> | null {
+  if (data === null) return null
+  const keys = Object.keys(data)
+  const renamed = Object.fromEntries(
+    keys.map((key) => [key.replace(FLASH_STORAGE_PREFIX, 'flash:<stamp>:'), data[key]]),
+  )
+  // Two messages under one key would collapse into one entry here.
+  expect(Object.keys(renamed)).toHaveLength(keys.length)
+  return renamed
+}
 
 /** Lets `count` requests wait for each other inside their handlers, after every one of them loaded the session. */
 function barrier(count: number) {
@@ -28,6 +37,27 @@ function barrier(count: number) {
   }
 }
 
+/** Holds one request inside its handler, after it loaded the session, until the test lets it go. */
+function hold() {
+  let arrive = () => {}
+  let release = () => {}
+  const arrived = new Promise<void>((resolve) => {
+    arrive = resolve
+  })
+  const released = new Promise<void>((resolve) => {
+    release = resolve
+  })
+  return {
+    /** Settles once the request is held. */
+    arrived,
+    release,
+    wait: () => {
+      arrive()
+      return released
+    },
+  }
+}
+
 const openApps: { decorator: { sessions: { close(): Promise<void> } } }[] = []
 afterEach(async () => {
   await Promise.all(openApps.splice(0).map((app) => app.decorator.sessions.close()))
@@ -35,6 +65,7 @@ afterEach(async () => {
 
 function flashApp(engine: SessionEngine) {
   let arriveAtBarrier = barrier(2)
+  let held = hold()
   const app = new Elysia()
     .use(session({ secret: SECRET, engine, gcInterval: 0 }))
     .post('/posts', ({ flash }) => {
@@ -46,6 +77,11 @@ function flashApp(engine: SessionEngine) {
       flash.set(params.key, params.value)
       // The message travels to the next request: this one still sees what came in under the key.
       return { seen: shown(flash.peek(params.key)) }
+    })
+    .get('/set-twice', ({ flash }) => {
+      flash.set('notice', 'first')
+      flash.set('notice', 'second')
+      return 'ok'
     })
     .get('/set-two', ({ flash }) => {
       flash.set('a', '1')
@@ -117,6 +153,21 @@ function flashApp(engine: SessionEngine) {
       flash.set(params.key, params.key)
       return 'ok'
     })
+    .get('/get-when-released/:key', async ({ flash, params }) => {
+      const value = flash.get(params.key)
+      await held.wait()
+      return { value: shown(value) }
+    })
+    .get('/set-when-released/:key/:value', async ({ flash, params }) => {
+      await held.wait()
+      flash.set(params.key, params.value)
+      return 'ok'
+    })
+    .get('/set-then-wait/:key/:value', async ({ flash, params }) => {
+      flash.set(params.key, params.value)
+      await held.wait()
+      return 'ok'
+    })
     .get('/login', async ({ flash, session }) => {
       await session.regenerate()
       return { notice: shown(flash.get('notice')), id: session.id }
@@ -157,18 +208,24 @@ function flashApp(engine: SessionEngine) {
     resetBarrier: () => {
       arriveAtBarrier = barrier(2)
     },
+    /** Holds the next request to a `when-released` or `then-wait` route. */
+    holdNext: () => {
+      held = hold()
+      return held
+    },
   }
 }
 
-for (const [engineName, makeEngine] of engines) {
+for (const [engineName, makeEngine] of FEATURE_ENGINES) {
   describe(`flash messages on the ${engineName} engine`, () => {
     async function setUp(wrap: (engine: SessionEngine) => SessionEngine = (engine) => engine) {
       const engine = wrap(await makeEngine())
-      const { app, resetBarrier } = flashApp(engine)
+      const { app, resetBarrier, holdNext } = flashApp(engine)
       openApps.push(app)
-      const stored = async (pair: string | undefined) =>
+      const storedAsIs = async (pair: string | undefined) =>
         appDataOf((await engine.load(idOf(pair), Date.now()))?.data) ?? null
-      return { app, engine, stored, resetBarrier }
+      const stored = async (pair: string | undefined) => unstamped(await storedAsIs(pair))
+      return { app, engine, stored, storedAsIs, resetBarrier, holdNext }
     }
 
     async function textOf(response: Response | Promise<Response>): Promise<string> {
@@ -223,7 +280,7 @@ for (const [engineName, makeEngine] of engines) {
     test('an unread message is gone after the next request that loads the session', async () => {
       const { app, stored } = await setUp()
       const pair = cookiePairOf(await send(app, '/set/notice/hello'))
-      expect(await stored(pair)).toEqual({ 'flash:notice': 'hello' })
+      expect(await stored(pair)).toEqual({ 'flash:<stamp>:notice': 'hello' })
       expect(await textOf(send(app, '/ignore', { cookie: pair }))).toBe('ignored')
       expect(await stored(pair)).toEqual({})
       expect(await (await send(app, '/all', { cookie: pair })).json()).toEqual({})
@@ -253,10 +310,11 @@ for (const [engineName, makeEngine] of engines) {
       expect(await (await send(app, '/all', { cookie: pair })).json()).toEqual({})
     })
 
-    test('keep(key) then set(key): the new value travels for one request', async () => {
-      const { app } = await setUp()
+    test('keep(key) then set(key): the new value replaces the kept one and travels for one request', async () => {
+      const { app, stored } = await setUp()
       const pair = cookiePairOf(await send(app, '/set/notice/old'))
       await send(app, '/keep-then-set/notice/new', { cookie: pair })
+      expect(await stored(pair)).toEqual({ 'flash:<stamp>:notice': 'new' })
       expect(await (await send(app, '/all', { cookie: pair })).json()).toEqual({ notice: 'new' })
       expect(await (await send(app, '/all', { cookie: pair })).json()).toEqual({})
     })
@@ -312,7 +370,7 @@ for (const [engineName, makeEngine] of engines) {
       const { app, stored } = await setUp()
       const response = await send(app, '/set/notice/hello')
       expect(setCookieOf(response)).toBeDefined()
-      expect(await stored(cookiePairOf(response))).toEqual({ 'flash:notice': 'hello' })
+      expect(await stored(cookiePairOf(response))).toEqual({ 'flash:<stamp>:notice': 'hello' })
     })
 
     test('reading when there is no message creates nothing and writes nothing', async () => {
@@ -346,7 +404,10 @@ for (const [engineName, makeEngine] of engines) {
       await send(app, '/name/Ada', { cookie: pair })
       const commits = callsOf(recorded, 'commit')
       expect(commits).toHaveLength(1)
-      expect(commits[0]?.args[1]).toMatchObject({ set: { 'string:name': 'Ada' }, deleted: ['flash:notice'] })
+      expect(commits[0]?.args[1]).toMatchObject({
+        set: { 'string:name': 'Ada' },
+        deleted: [expect.stringMatching(/^flash:[0-9a-z]+:notice$/)],
+      })
     })
 
     test('typed snapshots and sessions.get(id) never show flash data, and a detached save keeps the messages', async () => {
@@ -366,7 +427,10 @@ for (const [engineName, makeEngine] of engines) {
       expect(snapshots).toEqual([{}, {}, { name: 'Ada' }, {}, {}, {}])
       detached.string('note', 'by admin')
       await detached.save()
-      expect(await stored(pair)).toMatchObject({ 'flash:notice': 'hello', 'flash:string:name': 'disguised' })
+      expect(await stored(pair)).toMatchObject({
+        'flash:<stamp>:notice': 'hello',
+        'flash:<stamp>:string:name': 'disguised',
+      })
       // This request reads the strings snapshot, which shows no message, and consumes both messages.
       expect(await (await send(app, '/strings', { cookie: pair })).json()).toEqual({ name: 'Ada', note: 'by admin' })
       expect(await stored(pair)).toEqual({ 'string:name': 'Ada', 'string:note': 'by admin' })
@@ -388,6 +452,63 @@ for (const [engineName, makeEngine] of engines) {
       )
       expect(responses.map((response) => response.status)).toEqual([200, 200])
       expect(await (await send(app, '/all', { cookie: pair })).json()).toEqual({ a: 'a', b: 'b' })
+    })
+
+    test('a message set while a slower request holds the old one under the same key survives that request', async () => {
+      const { app, holdNext } = await setUp()
+      const pair = cookiePairOf(await send(app, '/set/notice/old'))
+      const held = holdNext()
+      const slow = send(app, '/get-when-released/notice', { cookie: pair })
+      await held.arrived
+      expect(await (await send(app, '/set/notice/new', { cookie: pair })).json()).toEqual({ seen: 'old' })
+      held.release()
+      expect(await (await slow).json()).toEqual({ value: 'old' })
+      expect(await (await send(app, '/all', { cookie: pair })).json()).toEqual({ notice: 'new' })
+      expect(await (await send(app, '/all', { cookie: pair })).json()).toEqual({})
+    })
+
+    test('a kept message and a newer one under its key: the next request sees the newer, and both end there', async () => {
+      const { app, storedAsIs, holdNext } = await setUp()
+      const pair = cookiePairOf(await send(app, '/name/Ada'))
+      // This request loads the session before "old" exists, so it never removes it.
+      const held = holdNext()
+      const setter = send(app, '/set-when-released/notice/new', { cookie: pair })
+      await held.arrived
+      await send(app, '/set/notice/old', { cookie: pair })
+      await send(app, '/keep/notice', { cookie: pair })
+      held.release()
+      expect((await setter).status).toBe(200)
+      const storageKeys = Object.keys((await storedAsIs(pair)) ?? {}).filter((key) => key.startsWith('flash:'))
+      expect(storageKeys).toHaveLength(2)
+      expect(await (await send(app, '/all', { cookie: pair })).json()).toEqual({ notice: 'new' })
+      expect(await storedAsIs(pair)).toEqual({ 'string:name': 'Ada' })
+    })
+
+    test('of two messages set concurrently under one key, the one set last wins, whichever is saved first', async () => {
+      const { app, holdNext } = await setUp()
+      const pair = cookiePairOf(await send(app, '/name/Ada'))
+      const held = holdNext()
+      const first = send(app, '/set-then-wait/notice/first', { cookie: pair })
+      await held.arrived
+      await send(app, '/set/notice/second', { cookie: pair })
+      held.release()
+      expect((await first).status).toBe(200)
+      expect(await (await send(app, '/all', { cookie: pair })).json()).toEqual({ notice: 'second' })
+      expect(await (await send(app, '/all', { cookie: pair })).json()).toEqual({})
+    })
+
+    test('setting a key twice in one request stores one message, the last value', async () => {
+      const { app, engine, stored } = await setUp((engine) => recordingEngine(engine))
+      const recorded = engine as ReturnType<typeof recordingEngine>
+      const pair = cookiePairOf(await send(app, '/set-twice'))
+      // One storage key, written once: no second key that the commit would have to delete again.
+      const commits = callsOf(recorded, 'commit')
+      expect(commits).toHaveLength(1)
+      const changes = commits[0]?.args[1] as SessionChanges
+      expect(unstamped(appDataOf(changes.set) ?? null)).toEqual({ 'flash:<stamp>:notice': 'second' })
+      expect(changes.deleted).toEqual([])
+      expect(await stored(pair)).toEqual({ 'flash:<stamp>:notice': 'second' })
+      expect(await (await send(app, '/all', { cookie: pair })).json()).toEqual({ notice: 'second' })
     })
 
     test('regenerate keeps the incoming messages known, and consumes them under the new id', async () => {
