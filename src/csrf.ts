@@ -7,7 +7,7 @@ import {
   type ResolvedCsrfOptions,
   resolveCsrfOptions,
 } from './csrf-options.js'
-import { isCrossOrigin, tokenInBody } from './csrf-request.js'
+import { bodyField, isCrossOrigin, tokenInBody } from './csrf-request.js'
 import { csrfTokenMatches, generateCsrfSecret, isCsrfSecret, maskCsrfToken } from './csrf-token.js'
 import { SessionConfigError } from './errors.js'
 import { CSRF_SECRET_KEY } from './internal-keys.js'
@@ -27,11 +27,15 @@ const MISSING_SESSION = `csrf() found no session on this route: use it right aft
 /** Elysia's key for the parsed body, read by name so that Elysia does not parse every body for this hook. */
 const PARSED_BODY = 'body'
 
-/** The context properties the check reads; at runtime it is the whole handler context. */
-interface CheckedContext {
+/** The context properties the body capture reads; at runtime it is the whole context. */
+interface CapturedContext {
   readonly request: Request
-  readonly path: string
   readonly set: object
+}
+
+/** The context properties the check reads; at runtime it is the whole handler context. */
+interface CheckedContext extends CapturedContext {
+  readonly path: string
   readonly session?: Session
 }
 
@@ -80,7 +84,8 @@ function csrfPlugin(config: ResolvedCsrfOptions) {
   const { allowedMethods, trustedOrigins, header, parameterName, error } = config
   // Set on the request's `set` object by the { csrf: false } macro: a property costs less than a WeakMap entry.
   const skipKey = Symbol('elysia-sessions csrf skip')
-  type Flags = { [skipKey]?: true }
+  const bodyTokenKey = Symbol('elysia-sessions csrf body token')
+  type Flags = { [skipKey]?: true; [bodyTokenKey]?: unknown }
 
   function refuse(context: CsrfErrorContext, reason: CsrfRefusal): Response | Promise<Response> {
     if (typeof error !== 'function') return forbidden(error ?? DEFAULT_MESSAGES[reason])
@@ -96,6 +101,17 @@ function csrfPlugin(config: ResolvedCsrfOptions) {
     return secret !== undefined && csrfTokenMatches(secret, submitted) ? undefined : refuse(context, 'invalid')
   }
 
+  // Elysia's body validation drops the fields a route's schema does not name before beforeHandle runs: the token
+  // field is read here, in the transform phase, which runs after the parse and before the validation.
+  function captureBodyToken(context: CapturedContext): void {
+    const { request, set } = context
+    if (allowedMethods.has(request.method) || !request.bodyUsed) return
+    ;(set as Flags)[bodyTokenKey] = bodyField(
+      (context as unknown as Record<string, unknown>)[PARSED_BODY],
+      parameterName,
+    )
+  }
+
   // Elysia awaits this hook because its source returns a call; it returns a Promise only when it reads the body.
   function verifyCsrf(context: CheckedContext): Response | Promise<Response | undefined> | undefined {
     // Seen whole only through this alias: were the parameter itself passed to a function, Elysia would parse the
@@ -108,7 +124,7 @@ function csrfPlugin(config: ResolvedCsrfOptions) {
     if (isCrossOrigin(request, trustedOrigins)) return refuse(handlerContext, 'origin')
     const inHeader = request.headers.get(header)
     if (inHeader) return checkToken(handlerContext, inHeader)
-    const inBody = tokenInBody(request, (context as unknown as Record<string, unknown>)[PARSED_BODY], parameterName)
+    const inBody = tokenInBody(request, (set as Flags)[bodyTokenKey], parameterName)
     if (inBody instanceof Promise) return inBody.then((found) => checkToken(handlerContext, found))
     return checkToken(handlerContext, inBody)
   }
@@ -116,6 +132,7 @@ function csrfPlugin(config: ResolvedCsrfOptions) {
   return (
     new Elysia({ name: 'elysia-sessions/csrf', seed: seedOf(config) })
       .macro({ csrf: optOutMacro(skipKey) })
+      .onTransform({ as: 'scoped' }, captureBodyToken)
       // Runs after session()'s resolve (registered before it) and after Elysia parsed the body, if the route reads it.
       // Typed as returning nothing, so that a refusal's Response does not join the response type of every route.
       .onBeforeHandle({ as: 'scoped' }, verifyCsrf as (context: CheckedContext) => void)

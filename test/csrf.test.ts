@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test'
-import { type AnyElysia, Elysia } from 'elysia'
+import { type AnyElysia, Elysia, t } from 'elysia'
 import {
   type CsrfOptions,
   type CsrfRefusal,
@@ -90,6 +90,9 @@ describe.each(FEATURE_ENGINES)('csrf() on the %s engine', (_, makeEngine) => {
           return 'trace'
         })
         .post('/echo', ({ body }) => JSON.stringify(body))
+        .post('/named', ({ body }) => `name:${body.name}:${Object.keys(body)}`, {
+          body: t.Object({ name: t.String() }),
+        })
         .post('/raw-form', async ({ request }) => String((await request.formData()).get('note')))
         .post('/raw-text', async ({ request }) => request.text())
         .post('/login', async ({ session }) => {
@@ -253,6 +256,26 @@ describe.each(FEATURE_ENGINES)('csrf() on the %s engine', (_, makeEngine) => {
       expect(ran).toEqual(['POST'])
       const echoed = await post(app, '/echo', { cookie, ...bodyWith(token) })
       expect(JSON.parse(await echoed.text())).toMatchObject({ note: 'hi' })
+    })
+
+    test.each([
+      ['urlencoded', (token: string): Outgoing => ({ form: { name: 'ada', authenticity_token: token } })],
+      ['multipart', (token: string): Outgoing => ({ multipart: { name: 'ada', authenticity_token: token } })],
+      ['JSON', (token: string): Outgoing => ({ json: { name: 'ada', authenticity_token: token } })],
+    ])('in a %s body on a route whose body schema does not name the token field', async (_, bodyWith) => {
+      const { app } = await protectedApp()
+      const { cookie, token } = await visit(app)
+      expect(await (await post(app, '/named', { cookie, ...bodyWith(token) })).text()).toBe('name:ada:name')
+      await expectRefused(await post(app, '/named', { cookie, ...bodyWith('x'.repeat(86)) }), 'invalid')
+    })
+
+    test('in a JSON body of a +json media type, whether or not the handler reads the body', async () => {
+      const { app } = await protectedApp()
+      const { cookie, token } = await visit(app)
+      const json = { name: 'ada', authenticity_token: token }
+      const contentType = 'application/vnd.api+json'
+      expect(await (await post(app, '/submit', { cookie, json, contentType })).text()).toBe('done')
+      expect((await post(app, '/echo', { cookie, json, contentType })).status).toBe(200)
     })
 
     test('in a form whose handler reads the request itself, which it still can', async () => {
