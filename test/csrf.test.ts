@@ -215,6 +215,15 @@ describe.each(FEATURE_ENGINES)('csrf() on the %s engine', (_, makeEngine) => {
       await expectRefused(await post(app, '/submit', { cookie, json: { authenticity_token: 42 } }), 'invalid')
     })
 
+    test.each(['/submit', '/echo', '/named'])('a multipart token that is a file is invalid on %s', async (path) => {
+      const { app, ran } = await protectedApp()
+      const { cookie, token } = await visit(app)
+      const file = new File([token], 'token.txt', { type: 'text/plain' })
+      const multipart = { name: 'ada', authenticity_token: file }
+      await expectRefused(await post(app, path, { cookie, multipart }), 'invalid')
+      expect(ran).toEqual([])
+    })
+
     test("another session's token is invalid", async () => {
       const { app, ran } = await protectedApp()
       const mine = await visit(app)
