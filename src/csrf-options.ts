@@ -49,7 +49,9 @@ export interface CsrfOptions {
   readonly trustedOrigins?: readonly string[]
   /**
    * Paths that are never checked: an exact path (`'/login'`), or a prefix ending in `/*` that matches every path below
-   * it (`'/webhooks/*'` matches `/webhooks/stripe`, not `/webhooks` or `/webhooksX`).
+   * it (`'/webhooks/*'` matches `/webhooks/stripe`, not `/webhooks` or `/webhooksX`). Paths match as Elysia routes
+   * them: a path with one trailing slash is the path without it (`/login/` matches `'/login'`, `/webhooks/` does not
+   * match `'/webhooks/*'`), except that an exact path matches only itself when the app sets `strictPath`.
    * @default []
    */
   readonly allowedRoutes?: readonly string[]
@@ -125,11 +127,23 @@ export function resolveCsrfOptions(options: CsrfOptions = {}): ResolvedCsrfOptio
   }
 }
 
-/** Whether `path` is exempt by `allowedRoutes`. */
-export function isAllowedRoute(options: ResolvedCsrfOptions, path: string): boolean {
-  if (options.exactRoutes.has(path)) return true
-  for (const prefix of options.routePrefixes) if (path.startsWith(prefix)) return true
-  return false
+/**
+ * Whether a request path is exempt by `allowedRoutes`, matched the way Elysia routes it: one trailing slash leads to the
+ * same route (`/login/` runs the handler of `/login`, so it is exempt by `'/login'`, and `/webhooks/` is not below
+ * `'/webhooks/*'`), except that with `strictPath` an exact route matches only its own path.
+ */
+export function allowedRouteMatcher(options: ResolvedCsrfOptions, strictPath: boolean): (path: string) => boolean {
+  const exactRoutes = strictPath ? options.exactRoutes : new Set([...options.exactRoutes].map(withoutTrailingSlash))
+  return function isAllowedRoute(path) {
+    const routed = withoutTrailingSlash(path)
+    if (exactRoutes.has(strictPath ? path : routed)) return true
+    for (const prefix of options.routePrefixes) if (routed.startsWith(prefix)) return true
+    return false
+  }
+}
+
+function withoutTrailingSlash(path: string): string {
+  return path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path
 }
 
 function listOf(name: string, value: unknown, example: string): string[] {

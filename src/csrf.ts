@@ -1,9 +1,9 @@
 import { type AnyElysia, Elysia } from 'elysia'
 import {
+  allowedRouteMatcher,
   type CsrfErrorContext,
   type CsrfOptions,
   type CsrfRefusal,
-  isAllowedRoute,
   type ResolvedCsrfOptions,
   resolveCsrfOptions,
 } from './csrf-options.js'
@@ -55,12 +55,12 @@ interface CheckedContext extends CapturedContext {
  *   .post('/webhooks/stripe', () => 'ok', { csrf: false })
  */
 export function csrf(options: CsrfOptions = {}) {
-  const plugin = csrfPlugin(resolveCsrfOptions(options))
+  const config = resolveCsrfOptions(options)
   return function installCsrf(app: AnyElysia): InstalledCsrf {
     if (!(app.decorator['sessions'] instanceof Sessions)) {
       throw new SessionConfigError(`csrf() needs session() before it on the same app: ${USAGE}`)
     }
-    return app.use(plugin) as unknown as InstalledCsrf
+    return app.use(csrfPlugin(config, app.config.strictPath === true)) as unknown as InstalledCsrf
   }
 }
 
@@ -80,8 +80,9 @@ type InstalledCsrf = Elysia<
   CsrfPlugin['~Ephemeral']
 >
 
-function csrfPlugin(config: ResolvedCsrfOptions) {
+function csrfPlugin(config: ResolvedCsrfOptions, strictPath: boolean) {
   const { allowedMethods, trustedOrigins, header, parameterName, error } = config
+  const isAllowedRoute = allowedRouteMatcher(config, strictPath)
   // Set on the request's `set` object by the { csrf: false } macro: a property costs less than a WeakMap entry.
   const skipKey = Symbol('elysia-sessions csrf skip')
   const bodyTokenKey = Symbol('elysia-sessions csrf body token')
@@ -119,7 +120,7 @@ function csrfPlugin(config: ResolvedCsrfOptions) {
     const handlerContext = context as unknown as CsrfErrorContext
     const { request, set, path } = context
     if (allowedMethods.has(request.method)) return
-    if ((set as Flags)[skipKey] || isAllowedRoute(config, path)) return
+    if ((set as Flags)[skipKey] || isAllowedRoute(path)) return
     if (context.session === undefined) throw new SessionConfigError(MISSING_SESSION)
     if (isCrossOrigin(request, trustedOrigins)) return refuse(handlerContext, 'origin')
     const inHeader = request.headers.get(header)
@@ -130,7 +131,7 @@ function csrfPlugin(config: ResolvedCsrfOptions) {
   }
 
   return (
-    new Elysia({ name: 'elysia-sessions/csrf', seed: seedOf(config) })
+    new Elysia({ name: 'elysia-sessions/csrf', seed: seedOf(config, strictPath) })
       .macro({ csrf: optOutMacro(skipKey) })
       .onTransform({ as: 'scoped' }, captureBodyToken)
       // Runs after session()'s resolve (registered before it) and after Elysia parsed the body, if the route reads it.
@@ -183,8 +184,9 @@ function forbidden(message: string): Response {
 }
 
 /** Two csrf() plugins with the same options are one to Elysia; a function counts by its source. */
-function seedOf(config: ResolvedCsrfOptions): unknown {
+function seedOf(config: ResolvedCsrfOptions, strictPath: boolean): unknown {
   return {
+    strictPath,
     header: config.header,
     parameterName: config.parameterName,
     allowedMethods: [...config.allowedMethods],

@@ -397,6 +397,46 @@ describe.each(FEATURE_ENGINES)('csrf() on the %s engine', (_, makeEngine) => {
       await expectRefused(await post(app, '/webhooksX'), 'missing')
     })
 
+    /** An app that exempts `/exact`, `/slash/` and `/hooks/*`; every handler says which route it is. */
+    async function routedApp(strictPath: boolean) {
+      return opened(
+        new Elysia({ strictPath })
+          .use(session({ secret: SECRET, engine: await makeEngine() }))
+          .use(csrf({ allowedRoutes: ['/exact', '/slash/', '/hooks/*'] }))
+          .post('/exact', () => 'exact')
+          .post('/exact/*', () => 'below exact')
+          .post('/slash', () => 'slash')
+          .post('/hooks', () => 'hooks root')
+          .post('/hooks/:name', ({ params }) => `hook ${params.name}`),
+      )
+    }
+
+    test('allowedRoutes match paths as Elysia routes them: one trailing slash leads to the same route', async () => {
+      const app = await routedApp(false)
+      for (const [path, route] of [
+        ['/exact', 'exact'],
+        ['/exact/', 'exact'],
+        ['/slash', 'slash'],
+        ['/slash/', 'slash'],
+        ['/hooks/stripe', 'hook stripe'],
+        ['/hooks/stripe/', 'hook stripe'],
+      ]) {
+        expect(await (await post(app, path as string)).text()).toBe(route as string)
+      }
+      // Elysia runs the handler of '/hooks' for '/hooks/', and of '/exact/*' for '/exact//': neither is exempt.
+      await expectRefused(await post(app, '/hooks/'), 'missing')
+      await expectRefused(await post(app, '/exact//'), 'missing')
+      await expectRefused(await post(app, '/exact/below'), 'missing')
+    })
+
+    test('with strictPath, an exact allowed route matches only that path', async () => {
+      const app = await routedApp(true)
+      expect(await (await post(app, '/exact')).text()).toBe('exact')
+      // With strictPath, Elysia runs the handler of '/exact/*' for '/exact/', and '/slash' is not '/slash/'.
+      await expectRefused(await post(app, '/exact/'), 'missing')
+      await expectRefused(await post(app, '/slash'), 'missing')
+    })
+
     test('an exempt route can read the raw body itself (csrf() makes Elysia parse no body)', async () => {
       const { app } = await protectedApp({ allowedRoutes: ['/raw-text'] })
       const response = await post(app, '/raw-text', { json: { event: 'paid' } })
