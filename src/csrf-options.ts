@@ -41,9 +41,10 @@ export interface CsrfOptions {
    */
   readonly allowedMethods?: readonly string[]
   /**
-   * Origins besides the request's own whose requests are accepted, each exactly as a browser sends it in `Origin`:
-   * scheme, host and port, no path or trailing slash (`'https://example.com'`). Put the public origin here when a
-   * proxy in front of the app changes the scheme, host or port the app sees.
+   * Origins besides the request's own whose requests pass the origin check (whatever `Sec-Fetch-Site` says; they still
+   * need a token), each exactly as a browser sends it in `Origin`: scheme, host and port, no path or trailing slash
+   * (`'https://example.com'`). Put the public origin here when a proxy in front of the app changes the scheme, host or
+   * port the app sees.
    * @default []
    */
   readonly trustedOrigins?: readonly string[]

@@ -374,6 +374,26 @@ describe.each(FEATURE_ENGINES)('csrf() on the %s engine', (_, makeEngine) => {
       await expectRefused(other, 'origin')
     })
 
+    test('a trusted origin on another site is accepted whatever Sec-Fetch-Site says', async () => {
+      const { app } = await protectedApp({ trustedOrigins: ['https://partner.example'] })
+      const { cookie, token } = await visit(app)
+      for (const site of ['cross-site', 'same-site']) {
+        const headers = { origin: 'https://partner.example', 'sec-fetch-site': site, 'x-csrf-token': token }
+        expect(await (await post(app, '/submit', { cookie, headers })).text()).toBe('done')
+      }
+    })
+
+    test.each([
+      ['no Origin', {}],
+      ['an untrusted Origin', { origin: 'https://evil.example' }],
+      ['the own origin', { origin: 'http://localhost' }],
+    ])('Sec-Fetch-Site: cross-site with %s is refused when other origins are trusted', async (_, headers) => {
+      const { app } = await protectedApp({ trustedOrigins: ['https://partner.example'] })
+      const { cookie, token } = await visit(app)
+      const refused = { ...headers, 'sec-fetch-site': 'cross-site', 'x-csrf-token': token }
+      await expectRefused(await post(app, '/submit', { cookie, headers: refused }), 'origin')
+    })
+
     test('a trusted origin still needs a token', async () => {
       const { app } = await protectedApp({ trustedOrigins: ['https://app.example.com'] })
       await expectRefused(await post(app, '/submit', { headers: { origin: 'https://app.example.com' } }), 'missing')
