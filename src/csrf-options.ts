@@ -17,11 +17,12 @@ export type CsrfErrorContext = Pick<Context, 'request' | 'path' | 'set' | 'redir
   readonly session: Session
 }
 
-/** Builds the response to a refused request: a string is sent as plain text with status 403, a Response as it is. */
-export type CsrfErrorHandler = (
-  context: CsrfErrorContext,
-  reason: CsrfRefusal,
-) => string | Response | Promise<string | Response>
+/**
+ * Builds the response to a refused request, or a Promise of it: a string is sent as plain text with status 403, a
+ * Response as it is, nothing (`undefined` or `null`) as the default refusal, and anything else (an object, the result
+ * of Elysia's `status(...)`) goes to Elysia as the response, with status 403 unless it carries its own.
+ */
+export type CsrfErrorHandler = (context: CsrfErrorContext, reason: CsrfRefusal) => unknown
 
 /** Options of `csrf(...)`. Every option has a default. */
 export interface CsrfOptions {
@@ -58,7 +59,7 @@ export interface CsrfOptions {
   readonly allowedRoutes?: readonly string[]
   /**
    * The response to a refused request: a plain-text body sent with status 403, or a function of the handler context
-   * and the reason that returns the body (status 403) or a whole Response (sent as it is).
+   * and the reason that returns the response (see `CsrfErrorHandler`), such as `({ status }) => status(419, 'expired')`.
    * @default a short text per reason, such as 'Forbidden: invalid CSRF token'
    */
   readonly error?: string | CsrfErrorHandler
@@ -114,7 +115,7 @@ export function resolveCsrfOptions(options: CsrfOptions = {}): ResolvedCsrfOptio
   const { error } = options
   if (error !== undefined && typeof error !== 'string' && typeof error !== 'function') {
     throw new SessionConfigError(
-      `error must be a string or a function (context, reason) => string | Response, got ${describeValue(error)}`,
+      `error must be a string or a function (context, reason) => response, got ${describeValue(error)}`,
     )
   }
   return {

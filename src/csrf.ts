@@ -88,15 +88,15 @@ function csrfPlugin(config: ResolvedCsrfOptions, strictPath: boolean) {
   const bodyTokenKey = Symbol('elysia-sessions csrf body token')
   type Flags = { [skipKey]?: true; [bodyTokenKey]?: unknown }
 
-  function refuse(context: CsrfErrorContext, reason: CsrfRefusal): Response | Promise<Response> {
+  function refuse(context: CsrfErrorContext, reason: CsrfRefusal): unknown {
     if (typeof error !== 'function') return forbidden(error ?? DEFAULT_MESSAGES[reason])
     const answer = error(context, reason)
     return answer instanceof Promise
-      ? answer.then((settled) => toResponse(settled, reason))
-      : toResponse(answer, reason)
+      ? answer.then((settled) => refusalOf(context, settled, reason))
+      : refusalOf(context, answer, reason)
   }
 
-  function checkToken(context: CsrfErrorContext, submitted: unknown): Response | Promise<Response> | undefined {
+  function checkToken(context: CsrfErrorContext, submitted: unknown): unknown {
     if (submitted === undefined || submitted === null || submitted === '') return refuse(context, 'missing')
     const secret = secretOf(context.session)
     return secret !== undefined && csrfTokenMatches(secret, submitted) ? undefined : refuse(context, 'invalid')
@@ -107,14 +107,13 @@ function csrfPlugin(config: ResolvedCsrfOptions, strictPath: boolean) {
   function captureBodyToken(context: CapturedContext): void {
     const { request, set } = context
     if (allowedMethods.has(request.method) || !request.bodyUsed) return
-    ;(set as Flags)[bodyTokenKey] = bodyField(
-      (context as unknown as Record<string, unknown>)[PARSED_BODY],
-      parameterName,
-    )
+    const parsed = (context as unknown as Record<string, unknown>)[PARSED_BODY]
+    ;(set as Flags)[bodyTokenKey] = bodyField(parsed, parameterName)
   }
 
-  // Elysia awaits this hook because its source returns a call; it returns a Promise only when it reads the body.
-  function verifyCsrf(context: CheckedContext): Response | Promise<Response | undefined> | undefined {
+  // Elysia awaits this hook because its source returns a call; it returns a Promise only when it reads the body or an
+  // async error function answers.
+  function verifyCsrf(context: CheckedContext): unknown {
     // Seen whole only through this alias: were the parameter itself passed to a function, Elysia would parse the
     // body, cookies, query and headers of every request in scope.
     const handlerContext = context as unknown as CsrfErrorContext
@@ -174,9 +173,14 @@ function secretOf(session: Session): string | undefined {
   return isCsrfSecret(secret) ? secret : undefined
 }
 
-function toResponse(answer: string | Response, reason: CsrfRefusal): Response {
+/** What the check returns for the `answer` of an error function (see `CsrfErrorHandler`); never `undefined`. */
+function refusalOf({ set }: CsrfErrorContext, answer: unknown, reason: CsrfRefusal): unknown {
+  if (typeof answer === 'string') return forbidden(answer)
+  if (answer === undefined || answer === null) return forbidden(DEFAULT_MESSAGES[reason])
   if (answer instanceof Response) return answer
-  return forbidden(typeof answer === 'string' ? answer : DEFAULT_MESSAGES[reason])
+  // Elysia maps it as it maps a handler's value; the result of status(...) sets its own status over this one.
+  set.status = 403
+  return answer
 }
 
 function forbidden(message: string): Response {

@@ -547,6 +547,31 @@ describe.each(FEATURE_ENGINES)('csrf() on the %s engine', (_, makeEngine) => {
       const teapot = await post(sync.app, '/submit')
       expect([teapot.status, await teapot.text()]).toEqual([419, 'gone'])
     })
+
+    test('anything else from an error function goes to Elysia as the response, with status 403 unless it has its own', async () => {
+      const statusApp = await protectedApp({ error: ({ status }, reason) => status(419, `expired: ${reason}`) })
+      const expired = await post(statusApp.app, '/submit')
+      expect([expired.status, await expired.text()]).toEqual([419, 'expired: missing'])
+      for (const error of [
+        (_: unknown, reason: CsrfRefusal) => ({ refused: reason }),
+        async (_: unknown, reason: CsrfRefusal) => ({ refused: reason }),
+      ]) {
+        const { app, ran } = await protectedApp({ error })
+        const response = await post(app, '/submit')
+        expect(response.status).toBe(403)
+        expect(response.headers.get('content-type')).toStartWith('application/json')
+        expect(await response.json()).toEqual({ refused: 'missing' })
+        expect(ran).toEqual([])
+      }
+    })
+
+    test('an error function that returns nothing gets the default refusal, and the handler does not run', async () => {
+      for (const error of [() => undefined, async () => null]) {
+        const { app, ran } = await protectedApp({ error })
+        await expectRefused(await post(app, '/submit'), 'missing')
+        expect(ran).toEqual([])
+      }
+    })
   })
 
   describe('the secret across the session lifecycle', () => {
