@@ -2,6 +2,7 @@ import { type AnyElysia, Elysia } from 'elysia'
 import {
   allowedRouteMatcher,
   type CsrfErrorContext,
+  type CsrfErrorHandler,
   type CsrfOptions,
   type CsrfRefusal,
   type ResolvedCsrfOptions,
@@ -187,7 +188,20 @@ function forbidden(message: string): Response {
   return new Response(message, { status: 403, headers: { 'content-type': 'text/plain; charset=utf-8' } })
 }
 
-/** Two csrf() plugins with the same options are one to Elysia; a function counts by its source. */
+/** A number per error function: two closures with the same source are two functions, so two plugins. */
+const errorFunctionIds = new WeakMap<CsrfErrorHandler, number>()
+let lastErrorFunctionId = 0
+
+function errorFunctionId(handler: CsrfErrorHandler): number {
+  let id = errorFunctionIds.get(handler)
+  if (id === undefined) {
+    id = ++lastErrorFunctionId
+    errorFunctionIds.set(handler, id)
+  }
+  return id
+}
+
+/** Two csrf() plugins with the same options are one to Elysia; an error function counts by its identity. */
 function seedOf(config: ResolvedCsrfOptions, strictPath: boolean): unknown {
   return {
     strictPath,
@@ -196,6 +210,6 @@ function seedOf(config: ResolvedCsrfOptions, strictPath: boolean): unknown {
     allowedMethods: [...config.allowedMethods],
     trustedOrigins: [...config.trustedOrigins],
     allowedRoutes: [...config.exactRoutes, ...config.routePrefixes],
-    error: typeof config.error === 'function' ? String(config.error) : config.error,
+    error: typeof config.error === 'function' ? { function: errorFunctionId(config.error) } : config.error,
   }
 }

@@ -660,7 +660,7 @@ describe('setting up', () => {
     expect(ran).toEqual([])
   })
 
-  test('one csrf() used twice, or two with the same options, check a request once; different options both check', () => {
+  test('one csrf() used twice, or two with the same options, check a request once; different options (another error function) both check', () => {
     const checksOn = (app: { routes: { path: string; hooks: { beforeHandle?: { fn: { name: string } }[] } }[] }) =>
       app.routes
         .find((route) => route.path === '/submit')
@@ -676,6 +676,11 @@ describe('setting up', () => {
     expect(checksOn(appWith(csrf({ header: 'x-a' }), csrf({ header: 'x-a' })))).toBe(1)
     expect(checksOn(appWith(csrf({ header: 'x-a' }), csrf({ header: 'x-b' })))).toBe(2)
     expect(checksOn(appWith(csrf({ error: () => 'a' }), csrf({ error: () => 'b' })))).toBe(2)
+    const refusing = (message: string) => () => message
+    expect(checksOn(appWith(csrf({ error: refusing('a') }), csrf({ error: refusing('b') })))).toBe(2)
+    const options = { error: refusing('a') }
+    expect(checksOn(appWith(csrf(options), csrf(options)))).toBe(1)
+    expect(checksOn(appWith(csrf(options), csrf({ ...options })))).toBe(1)
   })
 
   test('on a real server, the own origin is the scheme, host and port the request reached', async () => {
