@@ -91,7 +91,7 @@ export function resolveCsrfOptions(options: CsrfOptions = {}): ResolvedCsrfOptio
   const header = options.header ?? 'x-csrf-token'
   if (typeof header !== 'string' || !HEADER_NAME.test(header)) {
     throw new SessionConfigError(
-      `header must be an HTTP header name such as 'x-csrf-token' (letters, digits and - only), got ${describeValue(header)}`,
+      `header must be an HTTP header name such as 'x-csrf-token' (letters, digits and !#$%&'*+-.^_\`|~ only), got ${describeValue(header)}`,
     )
   }
   const parameterName = options.parameterName ?? 'authenticity_token'

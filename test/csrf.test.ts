@@ -706,7 +706,11 @@ describe('setting up', () => {
 
   const badOptions: [string, unknown, string][] = [
     ['options that are not an object', null, 'csrf(options) takes an options object'],
-    ['a header name with a space', { header: 'x csrf' }, "header must be an HTTP header name such as 'x-csrf-token'"],
+    [
+      'a header name with a space',
+      { header: 'x csrf' },
+      "header must be an HTTP header name such as 'x-csrf-token' (letters, digits and !#$%&'*+-.^_`|~ only)",
+    ],
     ['an empty header name', { header: '' }, 'header must be an HTTP header name'],
     ['a header name that is not a string', { header: 5 }, 'header must be an HTTP header name'],
     [
