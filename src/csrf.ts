@@ -25,6 +25,12 @@ const DEFAULT_MESSAGES: Readonly<Record<CsrfRefusal, string>> = {
 const USAGE = 'new Elysia().use(session({ secret })).use(csrf())'
 const MISSING_SESSION = `csrf() found no session on this route: use it right after session() on the same app, ${USAGE}`
 
+/**
+ * Set on the request's `set` object by the { csrf: false } macro (a property costs less than a WeakMap entry). One mark
+ * for every csrf() plugin: of two macros named `csrf`, Elysia keeps the last, even from a plugin it deduplicates.
+ */
+const SKIP_CSRF = Symbol('elysia-sessions csrf skip')
+
 /** Elysia's key for the parsed body, read by name so that Elysia does not parse every body for this hook. */
 const PARSED_BODY = 'body'
 
@@ -84,10 +90,8 @@ type InstalledCsrf = Elysia<
 function csrfPlugin(config: ResolvedCsrfOptions, strictPath: boolean) {
   const { allowedMethods, trustedOrigins, header, parameterName, error } = config
   const isAllowedRoute = allowedRouteMatcher(config, strictPath)
-  // Set on the request's `set` object by the { csrf: false } macro: a property costs less than a WeakMap entry.
-  const skipKey = Symbol('elysia-sessions csrf skip')
   const bodyTokenKey = Symbol('elysia-sessions csrf body token')
-  type Flags = { [skipKey]?: true; [bodyTokenKey]?: unknown }
+  type Flags = { [SKIP_CSRF]?: true; [bodyTokenKey]?: unknown }
 
   function refuse(context: CsrfErrorContext, reason: CsrfRefusal): unknown {
     if (typeof error !== 'function') return forbidden(error ?? DEFAULT_MESSAGES[reason])
@@ -120,7 +124,7 @@ function csrfPlugin(config: ResolvedCsrfOptions, strictPath: boolean) {
     const handlerContext = context as unknown as CsrfErrorContext
     const { request, set, path } = context
     if (allowedMethods.has(request.method)) return
-    if ((set as Flags)[skipKey] || isAllowedRoute(path)) return
+    if ((set as Flags)[SKIP_CSRF] || isAllowedRoute(path)) return
     if (context.session === undefined) throw new SessionConfigError(MISSING_SESSION)
     if (isCrossOrigin(request, trustedOrigins)) return refuse(handlerContext, 'origin')
     const inHeader = request.headers.get(header)
@@ -132,7 +136,7 @@ function csrfPlugin(config: ResolvedCsrfOptions, strictPath: boolean) {
 
   return (
     new Elysia({ name: 'elysia-sessions/csrf', seed: seedOf(config, strictPath) })
-      .macro({ csrf: optOutMacro(skipKey) })
+      .macro({ csrf: optOutMacro(SKIP_CSRF) })
       .onTransform({ as: 'scoped' }, captureBodyToken)
       // Runs after session()'s resolve (registered before it) and after Elysia parsed the body, if the route reads it.
       // Typed as returning nothing, so that a refusal's Response does not join the response type of every route.

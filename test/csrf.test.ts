@@ -683,6 +683,27 @@ describe('setting up', () => {
     expect(checksOn(appWith(csrf(options), csrf({ ...options })))).toBe(1)
   })
 
+  test('{ csrf: false } still exempts when one csrf() is used twice, or two with the same options', async () => {
+    const protect = csrf()
+    for (const [first, second] of [
+      [protect, protect],
+      [csrf(), csrf()],
+    ] as const) {
+      const app = opened(
+        new Elysia()
+          .use(session({ secret: SECRET }))
+          .use(first)
+          .use(second)
+          .post('/off', () => 'off', { csrf: false })
+          .group('/open', { csrf: false }, (group) => group.post('/inside', () => 'inside'))
+          .post('/on', () => 'on'),
+      )
+      expect(await (await post(app, '/off')).text()).toBe('off')
+      expect(await (await post(app, '/open/inside')).text()).toBe('inside')
+      await expectRefused(await post(app, '/on'), 'missing')
+    }
+  })
+
   test('on a real server, the own origin is the scheme, host and port the request reached', async () => {
     const app = new Elysia()
       .use(session({ secret: SECRET }))
