@@ -58,11 +58,7 @@ export function createDemoApp(options: DemoAppOptions) {
           return redirect('/', 303)
         },
         {
-          body: t.Object({
-            username: t.String({ minLength: 1, maxLength: 64, pattern: '\\S' }),
-            // Declared so that Elysia's body validation, which drops unknown fields, leaves it for csrf() to check.
-            authenticity_token: t.Optional(t.String()),
-          }),
+          body: t.Object({ username: t.String({ minLength: 1, maxLength: 64, pattern: '\\S' }) }),
         },
       )
 

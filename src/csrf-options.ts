@@ -17,11 +17,12 @@ export type CsrfErrorContext = Pick<Context, 'request' | 'path' | 'set' | 'redir
   readonly session: Session
 }
 
-/** Builds the response to a refused request: a string is sent as plain text with status 403, a Response as it is. */
-export type CsrfErrorHandler = (
-  context: CsrfErrorContext,
-  reason: CsrfRefusal,
-) => string | Response | Promise<string | Response>
+/**
+ * Builds the response to a refused request, or a Promise of it: a string is sent as plain text with status 403, a
+ * Response as it is, nothing (`undefined` or `null`) as the default refusal, and anything else (an object, the result
+ * of Elysia's `status(...)`) goes to Elysia as the response, with status 403 unless it carries its own.
+ */
+export type CsrfErrorHandler = (context: CsrfErrorContext, reason: CsrfRefusal) => unknown
 
 /** Options of `csrf(...)`. Every option has a default. */
 export interface CsrfOptions {
@@ -41,21 +42,24 @@ export interface CsrfOptions {
    */
   readonly allowedMethods?: readonly string[]
   /**
-   * Origins besides the request's own whose requests are accepted, each exactly as a browser sends it in `Origin`:
-   * scheme, host and port, no path or trailing slash (`'https://example.com'`). Put the public origin here when a
-   * proxy in front of the app changes the scheme, host or port the app sees.
+   * Origins besides the request's own whose requests pass the origin check (whatever `Sec-Fetch-Site` says; they still
+   * need a token), each exactly as a browser sends it in `Origin`: scheme, host and port, no path or trailing slash
+   * (`'https://example.com'`). Put the public origin here when a proxy in front of the app changes the scheme, host or
+   * port the app sees.
    * @default []
    */
   readonly trustedOrigins?: readonly string[]
   /**
    * Paths that are never checked: an exact path (`'/login'`), or a prefix ending in `/*` that matches every path below
-   * it (`'/webhooks/*'` matches `/webhooks/stripe`, not `/webhooks` or `/webhooksX`).
+   * it (`'/webhooks/*'` matches `/webhooks/stripe`, not `/webhooks` or `/webhooksX`). Paths match as Elysia routes
+   * them: a path with one trailing slash is the path without it (`/login/` matches `'/login'`, `/webhooks/` does not
+   * match `'/webhooks/*'`), except that an exact path matches only itself when the app sets `strictPath`.
    * @default []
    */
   readonly allowedRoutes?: readonly string[]
   /**
    * The response to a refused request: a plain-text body sent with status 403, or a function of the handler context
-   * and the reason that returns the body (status 403) or a whole Response (sent as it is).
+   * and the reason that returns the response (see `CsrfErrorHandler`), such as `({ status }) => status(419, 'expired')`.
    * @default a short text per reason, such as 'Forbidden: invalid CSRF token'
    */
   readonly error?: string | CsrfErrorHandler
@@ -87,7 +91,7 @@ export function resolveCsrfOptions(options: CsrfOptions = {}): ResolvedCsrfOptio
   const header = options.header ?? 'x-csrf-token'
   if (typeof header !== 'string' || !HEADER_NAME.test(header)) {
     throw new SessionConfigError(
-      `header must be an HTTP header name such as 'x-csrf-token' (letters, digits and - only), got ${describeValue(header)}`,
+      `header must be an HTTP header name such as 'x-csrf-token' (letters, digits and !#$%&'*+-.^_\`|~ only), got ${describeValue(header)}`,
     )
   }
   const parameterName = options.parameterName ?? 'authenticity_token'
@@ -111,7 +115,7 @@ export function resolveCsrfOptions(options: CsrfOptions = {}): ResolvedCsrfOptio
   const { error } = options
   if (error !== undefined && typeof error !== 'string' && typeof error !== 'function') {
     throw new SessionConfigError(
-      `error must be a string or a function (context, reason) => string | Response, got ${describeValue(error)}`,
+      `error must be a string or a function (context, reason) => response, got ${describeValue(error)}`,
     )
   }
   return {
@@ -125,11 +129,23 @@ export function resolveCsrfOptions(options: CsrfOptions = {}): ResolvedCsrfOptio
   }
 }
 
-/** Whether `path` is exempt by `allowedRoutes`. */
-export function isAllowedRoute(options: ResolvedCsrfOptions, path: string): boolean {
-  if (options.exactRoutes.has(path)) return true
-  for (const prefix of options.routePrefixes) if (path.startsWith(prefix)) return true
-  return false
+/**
+ * Whether a request path is exempt by `allowedRoutes`, matched the way Elysia routes it: one trailing slash leads to the
+ * same route (`/login/` runs the handler of `/login`, so it is exempt by `'/login'`, and `/webhooks/` is not below
+ * `'/webhooks/*'`), except that with `strictPath` an exact route matches only its own path.
+ */
+export function allowedRouteMatcher(options: ResolvedCsrfOptions, strictPath: boolean): (path: string) => boolean {
+  const exactRoutes = strictPath ? options.exactRoutes : new Set([...options.exactRoutes].map(withoutTrailingSlash))
+  return function isAllowedRoute(path) {
+    const routed = withoutTrailingSlash(path)
+    if (exactRoutes.has(strictPath ? path : routed)) return true
+    for (const prefix of options.routePrefixes) if (routed.startsWith(prefix)) return true
+    return false
+  }
+}
+
+function withoutTrailingSlash(path: string): string {
+  return path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path
 }
 
 function listOf(name: string, value: unknown, example: string): string[] {

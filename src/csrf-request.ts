@@ -1,14 +1,15 @@
 /**
- * Whether a browser says `request` comes from another site: `Sec-Fetch-Site: cross-site`, or an `Origin` (`null`
- * included) that is neither the origin of the request URL nor one of `trustedOrigins`. A request with neither header
- * (not sent by a browser) is not cross-origin.
+ * Whether a browser says `request` comes from another site: an `Origin` in `trustedOrigins` never does; otherwise
+ * `Sec-Fetch-Site: cross-site` does, and so does an `Origin` (`null` included) other than the origin of the request
+ * URL. A request with neither header (not sent by a browser) is not cross-origin.
  */
 export function isCrossOrigin(request: Request, trustedOrigins: ReadonlySet<string>): boolean {
   const { headers } = request
-  if (headers.get('sec-fetch-site') === 'cross-site') return true
   const origin = headers.get('origin')
-  if (origin === null || trustedOrigins.has(origin)) return false
-  return !isOriginOf(origin, request.url)
+  // Trusted first: a browser says cross-site for a trusted origin on another site, as Go's CrossOriginProtection allows.
+  if (origin !== null && trustedOrigins.has(origin)) return false
+  if (headers.get('sec-fetch-site') === 'cross-site') return true
+  return origin !== null && !isOriginOf(origin, request.url)
 }
 
 /** Whether `origin` is exactly the scheme, host and port of the absolute URL `url`, compared without parsing either. */
@@ -22,11 +23,11 @@ function isOriginOf(origin: string, url: string): boolean {
 
 /**
  * The token a request carries in its body under `name`: a field of a urlencoded or multipart form, or of a JSON
- * object; `undefined` when there is none. `parsed` is the body Elysia already parsed, used when the request's stream
- * was read; otherwise a clone is read, so the handler can still read the request itself.
+ * object; `undefined` when there is none. When Elysia has read the request's stream, `parsedField` is the field of
+ * the body it parsed (see `bodyField`); otherwise a clone is read, so the handler can still read the request itself.
  */
-export function tokenInBody(request: Request, parsed: unknown, name: string): unknown {
-  if (request.bodyUsed) return fieldOf(parsed, name)
+export function tokenInBody(request: Request, parsedField: unknown, name: string): unknown {
+  if (request.bodyUsed) return parsedField
   if (request.body === null) return undefined
   const type = mediaTypeOf(request.headers.get('content-type'))
   if (type === 'application/x-www-form-urlencoded' || type === 'multipart/form-data') {
@@ -49,13 +50,14 @@ async function formField(request: ClonedRequest, name: string): Promise<unknown>
 
 async function jsonField(request: ClonedRequest, name: string): Promise<unknown> {
   try {
-    return fieldOf(await request.json(), name)
+    return bodyField(await request.json(), name)
   } catch {
     return undefined
   }
 }
 
-function fieldOf(body: unknown, name: string): unknown {
+/** The field `name` of a body Elysia parsed (an object, or FormData), or `undefined`. */
+export function bodyField(body: unknown, name: string): unknown {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return undefined
   if (body instanceof FormData) return body.get(name) ?? undefined
   return Object.hasOwn(body, name) ? (body as Record<string, unknown>)[name] : undefined

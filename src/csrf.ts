@@ -1,13 +1,14 @@
 import { type AnyElysia, Elysia } from 'elysia'
 import {
+  allowedRouteMatcher,
   type CsrfErrorContext,
+  type CsrfErrorHandler,
   type CsrfOptions,
   type CsrfRefusal,
-  isAllowedRoute,
   type ResolvedCsrfOptions,
   resolveCsrfOptions,
 } from './csrf-options.js'
-import { isCrossOrigin, tokenInBody } from './csrf-request.js'
+import { bodyField, isCrossOrigin, tokenInBody } from './csrf-request.js'
 import { csrfTokenMatches, generateCsrfSecret, isCsrfSecret, maskCsrfToken } from './csrf-token.js'
 import { SessionConfigError } from './errors.js'
 import { CSRF_SECRET_KEY } from './internal-keys.js'
@@ -24,14 +25,24 @@ const DEFAULT_MESSAGES: Readonly<Record<CsrfRefusal, string>> = {
 const USAGE = 'new Elysia().use(session({ secret })).use(csrf())'
 const MISSING_SESSION = `csrf() found no session on this route: use it right after session() on the same app, ${USAGE}`
 
+/**
+ * Set on the request's `set` object by the { csrf: false } macro (a property costs less than a WeakMap entry). One mark
+ * for every csrf() plugin: of two macros named `csrf`, Elysia keeps the last, even from a plugin it deduplicates.
+ */
+const SKIP_CSRF = Symbol('elysia-sessions csrf skip')
+
 /** Elysia's key for the parsed body, read by name so that Elysia does not parse every body for this hook. */
 const PARSED_BODY = 'body'
 
-/** The context properties the check reads; at runtime it is the whole handler context. */
-interface CheckedContext {
+/** The context properties the body capture reads; at runtime it is the whole context. */
+interface CapturedContext {
   readonly request: Request
-  readonly path: string
   readonly set: object
+}
+
+/** The context properties the check reads; at runtime it is the whole handler context. */
+interface CheckedContext extends CapturedContext {
+  readonly path: string
   readonly session?: Session
 }
 
@@ -51,12 +62,12 @@ interface CheckedContext {
  *   .post('/webhooks/stripe', () => 'ok', { csrf: false })
  */
 export function csrf(options: CsrfOptions = {}) {
-  const plugin = csrfPlugin(resolveCsrfOptions(options))
+  const config = resolveCsrfOptions(options)
   return function installCsrf(app: AnyElysia): InstalledCsrf {
     if (!(app.decorator['sessions'] instanceof Sessions)) {
       throw new SessionConfigError(`csrf() needs session() before it on the same app: ${USAGE}`)
     }
-    return app.use(plugin) as unknown as InstalledCsrf
+    return app.use(csrfPlugin(config, app.config.strictPath === true)) as unknown as InstalledCsrf
   }
 }
 
@@ -76,46 +87,57 @@ type InstalledCsrf = Elysia<
   CsrfPlugin['~Ephemeral']
 >
 
-function csrfPlugin(config: ResolvedCsrfOptions) {
+function csrfPlugin(config: ResolvedCsrfOptions, strictPath: boolean) {
   const { allowedMethods, trustedOrigins, header, parameterName, error } = config
-  // Set on the request's `set` object by the { csrf: false } macro: a property costs less than a WeakMap entry.
-  const skipKey = Symbol('elysia-sessions csrf skip')
-  type Flags = { [skipKey]?: true }
+  const isAllowedRoute = allowedRouteMatcher(config, strictPath)
+  const bodyTokenKey = Symbol('elysia-sessions csrf body token')
+  type Flags = { [SKIP_CSRF]?: true; [bodyTokenKey]?: unknown }
 
-  function refuse(context: CsrfErrorContext, reason: CsrfRefusal): Response | Promise<Response> {
+  function refuse(context: CsrfErrorContext, reason: CsrfRefusal): unknown {
     if (typeof error !== 'function') return forbidden(error ?? DEFAULT_MESSAGES[reason])
     const answer = error(context, reason)
     return answer instanceof Promise
-      ? answer.then((settled) => toResponse(settled, reason))
-      : toResponse(answer, reason)
+      ? answer.then((settled) => refusalOf(context, settled, reason))
+      : refusalOf(context, answer, reason)
   }
 
-  function checkToken(context: CsrfErrorContext, submitted: unknown): Response | Promise<Response> | undefined {
+  function checkToken(context: CsrfErrorContext, submitted: unknown): unknown {
     if (submitted === undefined || submitted === null || submitted === '') return refuse(context, 'missing')
     const secret = secretOf(context.session)
     return secret !== undefined && csrfTokenMatches(secret, submitted) ? undefined : refuse(context, 'invalid')
   }
 
-  // Elysia awaits this hook because its source returns a call; it returns a Promise only when it reads the body.
-  function verifyCsrf(context: CheckedContext): Response | Promise<Response | undefined> | undefined {
+  // Elysia's body validation drops the fields a route's schema does not name before beforeHandle runs: the token
+  // field is read here, in the transform phase, which runs after the parse and before the validation.
+  function captureBodyToken(context: CapturedContext): void {
+    const { request, set } = context
+    if (allowedMethods.has(request.method) || !request.bodyUsed) return
+    const parsed = (context as unknown as Record<string, unknown>)[PARSED_BODY]
+    ;(set as Flags)[bodyTokenKey] = bodyField(parsed, parameterName)
+  }
+
+  // Elysia awaits this hook because its source returns a call; it returns a Promise only when it reads the body or an
+  // async error function answers.
+  function verifyCsrf(context: CheckedContext): unknown {
     // Seen whole only through this alias: were the parameter itself passed to a function, Elysia would parse the
     // body, cookies, query and headers of every request in scope.
     const handlerContext = context as unknown as CsrfErrorContext
     const { request, set, path } = context
     if (allowedMethods.has(request.method)) return
-    if ((set as Flags)[skipKey] || isAllowedRoute(config, path)) return
+    if ((set as Flags)[SKIP_CSRF] || isAllowedRoute(path)) return
     if (context.session === undefined) throw new SessionConfigError(MISSING_SESSION)
     if (isCrossOrigin(request, trustedOrigins)) return refuse(handlerContext, 'origin')
     const inHeader = request.headers.get(header)
     if (inHeader) return checkToken(handlerContext, inHeader)
-    const inBody = tokenInBody(request, (context as unknown as Record<string, unknown>)[PARSED_BODY], parameterName)
+    const inBody = tokenInBody(request, (set as Flags)[bodyTokenKey], parameterName)
     if (inBody instanceof Promise) return inBody.then((found) => checkToken(handlerContext, found))
     return checkToken(handlerContext, inBody)
   }
 
   return (
-    new Elysia({ name: 'elysia-sessions/csrf', seed: seedOf(config) })
-      .macro({ csrf: optOutMacro(skipKey) })
+    new Elysia({ name: 'elysia-sessions/csrf', seed: seedOf(config, strictPath) })
+      .macro({ csrf: optOutMacro(SKIP_CSRF) })
+      .onTransform({ as: 'scoped' }, captureBodyToken)
       // Runs after session()'s resolve (registered before it) and after Elysia parsed the body, if the route reads it.
       // Typed as returning nothing, so that a refusal's Response does not join the response type of every route.
       .onBeforeHandle({ as: 'scoped' }, verifyCsrf as (context: CheckedContext) => void)
@@ -156,23 +178,42 @@ function secretOf(session: Session): string | undefined {
   return isCsrfSecret(secret) ? secret : undefined
 }
 
-function toResponse(answer: string | Response, reason: CsrfRefusal): Response {
+/** What the check returns for the `answer` of an error function (see `CsrfErrorHandler`); never `undefined`. */
+function refusalOf({ set }: CsrfErrorContext, answer: unknown, reason: CsrfRefusal): unknown {
+  if (typeof answer === 'string') return forbidden(answer)
+  if (answer === undefined || answer === null) return forbidden(DEFAULT_MESSAGES[reason])
   if (answer instanceof Response) return answer
-  return forbidden(typeof answer === 'string' ? answer : DEFAULT_MESSAGES[reason])
+  // Elysia maps it as it maps a handler's value; the result of status(...) sets its own status over this one.
+  set.status = 403
+  return answer
 }
 
 function forbidden(message: string): Response {
   return new Response(message, { status: 403, headers: { 'content-type': 'text/plain; charset=utf-8' } })
 }
 
-/** Two csrf() plugins with the same options are one to Elysia; a function counts by its source. */
-function seedOf(config: ResolvedCsrfOptions): unknown {
+/** A number per error function: two closures with the same source are two functions, so two plugins. */
+const errorFunctionIds = new WeakMap<CsrfErrorHandler, number>()
+let lastErrorFunctionId = 0
+
+function errorFunctionId(handler: CsrfErrorHandler): number {
+  let id = errorFunctionIds.get(handler)
+  if (id === undefined) {
+    id = ++lastErrorFunctionId
+    errorFunctionIds.set(handler, id)
+  }
+  return id
+}
+
+/** Two csrf() plugins with the same options are one to Elysia; an error function counts by its identity. */
+function seedOf(config: ResolvedCsrfOptions, strictPath: boolean): unknown {
   return {
+    strictPath,
     header: config.header,
     parameterName: config.parameterName,
     allowedMethods: [...config.allowedMethods],
     trustedOrigins: [...config.trustedOrigins],
     allowedRoutes: [...config.exactRoutes, ...config.routePrefixes],
-    error: typeof config.error === 'function' ? String(config.error) : config.error,
+    error: typeof config.error === 'function' ? { function: errorFunctionId(config.error) } : config.error,
   }
 }

@@ -1,19 +1,24 @@
-import { afterEach, describe, expect, test } from 'bun:test'
-import { type AnyElysia, Elysia } from 'elysia'
+import { describe, expect, test } from 'bun:test'
+import { type AnyElysia, Elysia, t } from 'elysia'
 import {
   type CsrfOptions,
   type CsrfRefusal,
   csrf,
-  memoryEngine,
   Session,
   SessionConfigError,
-  type SessionEngine,
   type SessionOptions,
   session,
 } from 'elysia-sessions'
-import { sqliteEngine } from 'elysia-sessions/engines/sqlite'
-import { cookiePairOf, SECRET, setCookieOf } from './support/http.js'
-import { freshDatabasePath } from './support/sqlite.js'
+import { FEATURE_ENGINES } from './support/engines.js'
+import {
+  closingAfterEach,
+  cookiePairOf,
+  type Handler,
+  type Outgoing,
+  SECRET,
+  send,
+  setCookieOf,
+} from './support/http.js'
 
 const FORBIDDEN = {
   origin: 'Forbidden: cross-origin request',
@@ -21,62 +26,16 @@ const FORBIDDEN = {
   invalid: 'Forbidden: invalid CSRF token',
 } as const
 
-/** Anything with the admin API, to close its engine after each test. */
-interface Closable {
-  readonly decorator: { readonly sessions: { close(): Promise<void> } }
-}
+const opened = closingAfterEach()
 
-const openApps: Closable[] = []
-
-afterEach(async () => {
-  await Promise.all(openApps.splice(0).map((app) => app.decorator.sessions.close()))
-})
-
-function opened<App extends Closable>(app: App): App {
-  openApps.push(app)
-  return app
-}
-
-/** What a request carries: a session cookie pair, headers, and at most one body. */
-interface Outgoing {
-  readonly method?: string
-  readonly cookie?: string | undefined
-  readonly headers?: Record<string, string>
-  readonly form?: Record<string, string>
-  readonly multipart?: Record<string, string>
-  readonly json?: unknown
-  readonly text?: string
-}
-
-interface Handler {
-  handle(request: Request): Promise<Response>
-}
-
-/** Sends one request to `app` (POST unless `method` says otherwise), as a browser or a script would. */
-function send(app: Handler, path: string, outgoing: Outgoing = {}): Promise<Response> {
-  const headers = new Headers(outgoing.headers)
-  if (outgoing.cookie) headers.set('cookie', outgoing.cookie)
-  let body: string | FormData | null = null
-  if (outgoing.form) {
-    headers.set('content-type', 'application/x-www-form-urlencoded')
-    body = new URLSearchParams(outgoing.form).toString()
-  } else if (outgoing.multipart) {
-    const data = new FormData()
-    for (const [name, value] of Object.entries(outgoing.multipart)) data.set(name, value)
-    body = data
-  } else if (outgoing.json !== undefined) {
-    headers.set('content-type', 'application/json')
-    body = JSON.stringify(outgoing.json)
-  } else if (outgoing.text !== undefined) {
-    headers.set('content-type', 'text/plain')
-    body = outgoing.text
-  }
-  return app.handle(new Request(`http://localhost${path}`, { method: outgoing.method ?? 'POST', headers, body }))
+/** Sends a POST unless `outgoing` says otherwise: most requests here are ones that csrf() checks. */
+function post(app: Handler, path: string, outgoing: Outgoing = {}): Promise<Response> {
+  return send(app, path, { method: 'POST', ...outgoing })
 }
 
 /** A visitor's session cookie and a token for it, as a page with a form would hand them out. */
 async function visit(app: Handler, cookie?: string): Promise<{ cookie: string; token: string }> {
-  const response = await send(app, '/token', { method: 'GET', cookie })
+  const response = await send(app, '/token', { cookie })
   expect(response.status).toBe(200)
   const pair = cookiePairOf(response) ?? cookie
   if (!pair) throw new Error('no session cookie')
@@ -89,12 +48,7 @@ async function expectRefused(response: Response, reason: CsrfRefusal): Promise<v
   expect(response.headers.get('content-type')).toBe('text/plain; charset=utf-8')
 }
 
-const engines: [string, () => Promise<SessionEngine>][] = [
-  ['memory', async () => memoryEngine()],
-  ['SQLite', () => sqliteEngine({ path: freshDatabasePath() })],
-]
-
-describe.each(engines)('csrf() on the %s engine', (_, makeEngine) => {
+describe.each(FEATURE_ENGINES)('csrf() on the %s engine', (_, makeEngine) => {
   /** An app with session() and csrf(); `ran` lists the handlers that ran. */
   async function protectedApp(csrfOptions: CsrfOptions = {}, sessionOptions: Partial<SessionOptions> = {}) {
     const ran: string[] = []
@@ -136,6 +90,9 @@ describe.each(engines)('csrf() on the %s engine', (_, makeEngine) => {
           return 'trace'
         })
         .post('/echo', ({ body }) => JSON.stringify(body))
+        .post('/named', ({ body }) => `name:${body.name}:${Object.keys(body)}`, {
+          body: t.Object({ name: t.String() }),
+        })
         .post('/raw-form', async ({ request }) => String((await request.formData()).get('note')))
         .post('/raw-text', async ({ request }) => request.text())
         .post('/login', async ({ session }) => {
@@ -166,7 +123,7 @@ describe.each(engines)('csrf() on the %s engine', (_, makeEngine) => {
   describe('reading pages', () => {
     test('a GET creates no session and sends no cookie', async () => {
       const { app, ran } = await protectedApp()
-      const response = await send(app, '/page', { method: 'GET' })
+      const response = await send(app, '/page')
       expect(await response.text()).toBe('page')
       expect(ran).toEqual(['page'])
       expect(response.headers.getSetCookie()).toEqual([])
@@ -175,15 +132,15 @@ describe.each(engines)('csrf() on the %s engine', (_, makeEngine) => {
 
     test('HEAD, OPTIONS and TRACE are allowed without a token', async () => {
       const { app, ran } = await protectedApp()
-      expect((await send(app, '/page', { method: 'HEAD' })).status).toBe(200)
-      expect(await (await send(app, '/submit', { method: 'OPTIONS' })).text()).toBe('options')
-      expect(await (await send(app, '/submit', { method: 'TRACE' })).text()).toBe('trace')
+      expect((await post(app, '/page', { method: 'HEAD' })).status).toBe(200)
+      expect(await (await post(app, '/submit', { method: 'OPTIONS' })).text()).toBe('options')
+      expect(await (await post(app, '/submit', { method: 'TRACE' })).text()).toBe('trace')
       expect(ran).toEqual(['page', 'OPTIONS', 'TRACE'])
     })
 
     test('csrfToken() stores a session and sends its cookie', async () => {
       const { app } = await protectedApp()
-      const response = await send(app, '/token', { method: 'GET' })
+      const response = await send(app, '/token')
       expect(setCookieOf(response)).toBeDefined()
       expect(await app.decorator.sessions.count()).toBe(1)
     })
@@ -191,7 +148,7 @@ describe.each(engines)('csrf() on the %s engine', (_, makeEngine) => {
     test('csrfToken() on a session that has its secret writes nothing and sends no cookie', async () => {
       const { app } = await protectedApp()
       const { cookie } = await visit(app)
-      const again = await send(app, '/token', { method: 'GET', cookie })
+      const again = await send(app, '/token', { cookie })
       expect(await again.text()).toMatch(/^[A-Za-z0-9_-]{86}$/)
       expect(again.headers.getSetCookie()).toEqual([])
     })
@@ -203,14 +160,14 @@ describe.each(engines)('csrf() on the %s engine', (_, makeEngine) => {
       async (method) => {
         const { app, ran } = await protectedApp()
         const { cookie } = await visit(app)
-        await expectRefused(await send(app, '/submit', { method, cookie }), 'missing')
+        await expectRefused(await post(app, '/submit', { method, cookie }), 'missing')
         expect(ran).toEqual([])
       },
     )
 
     test('a refused request of a visitor without a session creates none and sends no cookie', async () => {
       const { app, ran } = await protectedApp()
-      const response = await send(app, '/submit', { form: { authenticity_token: 'x'.repeat(86) } })
+      const response = await post(app, '/submit', { form: { authenticity_token: 'x'.repeat(86) } })
       await expectRefused(response, 'invalid')
       expect(response.headers.getSetCookie()).toEqual([])
       expect(await app.decorator.sessions.count()).toBe(0)
@@ -221,7 +178,7 @@ describe.each(engines)('csrf() on the %s engine', (_, makeEngine) => {
       const { app } = await protectedApp({}, { touchInterval: 0 })
       const { cookie } = await visit(app)
       await Bun.sleep(5)
-      const response = await send(app, '/submit', { cookie })
+      const response = await post(app, '/submit', { cookie })
       await expectRefused(response, 'missing')
       expect(setCookieOf(response)).toBeDefined()
     })
@@ -229,11 +186,11 @@ describe.each(engines)('csrf() on the %s engine', (_, makeEngine) => {
     test('a body without a token field, or of a type that cannot carry one, means a missing token', async () => {
       const { app } = await protectedApp()
       const { cookie, token } = await visit(app)
-      await expectRefused(await send(app, '/submit', { cookie, form: { note: 'hi' } }), 'missing')
-      await expectRefused(await send(app, '/submit', { cookie, json: [token] }), 'missing')
-      await expectRefused(await send(app, '/submit', { cookie, json: 'not an object' }), 'missing')
-      await expectRefused(await send(app, '/submit', { cookie, text: `authenticity_token=${token}` }), 'missing')
-      await expectRefused(await send(app, '/submit', { cookie, headers: { 'x-csrf-token': '' } }), 'missing')
+      await expectRefused(await post(app, '/submit', { cookie, form: { note: 'hi' } }), 'missing')
+      await expectRefused(await post(app, '/submit', { cookie, json: [token] }), 'missing')
+      await expectRefused(await post(app, '/submit', { cookie, json: 'not an object' }), 'missing')
+      await expectRefused(await post(app, '/submit', { cookie, text: `authenticity_token=${token}` }), 'missing')
+      await expectRefused(await post(app, '/submit', { cookie, headers: { 'x-csrf-token': '' } }), 'missing')
     })
 
     test.each([
@@ -244,9 +201,9 @@ describe.each(engines)('csrf() on the %s engine', (_, makeEngine) => {
     ])('a %s token is invalid', async (_, mangle) => {
       const { app, ran } = await protectedApp()
       const { cookie, token } = await visit(app)
-      await expectRefused(await send(app, '/submit', { cookie, headers: { 'x-csrf-token': mangle(token) } }), 'invalid')
+      await expectRefused(await post(app, '/submit', { cookie, headers: { 'x-csrf-token': mangle(token) } }), 'invalid')
       await expectRefused(
-        await send(app, '/submit', { cookie, form: { authenticity_token: mangle(token) } }),
+        await post(app, '/submit', { cookie, form: { authenticity_token: mangle(token) } }),
         'invalid',
       )
       expect(ran).toEqual([])
@@ -255,14 +212,23 @@ describe.each(engines)('csrf() on the %s engine', (_, makeEngine) => {
     test('a JSON token that is not a string is invalid', async () => {
       const { app } = await protectedApp()
       const { cookie } = await visit(app)
-      await expectRefused(await send(app, '/submit', { cookie, json: { authenticity_token: 42 } }), 'invalid')
+      await expectRefused(await post(app, '/submit', { cookie, json: { authenticity_token: 42 } }), 'invalid')
+    })
+
+    test.each(['/submit', '/echo', '/named'])('a multipart token that is a file is invalid on %s', async (path) => {
+      const { app, ran } = await protectedApp()
+      const { cookie, token } = await visit(app)
+      const file = new File([token], 'token.txt', { type: 'text/plain' })
+      const multipart = { name: 'ada', authenticity_token: file }
+      await expectRefused(await post(app, path, { cookie, multipart }), 'invalid')
+      expect(ran).toEqual([])
     })
 
     test("another session's token is invalid", async () => {
       const { app, ran } = await protectedApp()
       const mine = await visit(app)
       const theirs = await visit(app)
-      const response = await send(app, '/submit', { cookie: mine.cookie, headers: { 'x-csrf-token': theirs.token } })
+      const response = await post(app, '/submit', { cookie: mine.cookie, headers: { 'x-csrf-token': theirs.token } })
       await expectRefused(response, 'invalid')
       expect(ran).toEqual([])
     })
@@ -270,7 +236,7 @@ describe.each(engines)('csrf() on the %s engine', (_, makeEngine) => {
     test('a token without its session cookie is invalid', async () => {
       const { app } = await protectedApp()
       const { token } = await visit(app)
-      await expectRefused(await send(app, '/submit', { headers: { 'x-csrf-token': token } }), 'invalid')
+      await expectRefused(await post(app, '/submit', { headers: { 'x-csrf-token': token } }), 'invalid')
     })
   })
 
@@ -279,7 +245,7 @@ describe.each(engines)('csrf() on the %s engine', (_, makeEngine) => {
       const { app, ran } = await protectedApp()
       const { cookie, token } = await visit(app)
       for (const method of ['POST', 'PUT', 'PATCH', 'DELETE', 'PROPFIND']) {
-        const response = await send(app, '/submit', { method, cookie, headers: { 'x-csrf-token': token } })
+        const response = await post(app, '/submit', { method, cookie, headers: { 'x-csrf-token': token } })
         expect(await response.text()).toBe('done')
       }
       expect(ran).toEqual(['POST', 'PUT', 'PATCH', 'DELETE', 'PROPFIND'])
@@ -295,10 +261,30 @@ describe.each(engines)('csrf() on the %s engine', (_, makeEngine) => {
     ])('in %s, whether or not the handler reads the body', async (_, bodyWith) => {
       const { app, ran } = await protectedApp()
       const { cookie, token } = await visit(app)
-      expect(await (await send(app, '/submit', { cookie, ...bodyWith(token) })).text()).toBe('done')
+      expect(await (await post(app, '/submit', { cookie, ...bodyWith(token) })).text()).toBe('done')
       expect(ran).toEqual(['POST'])
-      const echoed = await send(app, '/echo', { cookie, ...bodyWith(token) })
+      const echoed = await post(app, '/echo', { cookie, ...bodyWith(token) })
       expect(JSON.parse(await echoed.text())).toMatchObject({ note: 'hi' })
+    })
+
+    test.each([
+      ['urlencoded', (token: string): Outgoing => ({ form: { name: 'ada', authenticity_token: token } })],
+      ['multipart', (token: string): Outgoing => ({ multipart: { name: 'ada', authenticity_token: token } })],
+      ['JSON', (token: string): Outgoing => ({ json: { name: 'ada', authenticity_token: token } })],
+    ])('in a %s body on a route whose body schema does not name the token field', async (_, bodyWith) => {
+      const { app } = await protectedApp()
+      const { cookie, token } = await visit(app)
+      expect(await (await post(app, '/named', { cookie, ...bodyWith(token) })).text()).toBe('name:ada:name')
+      await expectRefused(await post(app, '/named', { cookie, ...bodyWith('x'.repeat(86)) }), 'invalid')
+    })
+
+    test('in a JSON body of a +json media type, whether or not the handler reads the body', async () => {
+      const { app } = await protectedApp()
+      const { cookie, token } = await visit(app)
+      const json = { name: 'ada', authenticity_token: token }
+      const contentType = 'application/vnd.api+json'
+      expect(await (await post(app, '/submit', { cookie, json, contentType })).text()).toBe('done')
+      expect((await post(app, '/echo', { cookie, json, contentType })).status).toBe(200)
     })
 
     test('in a form whose handler reads the request itself, which it still can', async () => {
@@ -308,7 +294,7 @@ describe.each(engines)('csrf() on the %s engine', (_, makeEngine) => {
         { form: { note: 'hi', authenticity_token: token } },
         { multipart: { note: 'hi', authenticity_token: token } },
       ]) {
-        expect(await (await send(app, '/raw-form', { cookie, ...body })).text()).toBe('hi')
+        expect(await (await post(app, '/raw-form', { cookie, ...body })).text()).toBe('hi')
       }
     })
 
@@ -316,9 +302,9 @@ describe.each(engines)('csrf() on the %s engine', (_, makeEngine) => {
       const { app } = await protectedApp()
       const { cookie, token } = await visit(app)
       const withGoodHeader = { cookie, headers: { 'x-csrf-token': token }, form: { authenticity_token: 'bad' } }
-      expect(await (await send(app, '/submit', withGoodHeader)).text()).toBe('done')
+      expect(await (await post(app, '/submit', withGoodHeader)).text()).toBe('done')
       const withBadHeader = { cookie, headers: { 'x-csrf-token': 'bad' }, form: { authenticity_token: token } }
-      await expectRefused(await send(app, '/submit', withBadHeader), 'invalid')
+      await expectRefused(await post(app, '/submit', withBadHeader), 'invalid')
     })
 
     test('two tokens of one session differ and both verify, again and again', async () => {
@@ -328,7 +314,7 @@ describe.each(engines)('csrf() on the %s engine', (_, makeEngine) => {
       expect(second.cookie).toBe(first.cookie)
       expect(second.token).not.toBe(first.token)
       for (const token of [first.token, second.token, first.token]) {
-        const response = await send(app, '/submit', { cookie: first.cookie, headers: { 'x-csrf-token': token } })
+        const response = await post(app, '/submit', { cookie: first.cookie, headers: { 'x-csrf-token': token } })
         expect(await response.text()).toBe('done')
       }
     })
@@ -351,7 +337,7 @@ describe.each(engines)('csrf() on the %s engine', (_, makeEngine) => {
       const { app, ran } = await protectedApp()
       const { cookie, token } = await visit(app)
       await expectRefused(
-        await send(app, '/submit', { cookie, headers: { ...headers, 'x-csrf-token': token } }),
+        await post(app, '/submit', { cookie, headers: { ...headers, 'x-csrf-token': token } }),
         'origin',
       )
       expect(ran).toEqual([])
@@ -359,7 +345,7 @@ describe.each(engines)('csrf() on the %s engine', (_, makeEngine) => {
 
     test('the origin is checked before the token', async () => {
       const { app } = await protectedApp()
-      await expectRefused(await send(app, '/submit', { headers: { origin: 'https://evil.example' } }), 'origin')
+      await expectRefused(await post(app, '/submit', { headers: { origin: 'https://evil.example' } }), 'origin')
     })
 
     test.each([
@@ -370,7 +356,7 @@ describe.each(engines)('csrf() on the %s engine', (_, makeEngine) => {
     ])('%s with a valid token is accepted', async (_, headers) => {
       const { app } = await protectedApp()
       const { cookie, token } = await visit(app)
-      const response = await send(app, '/submit', { cookie, headers: { ...headers, 'x-csrf-token': token } })
+      const response = await post(app, '/submit', { cookie, headers: { ...headers, 'x-csrf-token': token } })
       expect(await response.text()).toBe('done')
     })
 
@@ -378,19 +364,39 @@ describe.each(engines)('csrf() on the %s engine', (_, makeEngine) => {
       const { app } = await protectedApp({ trustedOrigins: ['https://app.example.com', 'http://localhost:3000'] })
       const { cookie, token } = await visit(app)
       for (const origin of ['https://app.example.com', 'http://localhost:3000']) {
-        const response = await send(app, '/submit', { cookie, headers: { origin, 'x-csrf-token': token } })
+        const response = await post(app, '/submit', { cookie, headers: { origin, 'x-csrf-token': token } })
         expect(await response.text()).toBe('done')
       }
-      const other = await send(app, '/submit', {
+      const other = await post(app, '/submit', {
         cookie,
         headers: { origin: 'https://example.com', 'x-csrf-token': token },
       })
       await expectRefused(other, 'origin')
     })
 
+    test('a trusted origin on another site is accepted whatever Sec-Fetch-Site says', async () => {
+      const { app } = await protectedApp({ trustedOrigins: ['https://partner.example'] })
+      const { cookie, token } = await visit(app)
+      for (const site of ['cross-site', 'same-site']) {
+        const headers = { origin: 'https://partner.example', 'sec-fetch-site': site, 'x-csrf-token': token }
+        expect(await (await post(app, '/submit', { cookie, headers })).text()).toBe('done')
+      }
+    })
+
+    test.each([
+      ['no Origin', {}],
+      ['an untrusted Origin', { origin: 'https://evil.example' }],
+      ['the own origin', { origin: 'http://localhost' }],
+    ])('Sec-Fetch-Site: cross-site with %s is refused when other origins are trusted', async (_, headers) => {
+      const { app } = await protectedApp({ trustedOrigins: ['https://partner.example'] })
+      const { cookie, token } = await visit(app)
+      const refused = { ...headers, 'sec-fetch-site': 'cross-site', 'x-csrf-token': token }
+      await expectRefused(await post(app, '/submit', { cookie, headers: refused }), 'origin')
+    })
+
     test('a trusted origin still needs a token', async () => {
       const { app } = await protectedApp({ trustedOrigins: ['https://app.example.com'] })
-      await expectRefused(await send(app, '/submit', { headers: { origin: 'https://app.example.com' } }), 'missing')
+      await expectRefused(await post(app, '/submit', { headers: { origin: 'https://app.example.com' } }), 'missing')
     })
   })
 
@@ -404,32 +410,72 @@ describe.each(engines)('csrf() on the %s engine', (_, makeEngine) => {
           .post('/exact', () => 'exact')
           .post('/exact/below', () => 'below'),
       )
-      expect(await (await send(exempt, '/exact')).text()).toBe('exact')
-      await expectRefused(await send(exempt, '/exact/below'), 'missing')
-      expect(await (await send(app, '/webhooks/stripe', { text: 'payload' })).text()).toBe('hook:payload')
-      await expectRefused(await send(app, '/webhooks'), 'missing')
-      await expectRefused(await send(app, '/webhooksX'), 'missing')
+      expect(await (await post(exempt, '/exact')).text()).toBe('exact')
+      await expectRefused(await post(exempt, '/exact/below'), 'missing')
+      expect(await (await post(app, '/webhooks/stripe', { text: 'payload' })).text()).toBe('hook:payload')
+      await expectRefused(await post(app, '/webhooks'), 'missing')
+      await expectRefused(await post(app, '/webhooksX'), 'missing')
+    })
+
+    /** An app that exempts `/exact`, `/slash/` and `/hooks/*`; every handler says which route it is. */
+    async function routedApp(strictPath: boolean) {
+      return opened(
+        new Elysia({ strictPath })
+          .use(session({ secret: SECRET, engine: await makeEngine() }))
+          .use(csrf({ allowedRoutes: ['/exact', '/slash/', '/hooks/*'] }))
+          .post('/exact', () => 'exact')
+          .post('/exact/*', () => 'below exact')
+          .post('/slash', () => 'slash')
+          .post('/hooks', () => 'hooks root')
+          .post('/hooks/:name', ({ params }) => `hook ${params.name}`),
+      )
+    }
+
+    test('allowedRoutes match paths as Elysia routes them: one trailing slash leads to the same route', async () => {
+      const app = await routedApp(false)
+      for (const [path, route] of [
+        ['/exact', 'exact'],
+        ['/exact/', 'exact'],
+        ['/slash', 'slash'],
+        ['/slash/', 'slash'],
+        ['/hooks/stripe', 'hook stripe'],
+        ['/hooks/stripe/', 'hook stripe'],
+      ]) {
+        expect(await (await post(app, path as string)).text()).toBe(route as string)
+      }
+      // Elysia runs the handler of '/hooks' for '/hooks/', and of '/exact/*' for '/exact//': neither is exempt.
+      await expectRefused(await post(app, '/hooks/'), 'missing')
+      await expectRefused(await post(app, '/exact//'), 'missing')
+      await expectRefused(await post(app, '/exact/below'), 'missing')
+    })
+
+    test('with strictPath, an exact allowed route matches only that path', async () => {
+      const app = await routedApp(true)
+      expect(await (await post(app, '/exact')).text()).toBe('exact')
+      // With strictPath, Elysia runs the handler of '/exact/*' for '/exact/', and '/slash' is not '/slash/'.
+      await expectRefused(await post(app, '/exact/'), 'missing')
+      await expectRefused(await post(app, '/slash'), 'missing')
     })
 
     test('an exempt route can read the raw body itself (csrf() makes Elysia parse no body)', async () => {
       const { app } = await protectedApp({ allowedRoutes: ['/raw-text'] })
-      const response = await send(app, '/raw-text', { json: { event: 'paid' } })
+      const response = await post(app, '/raw-text', { json: { event: 'paid' } })
       expect(await response.text()).toBe('{"event":"paid"}')
     })
 
     test('{ csrf: false } on a route and on a group; { csrf: true } keeps the check', async () => {
       const { app } = await protectedApp()
-      expect(await (await send(app, '/off')).text()).toBe('off')
-      expect(await (await send(app, '/open/inside')).text()).toBe('inside')
-      await expectRefused(await send(app, '/on'), 'missing')
+      expect(await (await post(app, '/off')).text()).toBe('off')
+      expect(await (await post(app, '/open/inside')).text()).toBe('inside')
+      await expectRefused(await post(app, '/on'), 'missing')
     })
 
     test('a { session: false } route is refused unless it is exempt too', async () => {
       const { app } = await protectedApp()
       const { cookie, token } = await visit(app)
-      await expectRefused(await send(app, '/sessionless', { cookie }), 'missing')
-      await expectRefused(await send(app, '/sessionless', { cookie, headers: { 'x-csrf-token': token } }), 'invalid')
-      expect(await (await send(app, '/sessionless-exempt')).text()).toBe('exempt')
+      await expectRefused(await post(app, '/sessionless', { cookie }), 'missing')
+      await expectRefused(await post(app, '/sessionless', { cookie, headers: { 'x-csrf-token': token } }), 'invalid')
+      expect(await (await post(app, '/sessionless-exempt')).text()).toBe('exempt')
     })
   })
 
@@ -437,18 +483,18 @@ describe.each(engines)('csrf() on the %s engine', (_, makeEngine) => {
     test('a custom header and parameterName replace the defaults', async () => {
       const { app } = await protectedApp({ header: 'X-XSRF-Token', parameterName: '_csrf' })
       const { cookie, token } = await visit(app)
-      expect(await (await send(app, '/submit', { cookie, headers: { 'x-xsrf-token': token } })).text()).toBe('done')
-      expect(await (await send(app, '/submit', { cookie, form: { _csrf: token } })).text()).toBe('done')
-      expect(await (await send(app, '/submit', { cookie, json: { _csrf: token } })).text()).toBe('done')
-      await expectRefused(await send(app, '/submit', { cookie, headers: { 'x-csrf-token': token } }), 'missing')
-      await expectRefused(await send(app, '/submit', { cookie, form: { authenticity_token: token } }), 'missing')
+      expect(await (await post(app, '/submit', { cookie, headers: { 'x-xsrf-token': token } })).text()).toBe('done')
+      expect(await (await post(app, '/submit', { cookie, form: { _csrf: token } })).text()).toBe('done')
+      expect(await (await post(app, '/submit', { cookie, json: { _csrf: token } })).text()).toBe('done')
+      await expectRefused(await post(app, '/submit', { cookie, headers: { 'x-csrf-token': token } }), 'missing')
+      await expectRefused(await post(app, '/submit', { cookie, form: { authenticity_token: token } }), 'missing')
     })
 
     test('custom allowedMethods, in any case, replace the default list', async () => {
       const { app, ran } = await protectedApp({ allowedMethods: ['get', 'Delete'] })
-      expect(await (await send(app, '/submit', { method: 'DELETE' })).text()).toBe('done')
-      await expectRefused(await send(app, '/submit', { method: 'OPTIONS' }), 'missing')
-      await expectRefused(await send(app, '/submit'), 'missing')
+      expect(await (await post(app, '/submit', { method: 'DELETE' })).text()).toBe('done')
+      await expectRefused(await post(app, '/submit', { method: 'OPTIONS' }), 'missing')
+      await expectRefused(await post(app, '/submit'), 'missing')
       expect(ran).toEqual(['DELETE'])
     })
 
@@ -458,7 +504,7 @@ describe.each(engines)('csrf() on the %s engine', (_, makeEngine) => {
         string,
         string
       >[]) {
-        const response = await send(app, '/submit', { headers })
+        const response = await post(app, '/submit', { headers })
         expect(response.status).toBe(403)
         expect(response.headers.get('content-type')).toBe('text/plain; charset=utf-8')
         expect(await response.text()).toBe('Nope')
@@ -480,7 +526,7 @@ describe.each(engines)('csrf() on the %s engine', (_, makeEngine) => {
         [{ cookie, headers: { origin: 'https://evil.example', 'x-csrf-token': token } }, 'origin'],
       ]
       for (const [outgoing, reason] of cases) {
-        const response = await send(app, '/submit', { method: 'PATCH', ...outgoing })
+        const response = await post(app, '/submit', { method: 'PATCH', ...outgoing })
         expect(response.status).toBe(403)
         expect(response.headers.get('content-type')).toBe('text/plain; charset=utf-8')
         expect(await response.text()).toBe(`refused: ${reason}`)
@@ -494,12 +540,37 @@ describe.each(engines)('csrf() on the %s engine', (_, makeEngine) => {
         error: async (_context, reason) =>
           new Response(null, { status: 303, headers: { location: `/page?refused=${reason}` } }),
       })
-      const response = await send(app, '/submit')
+      const response = await post(app, '/submit')
       expect(response.status).toBe(303)
       expect(response.headers.get('location')).toBe('/page?refused=missing')
       const sync = await protectedApp({ error: () => new Response('gone', { status: 419 }) })
-      const teapot = await send(sync.app, '/submit')
+      const teapot = await post(sync.app, '/submit')
       expect([teapot.status, await teapot.text()]).toEqual([419, 'gone'])
+    })
+
+    test('anything else from an error function goes to Elysia as the response, with status 403 unless it has its own', async () => {
+      const statusApp = await protectedApp({ error: ({ status }, reason) => status(419, `expired: ${reason}`) })
+      const expired = await post(statusApp.app, '/submit')
+      expect([expired.status, await expired.text()]).toEqual([419, 'expired: missing'])
+      for (const error of [
+        (_: unknown, reason: CsrfRefusal) => ({ refused: reason }),
+        async (_: unknown, reason: CsrfRefusal) => ({ refused: reason }),
+      ]) {
+        const { app, ran } = await protectedApp({ error })
+        const response = await post(app, '/submit')
+        expect(response.status).toBe(403)
+        expect(response.headers.get('content-type')).toStartWith('application/json')
+        expect(await response.json()).toEqual({ refused: 'missing' })
+        expect(ran).toEqual([])
+      }
+    })
+
+    test('an error function that returns nothing gets the default refusal, and the handler does not run', async () => {
+      for (const error of [() => undefined, async () => null]) {
+        const { app, ran } = await protectedApp({ error })
+        await expectRefused(await post(app, '/submit'), 'missing')
+        expect(ran).toEqual([])
+      }
     })
   })
 
@@ -507,12 +578,12 @@ describe.each(engines)('csrf() on the %s engine', (_, makeEngine) => {
     test('a token survives regenerate()', async () => {
       const { app } = await protectedApp()
       const { cookie, token } = await visit(app)
-      const login = await send(app, '/login', { cookie, headers: { 'x-csrf-token': token } })
+      const login = await post(app, '/login', { cookie, headers: { 'x-csrf-token': token } })
       expect(await login.text()).toBe('in')
       const newCookie = cookiePairOf(login)
       expect(newCookie).toBeDefined()
       expect(newCookie).not.toBe(cookie)
-      const after = await send(app, '/submit', { cookie: newCookie, headers: { 'x-csrf-token': token } })
+      const after = await post(app, '/submit', { cookie: newCookie, headers: { 'x-csrf-token': token } })
       expect(await after.text()).toBe('done')
     })
 
@@ -522,18 +593,18 @@ describe.each(engines)('csrf() on the %s engine', (_, makeEngine) => {
     ])("%s drops the secret: a token made after it works, the session's old tokens do not", async (_, path) => {
       const { app } = await protectedApp()
       const { cookie, token } = await visit(app)
-      const response = await send(app, path, { cookie, headers: { 'x-csrf-token': token } })
+      const response = await post(app, path, { cookie, headers: { 'x-csrf-token': token } })
       expect(response.status).toBe(200)
       const newToken = await response.text()
       const newCookie = cookiePairOf(response)
       expect(newCookie).toBeDefined()
       expect(newCookie).not.toBe(cookie)
       await expectRefused(
-        await send(app, '/submit', { cookie: newCookie, headers: { 'x-csrf-token': token } }),
+        await post(app, '/submit', { cookie: newCookie, headers: { 'x-csrf-token': token } }),
         'invalid',
       )
-      await expectRefused(await send(app, '/submit', { cookie, headers: { 'x-csrf-token': token } }), 'invalid')
-      const withNewToken = await send(app, '/submit', { cookie: newCookie, headers: { 'x-csrf-token': newToken } })
+      await expectRefused(await post(app, '/submit', { cookie, headers: { 'x-csrf-token': token } }), 'invalid')
+      const withNewToken = await post(app, '/submit', { cookie: newCookie, headers: { 'x-csrf-token': newToken } })
       expect(await withNewToken.text()).toBe('done')
     })
   })
@@ -584,12 +655,12 @@ describe('setting up', () => {
           return 'done'
         }),
     )
-    expect((await send(app, '/submit')).status).toBe(500)
+    expect((await post(app, '/submit')).status).toBe(500)
     expect(errors).toEqual([expect.any(SessionConfigError)])
     expect(ran).toEqual([])
   })
 
-  test('one csrf() used twice, or two with the same options, check a request once; different options both check', () => {
+  test('one csrf() used twice, or two with the same options, check a request once; different options (another error function) both check', () => {
     const checksOn = (app: { routes: { path: string; hooks: { beforeHandle?: { fn: { name: string } }[] } }[] }) =>
       app.routes
         .find((route) => route.path === '/submit')
@@ -605,6 +676,32 @@ describe('setting up', () => {
     expect(checksOn(appWith(csrf({ header: 'x-a' }), csrf({ header: 'x-a' })))).toBe(1)
     expect(checksOn(appWith(csrf({ header: 'x-a' }), csrf({ header: 'x-b' })))).toBe(2)
     expect(checksOn(appWith(csrf({ error: () => 'a' }), csrf({ error: () => 'b' })))).toBe(2)
+    const refusing = (message: string) => () => message
+    expect(checksOn(appWith(csrf({ error: refusing('a') }), csrf({ error: refusing('b') })))).toBe(2)
+    const options = { error: refusing('a') }
+    expect(checksOn(appWith(csrf(options), csrf(options)))).toBe(1)
+    expect(checksOn(appWith(csrf(options), csrf({ ...options })))).toBe(1)
+  })
+
+  test('{ csrf: false } still exempts when one csrf() is used twice, or two with the same options', async () => {
+    const protect = csrf()
+    for (const [first, second] of [
+      [protect, protect],
+      [csrf(), csrf()],
+    ] as const) {
+      const app = opened(
+        new Elysia()
+          .use(session({ secret: SECRET }))
+          .use(first)
+          .use(second)
+          .post('/off', () => 'off', { csrf: false })
+          .group('/open', { csrf: false }, (group) => group.post('/inside', () => 'inside'))
+          .post('/on', () => 'on'),
+      )
+      expect(await (await post(app, '/off')).text()).toBe('off')
+      expect(await (await post(app, '/open/inside')).text()).toBe('inside')
+      await expectRefused(await post(app, '/on'), 'missing')
+    }
   })
 
   test('on a real server, the own origin is the scheme, host and port the request reached', async () => {
@@ -630,7 +727,11 @@ describe('setting up', () => {
 
   const badOptions: [string, unknown, string][] = [
     ['options that are not an object', null, 'csrf(options) takes an options object'],
-    ['a header name with a space', { header: 'x csrf' }, "header must be an HTTP header name such as 'x-csrf-token'"],
+    [
+      'a header name with a space',
+      { header: 'x csrf' },
+      "header must be an HTTP header name such as 'x-csrf-token' (letters, digits and !#$%&'*+-.^_`|~ only)",
+    ],
     ['an empty header name', { header: '' }, 'header must be an HTTP header name'],
     ['a header name that is not a string', { header: 5 }, 'header must be an HTTP header name'],
     [

@@ -1,25 +1,75 @@
+import { afterEach } from 'bun:test'
 import { memoryEngine, type SessionEngine } from 'elysia-sessions'
 
 /** A secret long enough for `session()`. */
 export const SECRET = 'test-secret-that-is-at-least-32-characters-long'
 
 /** The minimal surface of an Elysia app these helpers drive. */
-interface Handler {
+export interface Handler {
   handle(request: Request): Promise<Response>
 }
 
-/** Sends one request to `app`; `cookie` is a `name=value` pair or absent. */
-export function send(
-  app: Handler,
-  path: string,
-  init: { cookie?: string | undefined; method?: string; body?: string } = {},
-): Promise<Response> {
-  const headers = new Headers()
-  if (init.cookie) headers.set('cookie', init.cookie)
-  if (init.body !== undefined) headers.set('content-type', 'application/json')
-  return app.handle(
-    new Request(`http://localhost${path}`, { method: init.method ?? 'GET', headers, body: init.body ?? null }),
-  )
+/** What a request carries: a session cookie pair, headers, and at most one body. */
+export interface Outgoing {
+  /** @default 'GET' */
+  readonly method?: string
+  /** A `name=value` pair. */
+  readonly cookie?: string | undefined
+  readonly headers?: Record<string, string>
+  /** An `application/x-www-form-urlencoded` body. */
+  readonly form?: Record<string, string>
+  /** A `multipart/form-data` body; a Blob value is sent as a file. */
+  readonly multipart?: Record<string, string | Blob>
+  /** A JSON body. */
+  readonly json?: unknown
+  /**
+   * The content type of the JSON body.
+   * @default 'application/json'
+   */
+  readonly contentType?: string
+  /** A `text/plain` body. */
+  readonly text?: string
+}
+
+/** Sends one request to `app`, as a browser or a script would. */
+export function send(app: Handler, path: string, outgoing: Outgoing = {}): Promise<Response> {
+  const headers = new Headers(outgoing.headers)
+  if (outgoing.cookie) headers.set('cookie', outgoing.cookie)
+  let body: string | FormData | null = null
+  if (outgoing.form) {
+    headers.set('content-type', 'application/x-www-form-urlencoded')
+    body = new URLSearchParams(outgoing.form).toString()
+  } else if (outgoing.multipart) {
+    body = new FormData()
+    for (const [name, value] of Object.entries(outgoing.multipart)) body.set(name, value)
+  } else if (outgoing.json !== undefined) {
+    headers.set('content-type', outgoing.contentType ?? 'application/json')
+    body = JSON.stringify(outgoing.json)
+  } else if (outgoing.text !== undefined) {
+    headers.set('content-type', 'text/plain')
+    body = outgoing.text
+  }
+  return app.handle(new Request(`http://localhost${path}`, { method: outgoing.method ?? 'GET', headers, body }))
+}
+
+/** Anything with the admin API, so that its engine can be closed. */
+interface Closable {
+  readonly decorator: { readonly sessions: { close(): Promise<void> } }
+}
+
+/**
+ * Returns `opened(app)`, which hands `app` back and closes its engine after the test; call it once at the top of a
+ * test file.
+ */
+export function closingAfterEach(): <App extends Closable>(app: App) => App {
+  const apps: Closable[] = []
+  afterEach(async () => {
+    await Promise.all(apps.splice(0).map((app) => app.decorator.sessions.close()))
+  })
+  return (app) => {
+    apps.push(app)
+    return app
+  }
 }
 
 /** The Set-Cookie header for `name` in `response`, or undefined. */
