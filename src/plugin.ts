@@ -14,6 +14,12 @@ import { type IncomingCookie, SessionState } from './session-state.js'
 import { Sessions } from './sessions.js'
 import { createCookieSigner } from './signing.js'
 
+/**
+ * Set on the request's `set` object by the `{ session: false }` macro. One mark for every session() plugin: of two
+ * macros named `session`, Elysia keeps the last, even from a plugin it deduplicates.
+ */
+const SKIP_SESSION = Symbol('elysia-sessions skip')
+
 /** Signed ids are base64url with a dot: nothing to URL-encode, so the serializer is spared encodeURIComponent. */
 const asIs = (value: string) => value
 
@@ -58,12 +64,11 @@ export function session(options: SessionOptions) {
   // reads everything, cookies included, and parse them all.
   const stateKey = Symbol('elysia-sessions state')
   const flashKey = Symbol('elysia-sessions flash')
-  const skipKey = Symbol('elysia-sessions skip')
   const cacheKey = Symbol('elysia-sessions cache headers')
   type ResponseSet = ResponseSettings & {
     [stateKey]?: SessionState | undefined
     [flashKey]?: Flash | undefined
-    [skipKey]?: true
+    [SKIP_SESSION]?: true
     [cacheKey]?: Exclude<CacheHeaders, 'none'>
   }
 
@@ -114,7 +119,7 @@ export function session(options: SessionOptions) {
   return (
     new Elysia({ name: 'elysia-sessions', seed: { cookieName, domain: attributes.domain, path: attributes.path } })
       .decorate('sessions', sessions)
-      .macro({ session: optOutMacro(skipKey) })
+      .macro({ session: optOutMacro(SKIP_SESSION) })
       .onStart(function startSessionGc() {
         core.startGc()
       })
@@ -123,7 +128,7 @@ export function session(options: SessionOptions) {
       })
       .resolve({ as: 'scoped' }, async function loadSession({ request, set }) {
         const slots = set as ResponseSet
-        if (slots[skipKey]) return { session: disabledSession, flash: disabledFlash, sessions }
+        if (slots[SKIP_SESSION]) return { session: disabledSession, flash: disabledFlash, sessions }
         core.startGc()
         const raw = readCookie(request.headers.get('cookie'), cookieName)
         const verified = raw ? signer.verify(raw) : null
@@ -162,7 +167,7 @@ export function session(options: SessionOptions) {
         const slots = set as ResponseSet
         // No session was loaded (an unknown route, a body that failed validation, an engine that failed the load),
         // but the error response still answers a request that carried the cookie.
-        if (!slots[stateKey] && !slots[cacheKey] && !slots[skipKey]) {
+        if (!slots[stateKey] && !slots[cacheKey] && !slots[SKIP_SESSION]) {
           const carriedCookie = readCookie(request.headers.get('cookie'), cookieName) !== undefined
           if (carriedCookie) setCacheHeaders('vary', slots, undefined)
           return

@@ -162,6 +162,24 @@ describe('session: false', () => {
     expect(await response.text()).toContain('session: false')
   })
 
+  test('{ session: false } still holds when session() is called twice with the same options (Elysia keeps one)', async () => {
+    const engine = recordingEngine()
+    const options = { secret: SECRET, engine }
+    const app = new Elysia()
+      .use(session(options))
+      .use(session(options))
+      .get('/set', ({ session }) => {
+        session.int('n', 1)
+        return 'ok'
+      })
+      .get('/hot', () => 'hot', { session: false })
+    const pair = cookiePairOf(await send(app, '/set'))
+    engine.calls.length = 0
+    const response = await send(app, '/hot', { cookie: pair })
+    expect(await response.text()).toBe('hot')
+    expect(engine.calls).toHaveLength(0)
+  })
+
   test('{ session: true } is the default behaviour', async () => {
     const engine = recordingEngine()
     const app = hotApp(engine)
