@@ -293,7 +293,7 @@ for (const [engineName, makeEngine] of FEATURE_ENGINES) {
 
       test('a body that fails validation, sent with the cookie, gets a response that varies on Cookie', async () => {
         const { app, pair } = await appWithSession()
-        const response = await send(app, '/validated', { cookie: pair, method: 'POST', body: '{"n":"not a number"}' })
+        const response = await send(app, '/validated', { cookie: pair, method: 'POST', json: { n: 'not a number' } })
         expect(response.status).toBe(422)
         expect(cacheHeadersOf(response)).toEqual({ vary: 'Cookie', cacheControl: null })
       })
@@ -301,7 +301,7 @@ for (const [engineName, makeEngine] of FEATURE_ENGINES) {
       test('a 404 or a failed validation without the cookie gets no cache headers', async () => {
         const app = appOn(await makeEngine())
         expect(cacheHeadersOf(await send(app, '/no-such-route'))).toEqual({ vary: null, cacheControl: null })
-        const invalid = await send(app, '/validated', { method: 'POST', body: '{"n":"x"}' })
+        const invalid = await send(app, '/validated', { method: 'POST', json: { n: 'x' } })
         expect(invalid.status).toBe(422)
         expect(cacheHeadersOf(invalid)).toEqual({ vary: null, cacheControl: null })
       })
