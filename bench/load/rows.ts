@@ -32,6 +32,15 @@ export const ROWS: readonly RowSpec[] = [
     }),
   ),
   {
+    id: 'memory-csrf',
+    label: 'elysia-sessions memory + csrf()',
+    kind: 'engine',
+    storage: 'memory',
+    runtime: 'bun',
+    script: 'servers/elysia-sessions.ts',
+    env: { ENGINE: 'memory', CSRF: '1' },
+  },
+  {
     id: 'express-memory',
     label: 'express-session MemoryStore',
     kind: 'peer',

@@ -2,9 +2,10 @@
  * elysia-sessions with the engine named by ENGINE (memory, sqlite, file, redis or postgres), imported from src/, on
  * the three benchmark routes: /a reads a counter and writes it plus one, /b only reads it, /c is /a (the runner sends
  * no cookie there, so each request makes a session). SESSIONS_PATH is the SQLite file or the file engine's folder;
- * REDIS_URL with REDIS_PREFIX and DATABASE_URL name the servers.
+ * REDIS_URL with REDIS_PREFIX and DATABASE_URL name the servers. CSRF=1 adds csrf().
  */
 import { Elysia } from 'elysia'
+import { csrf } from '../../src/csrf.js'
 import type { SessionEngine } from '../../src/engine.js'
 import { fileEngine } from '../../src/engines/file/index.js'
 import { memoryEngine } from '../../src/engines/memory.js'
@@ -12,6 +13,7 @@ import { postgresEngine } from '../../src/engines/postgres/index.js'
 import { redisEngine } from '../../src/engines/redis/index.js'
 import { sqliteEngine } from '../../src/engines/sqlite/index.js'
 import { session } from '../../src/plugin.js'
+import type { Session } from '../../src/session.js'
 import { benchSecret, serve } from './serve.js'
 
 function required(name: string): string {
@@ -39,18 +41,20 @@ async function openEngine(name: string | undefined): Promise<SessionEngine> {
 
 const engine = await openEngine(process.env['ENGINE'])
 
+const plugin = session({ secret: benchSecret(), engine })
+
+function increment({ session }: { session: Session }): string {
+  const counter = (session.intOrNull('counter') ?? 0) + 1
+  session.int('counter', counter)
+  return String(counter)
+}
+
 const app = new Elysia()
-  .use(session({ secret: benchSecret(), engine }))
-  .get('/a', ({ session }) => {
-    const counter = (session.intOrNull('counter') ?? 0) + 1
-    session.int('counter', counter)
-    return String(counter)
-  })
+  .use(plugin)
+  // csrf() checks none of these GETs: with CSRF=1 the row shows what it costs the requests it lets through.
+  .use(process.env['CSRF'] === '1' ? csrf() : new Elysia())
+  .get('/a', increment)
   .get('/b', ({ session }) => String(session.intOrNull('counter') ?? 0))
-  .get('/c', ({ session }) => {
-    const counter = (session.intOrNull('counter') ?? 0) + 1
-    session.int('counter', counter)
-    return String(counter)
-  })
+  .get('/c', increment)
 
 serve(app, () => app.decorator.sessions.close())
