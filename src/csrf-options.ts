@@ -80,7 +80,8 @@ export interface ResolvedCsrfOptions {
 }
 
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
-const PARAMETER_NAME = /^[A-Za-z0-9_.[\]-]+$/
+// No '.' or '[': Elysia reads such multipart field names as nested objects, where the token would not be found.
+const PARAMETER_NAME = /^[A-Za-z0-9_-]+$/
 const DEFAULT_ALLOWED_METHODS = ['GET', 'HEAD', 'OPTIONS', 'TRACE']
 
 /** Checks `options` and fills in defaults; throws a `SessionConfigError` that says how to fix what is wrong. */
@@ -97,7 +98,7 @@ export function resolveCsrfOptions(options: CsrfOptions = {}): ResolvedCsrfOptio
   const parameterName = options.parameterName ?? 'authenticity_token'
   if (typeof parameterName !== 'string' || !PARAMETER_NAME.test(parameterName)) {
     throw new SessionConfigError(
-      `parameterName must be a form field name such as 'authenticity_token' (letters, digits and _ - . [ ] only), got ${describeValue(parameterName)}`,
+      `parameterName must be a form field name such as 'authenticity_token' (letters, digits, _ and - only), got ${describeValue(parameterName)}`,
     )
   }
   const methods = listOf('allowedMethods', options.allowedMethods ?? DEFAULT_ALLOWED_METHODS, "['GET', 'HEAD']")

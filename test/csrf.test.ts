@@ -740,6 +740,7 @@ describe('setting up', () => {
       "parameterName must be a form field name such as 'authenticity_token'",
     ],
     ['a parameterName with a space', { parameterName: 'csrf token' }, 'parameterName must be a form field name'],
+    ['a parameterName Elysia would read as nested', { parameterName: 'csrf.token' }, 'letters, digits, _ and - only'],
     ['allowedMethods that is not an array', { allowedMethods: 'GET' }, 'allowedMethods must be an array of strings'],
     ['allowedMethods holding a non-string', { allowedMethods: ['GET', 1] }, 'allowedMethods[1] must be a string'],
     [
