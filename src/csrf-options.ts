@@ -42,10 +42,10 @@ export interface CsrfOptions {
    */
   readonly allowedMethods?: readonly string[]
   /**
-   * Origins besides the request's own whose requests pass the origin check (whatever `Sec-Fetch-Site` says; they still
-   * need a token), each exactly as a browser sends it in `Origin`: scheme, host and port, no path or trailing slash
-   * (`'https://example.com'`). Put the public origin here when a proxy in front of the app changes the scheme, host or
-   * port the app sees.
+   * Origins besides the request's own whose `Origin` passes the origin check, each exactly as a browser sends it:
+   * scheme, host and port, no path or trailing slash (`'https://example.com'`). Put the public origin here when a proxy
+   * in front of the app changes the scheme, host or port the app sees. A request marked `Sec-Fetch-Site: cross-site`
+   * is refused whatever its origin, and every request still needs a token.
    * @default []
    */
   readonly trustedOrigins?: readonly string[]

@@ -1,15 +1,13 @@
 /**
- * Whether a browser says `request` comes from another site: an `Origin` in `trustedOrigins` never does; otherwise
- * `Sec-Fetch-Site: cross-site` does, and so does an `Origin` (`null` included) other than the origin of the request
- * URL. A request with neither header (not sent by a browser) is not cross-origin.
+ * Whether a browser says `request` comes from another site: `Sec-Fetch-Site: cross-site` does, whatever its Origin;
+ * so does an `Origin` (`null` included) that is neither the origin of the request URL nor in `trustedOrigins`. A
+ * request with neither header (not sent by a browser) is not cross-origin.
  */
 export function isCrossOrigin(request: Request, trustedOrigins: ReadonlySet<string>): boolean {
   const { headers } = request
-  const origin = headers.get('origin')
-  // Trusted first: a browser says cross-site for a trusted origin on another site, as Go's CrossOriginProtection allows.
-  if (origin !== null && trustedOrigins.has(origin)) return false
   if (headers.get('sec-fetch-site') === 'cross-site') return true
-  return origin !== null && !isOriginOf(origin, request.url)
+  const origin = headers.get('origin')
+  return origin !== null && !trustedOrigins.has(origin) && !isOriginOf(origin, request.url)
 }
 
 /** Whether `origin` is exactly the scheme, host and port of the absolute URL `url`, compared without parsing either. */

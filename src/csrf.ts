@@ -11,6 +11,7 @@ import {
 import { bodyField, isCrossOrigin, tokenInBody } from './csrf-request.js'
 import { csrfTokenMatches, generateCsrfSecret, isCsrfSecret, maskCsrfToken } from './csrf-token.js'
 import { SessionConfigError } from './errors.js'
+import type { Flash } from './flash.js'
 import { CSRF_SECRET_KEY } from './internal-keys.js'
 import { optOutMacro } from './route-opt-out.js'
 import { type Session, stateOf } from './session.js'
@@ -26,8 +27,8 @@ const USAGE = 'new Elysia().use(session({ secret })).use(csrf())'
 const MISSING_SESSION = `csrf() found no session on this route: use it right after session() on the same app, ${USAGE}`
 
 /**
- * Set on the request's `set` object by the { csrf: false } macro (a property costs less than a WeakMap entry). One mark
- * for every csrf() plugin: of two macros named `csrf`, Elysia keeps the last, even from a plugin it deduplicates.
+ * Set on the request's `set` object by the { csrf: false } macro. One mark for every csrf() plugin: of two macros
+ * named `csrf`, Elysia keeps the last, even from a plugin it deduplicates.
  */
 const SKIP_CSRF = Symbol('elysia-sessions csrf skip')
 
@@ -94,6 +95,8 @@ function csrfPlugin(config: ResolvedCsrfOptions, strictPath: boolean) {
   type Flags = { [SKIP_CSRF]?: true; [bodyTokenKey]?: unknown }
 
   function refuse(context: CsrfErrorContext, reason: CsrfRefusal): unknown {
+    // A forged request must not consume the visitor's flash messages: they wait for the next request.
+    ;(context as { flash?: Flash }).flash?.keep()
     if (typeof error !== 'function') return forbidden(error ?? DEFAULT_MESSAGES[reason])
     const answer = error(context, reason)
     return answer instanceof Promise
@@ -116,8 +119,8 @@ function csrfPlugin(config: ResolvedCsrfOptions, strictPath: boolean) {
     ;(set as Flags)[bodyTokenKey] = bodyField(parsed, parameterName)
   }
 
-  // Elysia awaits this hook because its source returns a call; it returns a Promise only when it reads the body or an
-  // async error function answers.
+  // Elysia 1.4 awaits this hook because its source returns a call (compose's isAsync reads the source); it returns a
+  // Promise only when it reads the body or an async error function answers.
   function verifyCsrf(context: CheckedContext): unknown {
     // Seen whole only through this alias: were the parameter itself passed to a function, Elysia would parse the
     // body, cookies, query and headers of every request in scope.
@@ -192,7 +195,10 @@ function forbidden(message: string): Response {
   return new Response(message, { status: 403, headers: { 'content-type': 'text/plain; charset=utf-8' } })
 }
 
-/** A number per error function: two closures with the same source are two functions, so two plugins. */
+/**
+ * A number per error function, for the seed: Elysia serializes seeds, which drops a function, and two closures with
+ * the same source are still two functions, so two plugins.
+ */
 const errorFunctionIds = new WeakMap<CsrfErrorHandler, number>()
 let lastErrorFunctionId = 0
 

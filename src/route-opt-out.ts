@@ -1,7 +1,6 @@
 /**
  * The macro behind a route option such as `{ session: false }` or `{ csrf: false }`: `false` marks the request's
- * `set` object with `flag` in the transform phase, before any hook that reads the mark runs. A property on `set`
- * costs less than a WeakMap entry.
+ * `set` object with `flag` in the transform phase, before any hook that reads the mark runs.
  */
 export function optOutMacro(flag: symbol) {
   return (enabled: boolean) =>

@@ -185,10 +185,14 @@ describe.each(engines)('demo app over app.handle, %s', (_name, makeEngine) => {
     const page = await visitor.request('/account', { headers: BROWSER })
     expect(page.status).toBe(303)
     expect(page.headers.get('location')).toBe('/login')
+    // Thrown refusals still pass through the session's hooks: the flash's new session is saved and the response private.
+    expect(page.headers.get('vary')).toBe('Cookie')
+    expect(page.headers.get('cache-control')).toBe('private, no-cache="set-cookie"')
     expect((await visitor.page('/login')).html).toContain('Log in to see that page.')
 
     const api = await visitor.request('/account')
     expect(api.status).toBe(401)
+    expect(api.headers.get('vary')).toBe('Cookie')
     expect(await api.json()).toEqual({ error: 'not logged in' })
     const me = await visitor.request('/me')
     expect(me.status).toBe(401)

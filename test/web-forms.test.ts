@@ -69,6 +69,15 @@ for (const [engineName, makeEngine] of FEATURE_ENGINES) {
       expect((await getPage(app, cookie)).notice).toBeNull()
     })
 
+    test('a refused POST does not consume the flash waiting for the next page', async () => {
+      const { app, cookie, token } = await opened()
+      expect((await postForm(app, cookie, { note: 'milk', authenticity_token: token })).status).toBe(303)
+      const forged = await postForm(app, cookie, { note: 'eggs', authenticity_token: token }, 'http://evil.example')
+      expect(forged.status).toBe(403)
+      expect((await postForm(app, cookie, { note: 'eggs' })).status).toBe(403)
+      expect((await getPage(app, cookie)).notice).toBe('Saved "milk".')
+    })
+
     test('a POST without the token, or from another origin, is refused and leaves no flash', async () => {
       const { app, cookie, token } = await opened()
       const missing = await postForm(app, cookie, { note: 'milk' })
