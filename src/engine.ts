@@ -45,6 +45,12 @@ export interface SessionChanges {
    * so a request that loaded it before another request destroyed it cannot bring it back.
    */
   readonly existingOnly?: boolean
+  /**
+   * How this commit changes the session's owner, for engines that keep an owner index: the new owner id, `null` when
+   * the owner is removed, absent when it is left as stored. The owner is also in `set` (or `deleted`) under its
+   * reserved key, so an engine without an index stores it like any other value.
+   */
+  readonly owner?: string | null
 }
 
 /** Options of `SessionEngine.entries`. */
@@ -61,6 +67,11 @@ export interface EngineCapabilities {
    * expiry with a short real wait instead of a moved clock.
    */
   readonly serverExpiry?: boolean
+  /**
+   * The engine keeps an index of sessions by owner and implements `listByOwner` and `deleteByOwner`, which then cost
+   * in proportion to one owner's sessions, not to the store. Without it the plugin scans `entries` instead.
+   */
+  readonly owners?: boolean
 }
 
 /** A session storage engine. Implement it to store sessions anywhere; prove it with `runEngineConformance`. */
@@ -108,6 +119,18 @@ export interface SessionEngine {
    * once. Expired sessions are never yielded. Sessions committed or deleted while iterating may or may not appear.
    */
   entries(now: number, options: IterateOptions): AsyncIterable<readonly SessionEntry[]>
+
+  /**
+   * With `capabilities.owners`: yields the sessions alive at `now` whose owner (as last set by a commit's `owner`) is
+   * `owner`; an unknown owner yields none, and expired sessions are never yielded, even before they have been swept.
+   */
+  listByOwner?(owner: string, now: number): Promise<readonly SessionEntry[]>
+
+  /**
+   * With `capabilities.owners`: deletes the sessions alive at `now` whose owner is `owner`, except those whose id is in
+   * `except`, and resolves to how many it deleted. A commit with `existingOnly` to a deleted session writes nothing.
+   */
+  deleteByOwner?(owner: string, except: readonly string[], now: number): Promise<number>
 
   /** Deletes the sessions expired at `now` and resolves to how many it deleted (GC calls this). */
   deleteExpired(now: number): Promise<number>

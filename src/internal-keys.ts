@@ -14,3 +14,6 @@ export const CSRF_SECRET_KEY = 'csrf:secret'
 
 /** When the session was first saved, in epoch milliseconds: the start of its absolute lifetime. */
 export const CREATED_AT_KEY = 'meta:createdAt'
+
+/** The session's owner id (a user id, say), mirrored in each commit's `owner` for engines that index owners. */
+export const OWNER_KEY = 'meta:owner'

@@ -1,6 +1,6 @@
 import type { SessionChanges, SessionData, SessionEngine, SessionValue, StoredSession } from './engine.js'
 import { callEngine, SessionEngineError } from './errors.js'
-import { CREATED_AT_KEY } from './internal-keys.js'
+import { CREATED_AT_KEY, OWNER_KEY } from './internal-keys.js'
 import { absoluteEndOf, asCreatedAt, cappedExpiry, expiryAt, type Lifetimes } from './lifetime.js'
 import { generateSessionId } from './session-id.js'
 
@@ -245,8 +245,9 @@ export class SessionState implements SessionReport {
   }
 
   async #commit(changes: SessionChanges, pending: Changes, now: number): Promise<boolean> {
+    const owner = ownerChangeIn(changes)
     try {
-      return await this.runtime.engine.commit(this.id, changes, now)
+      return await this.runtime.engine.commit(this.id, owner === undefined ? changes : { ...changes, owner }, now)
     } catch (error) {
       this.#restorePending(pending)
       throw new SessionEngineError('commit a session', error)
@@ -405,4 +406,13 @@ function splitChanges(changes: Changes): { set: Record<string, SessionValue>; de
     else set[key] = change
   }
   return { set, deleted }
+}
+
+/** The owner a commit sets (`null` when it removes the owner), or `undefined` when it leaves the owner alone. */
+function ownerChangeIn(changes: SessionChanges): string | null | undefined {
+  if (Object.hasOwn(changes.set, OWNER_KEY)) {
+    const owner = changes.set[OWNER_KEY]
+    return typeof owner === 'string' ? owner : null
+  }
+  return changes.deleted.includes(OWNER_KEY) ? null : undefined
 }
