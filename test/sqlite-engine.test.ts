@@ -34,6 +34,14 @@ runEngineConformance('sqlite (:memory:)', () => sqliteEngine({ path: ':memory:' 
 
 const HOUR = 3_600_000
 
+/** The bundled migrations, as drizzle-kit's journal lists them. */
+function bundledMigrations(): { idx: number; tag: string }[] {
+  const journal = JSON.parse(readFileSync(join(MIGRATIONS, 'meta/_journal.json'), 'utf8')) as {
+    entries: { idx: number; tag: string }[]
+  }
+  return journal.entries
+}
+
 async function commitAndLoad(engine: SessionEngine): Promise<StoredSession | null> {
   const now = Date.now()
   await engine.commit('abc', { set: { 'string:name': 'Ada' }, deleted: [], expiresAt: now + HOUR }, now)
@@ -57,7 +65,7 @@ describe('sqliteEngine({ path })', () => {
     await (await sqliteEngine({ path })).close()
     await (await sqliteEngine({ path })).close()
     const raw = openRaw(path)
-    expect(raw.query(`SELECT count(*) AS n FROM ${MIGRATIONS_TABLE}`).get()).toEqual({ n: 1 })
+    expect(raw.query(`SELECT count(*) AS n FROM ${MIGRATIONS_TABLE}`).get()).toEqual({ n: bundledMigrations().length })
     expect(raw.query("SELECT name FROM sqlite_master WHERE name = '__drizzle_migrations'").get()).toBeNull()
     raw.close()
   })
@@ -106,7 +114,7 @@ describe('sqliteEngine({ database })', () => {
     const engine = await sqliteEngine({ database: db, migrate: true })
     expect(await commitAndLoad(engine)).not.toBeNull()
     const rows = await db.select().from(sessions)
-    expect(rows).toEqual([{ id: 'abc', data: { 'string:name': 'Ada' }, expiresAt: expect.any(Number) }])
+    expect(rows).toEqual([{ id: 'abc', data: { 'string:name': 'Ada' }, expiresAt: expect.any(Number), owner: null }])
     await engine.close()
   })
 
@@ -178,10 +186,7 @@ describe('sqliteEngine options', () => {
 
 describe('bundled migrations', () => {
   test('match the schema: drizzle-kit finds nothing to generate (run bun run db:generate after a schema change)', async () => {
-    const journal = JSON.parse(readFileSync(join(MIGRATIONS, 'meta/_journal.json'), 'utf8')) as {
-      entries: { idx: number; tag: string }[]
-    }
-    const last = journal.entries.at(-1)!
+    const last = bundledMigrations().at(-1)!
     const snapshot = JSON.parse(
       readFileSync(join(MIGRATIONS, `meta/${String(last.idx).padStart(4, '0')}_snapshot.json`), 'utf8'),
     )
