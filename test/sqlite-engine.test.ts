@@ -2,7 +2,7 @@ import { Database } from 'bun:sqlite'
 import { afterAll, describe, expect, test } from 'bun:test'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { generateSQLiteDrizzleJson, generateSQLiteMigration } from 'drizzle-kit/api'
 import { drizzle } from 'drizzle-orm/bun-sqlite'
 import { SessionConfigError, type SessionEngine, type StoredSession } from 'elysia-sessions'
@@ -14,9 +14,7 @@ import {
   sqliteEngine,
 } from 'elysia-sessions/engines/sqlite'
 import { runEngineConformance } from 'elysia-sessions/testing'
-import { freshDatabasePath, openRaw } from './support/sqlite.js'
-
-const MIGRATIONS = resolve(import.meta.dir, '../drizzle/sqlite')
+import { bundledMigrations, freshDatabasePath, openRaw, SQLITE_MIGRATIONS } from './support/sqlite.js'
 
 const folder = mkdtempSync(join(tmpdir(), 'elysia-sessions-sqlite-'))
 afterAll(() => rmSync(folder, { recursive: true, force: true }))
@@ -33,14 +31,6 @@ runEngineConformance(
 runEngineConformance('sqlite (:memory:)', () => sqliteEngine({ path: ':memory:' }))
 
 const HOUR = 3_600_000
-
-/** The bundled migrations, as drizzle-kit's journal lists them. */
-function bundledMigrations(): { idx: number; tag: string }[] {
-  const journal = JSON.parse(readFileSync(join(MIGRATIONS, 'meta/_journal.json'), 'utf8')) as {
-    entries: { idx: number; tag: string }[]
-  }
-  return journal.entries
-}
 
 async function commitAndLoad(engine: SessionEngine): Promise<StoredSession | null> {
   const now = Date.now()
@@ -188,7 +178,7 @@ describe('bundled migrations', () => {
   test('match the schema: drizzle-kit finds nothing to generate (run bun run db:generate after a schema change)', async () => {
     const last = bundledMigrations().at(-1)!
     const snapshot = JSON.parse(
-      readFileSync(join(MIGRATIONS, `meta/${String(last.idx).padStart(4, '0')}_snapshot.json`), 'utf8'),
+      readFileSync(join(SQLITE_MIGRATIONS, `meta/${String(last.idx).padStart(4, '0')}_snapshot.json`), 'utf8'),
     )
     const current = await generateSQLiteDrizzleJson({ sessions })
     expect(await generateSQLiteMigration(snapshot, current)).toEqual([])

@@ -1,18 +1,14 @@
 import { Database } from 'bun:sqlite'
 import { afterEach, describe, expect, test } from 'bun:test'
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
-import { drizzle } from 'drizzle-orm/bun-sqlite'
-import { migrate } from 'drizzle-orm/bun-sqlite/migrator'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { type SessionChanges, SessionConfigError, type SessionEngine } from 'elysia-sessions'
 import { MIGRATIONS_TABLE, sqliteEngine } from 'elysia-sessions/engines/sqlite'
-import { freshDatabasePath, openRaw } from './support/sqlite.js'
+import { freshDatabasePath, migrateAsOlderRelease, openRaw, SQLITE_MIGRATIONS } from './support/sqlite.js'
 
 /** Where the plugin keeps the owner in a session's data; the engine stores it like any other key. */
 const OWNER_KEY = 'meta:owner'
 const HOUR = 3_600_000
-const MIGRATIONS = resolve(import.meta.dir, '../drizzle/sqlite')
 
 const opened: { close(): unknown }[] = []
 afterEach(async () => {
@@ -204,21 +200,11 @@ describe('the SQLite engine indexes sessions by owner', () => {
   })
 })
 
-/** A copy of the bundled migrations holding only the first `count` of them, as an older release shipped them. */
-function olderMigrations(count: number): string {
-  const folder = join(mkdtempSync(join(tmpdir(), 'elysia-sessions-migrations-')), 'sqlite')
-  cpSync(MIGRATIONS, folder, { recursive: true })
-  const journalPath = join(folder, 'meta/_journal.json')
-  const journal = JSON.parse(readFileSync(journalPath, 'utf8')) as { entries: unknown[] }
-  writeFileSync(journalPath, JSON.stringify({ ...journal, entries: journal.entries.slice(0, count) }))
-  return folder
-}
-
 describe('upgrading a SQLite database made before owners', () => {
   test('keeps its sessions, without an owner, and indexes owners from then on', async () => {
     const path = freshDatabasePath()
+    migrateAsOlderRelease(path, 1)
     const old = new Database(path, { strict: true })
-    migrate(drizzle({ client: old }), { migrationsFolder: olderMigrations(1), migrationsTable: MIGRATIONS_TABLE })
     const now = Date.now()
     const insert = old.prepare('INSERT INTO sessions (id, data, expires_at) VALUES (?, ?, ?)')
     insert.run('a', '{"string:name":"Ada"}', now + HOUR)
@@ -243,8 +229,30 @@ describe('upgrading a SQLite database made before owners', () => {
     expect(await engine.load('b', now)).not.toBeNull()
   })
 
+  test('a process that finds another one upgrading the same file at the same moment comes up too', async () => {
+    const path = freshDatabasePath()
+    migrateAsOlderRelease(path, 1)
+    // The other process holds the write lock from before this one reads which migrations are applied until after it
+    // has applied the new one: this one then tries the same migration, and must see it applied.
+    const other = Bun.spawn(
+      [process.execPath, join(import.meta.dir, 'fixtures/sqlite-upgrade-holder.ts'), path, '1', '300'],
+      {
+        stdout: 'pipe',
+        stderr: 'inherit',
+      },
+    )
+    const reader = other.stdout.getReader()
+    expect(new TextDecoder().decode((await reader.read()).value)).toBe('locked\n')
+    const engine = await openEngine(path)
+    expect(await other.exited).toBe(0)
+    const now = Date.now()
+    await engine.commit('a', bindTo('ada', now), now)
+    expect(await idsOf(engine, 'ada', now)).toEqual(['a'])
+    expect(rawOn(path).query(`SELECT count(*) AS n FROM ${MIGRATIONS_TABLE}`).get()).toEqual({ n: 2 })
+  }, 15_000)
+
   test('adds the column and its index in place, without copying the table', () => {
-    const migration = readFileSync(join(MIGRATIONS, '0001_owner.sql'), 'utf8')
+    const migration = readFileSync(join(SQLITE_MIGRATIONS, '0001_owner.sql'), 'utf8')
     expect(migration).toContain('ALTER TABLE `sessions` ADD `owner` text;')
     expect(migration).not.toMatch(/DROP TABLE|INSERT INTO/)
   })
