@@ -42,6 +42,11 @@ export class OwnerIndex {
     if (ids.size === 0) this.#idsByOwner.delete(owner)
   }
 
+  /** How many sessions have an owner. */
+  get size(): number {
+    return this.#ownerById.size
+  }
+
   /** The ids of the sessions bound to `owner`; the set is live, so copy it before unbinding while reading. */
   idsOf(owner: string): ReadonlySet<string> {
     return this.#idsByOwner.get(owner) ?? NO_IDS
