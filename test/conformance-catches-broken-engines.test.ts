@@ -182,4 +182,15 @@ describe('the conformance suite', () => {
     },
     SPAWN_TIMEOUT,
   )
+
+  test(
+    'fails when it cannot tell whether an engine keeps an owner index and the caller does not say',
+    async () => {
+      const { failed } = await run('conformance-subtle-bugs.ts')
+      expect(failed).toContain(
+        'silent-on-owners engine conformance > the suite learns whether the engine declares capabilities.owners',
+      )
+    },
+    SPAWN_TIMEOUT,
+  )
 })

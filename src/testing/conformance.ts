@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe } from 'bun:test'
+import { afterAll, afterEach, beforeAll, beforeEach, describe, test } from 'bun:test'
 import type { SessionEngine } from '../engine.js'
 import { type ConformanceHarness, createSuiteClock, type SuiteClock } from './harness.js'
 import { registerOwnerTests } from './owner-tests.js'
@@ -30,9 +30,9 @@ export interface EngineConformanceOptions {
   readonly sharedStore?: boolean
   /**
    * Whether the engines declare `capabilities.owners`, which adds the tests of `listByOwner` and `deleteByOwner`.
-   * Absent, the suite reads it from one engine it makes (and closes) while registering the tests; give it when the
-   * factory cannot make an engine that early (it needs a `beforeAll` hook, or a server that may be absent). Then a
-   * `true` that the engine does not declare fails the owner tests.
+   * Absent, the suite reads it from one engine it makes (and closes) while registering the tests, and fails when the
+   * factory cannot make one that early (it needs a `beforeAll` hook, or a server that may be absent): then give it.
+   * The owner tests fail for an engine that does not declare the capability.
    * @default read from the engine
    */
   readonly owners?: boolean
@@ -117,7 +117,14 @@ export function runEngineConformance(
     registerStoreTests(harness)
     // Which tests exist must be known before any runs, so an engine is made here only to read its capabilities.
     const declared = owners ?? (await declaresOwners(factory, timeout))
-    if (declared !== false) registerOwnerTests(harness, { required: declared === true })
+    if (declared === true) registerOwnerTests(harness)
+    if (declared === undefined) {
+      test('the suite learns whether the engine declares capabilities.owners', () => {
+        throw new Error(
+          `${name}: the factory could not make an engine while the tests were registered; pass runEngineConformance(name, factory, { owners: true }) (or false) to say whether the engine keeps an owner index`,
+        )
+      })
+    }
   })
 }
 
