@@ -245,7 +245,9 @@ describe.skipIf(!postgres.url)(postgres.label, () => {
       const stored = await commitAndLoad(engine, 'from-drizzle')
       await engine.close()
       const rows = await db.select().from(sessions).where(eq(sessions.id, 'from-drizzle'))
-      expect(rows).toEqual([{ id: 'from-drizzle', data: { 'string:name': 'Ada' }, expiresAt: stored!.expiresAt }])
+      expect(rows).toEqual([
+        { id: 'from-drizzle', data: { 'string:name': 'Ada' }, expiresAt: stored!.expiresAt, owner: null },
+      ])
       await db.$client.close()
     })
 

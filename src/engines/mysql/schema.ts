@@ -41,7 +41,10 @@ export function sessionsTable<TName extends string>(name: TName) {
        */
       owner: varbinary('owner', { length: OWNER_MAX_BYTES }),
     },
-    (table) => [index(`${name}_expires_at_idx`).on(table.expiresAt), index(`${name}_owner_idx`).on(table.owner)],
+    (table) => [
+      index(`${name}_expires_at_idx`).on(table.expiresAt),
+      index(`${name}_owner_idx`).on(table.owner, table.expiresAt),
+    ],
   )
 }
 

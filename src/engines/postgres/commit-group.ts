@@ -1,6 +1,7 @@
 import type { SQL } from 'bun'
 import type { SessionChanges, SessionData } from '../../engine.js'
 import { applyChanges } from '../apply-changes.js'
+import { ownerColumnAfter } from '../owner-column.js'
 import type { GroupedStatements } from './grouped-statements.js'
 import type { SessionsTable } from './schema.js'
 import { queryChanges, queryRows } from './statement.js'
@@ -39,7 +40,8 @@ interface RowState {
 
 /**
  * Applies `commits` in one transaction on `connection`, in two round trips: the first locks the rows of the sessions
- * that exist, in id order; the second writes those, inserts the new ones and commits. Commits to one id apply in their
+ * that exist, in id order; the second writes those (with their owner column where a commit moved it, or where the
+ * session starts anew), inserts the new ones and commits. Commits to one id apply in their
  * order, each to what the one before left, exactly as one at a time would. A commit whose data cannot be encoded fails
  * alone. Before the second round trip `signal` is checked, so a group that timed out never commits, and `progress`
  * records that it is sent; any other failure leaves it to the connection's closing to roll back.
@@ -74,8 +76,9 @@ export async function commitGroup(
   }
   const stored = new Set(rowOf.keys())
 
-  // The JSON text each written id ends with.
+  // The JSON text each written id ends with, and the owner column of those whose commits set it.
   const written = new Map<string, string>()
+  const ownerOf = new Map<string, string | null>()
   const outcomes = commits.map(({ id, changes, now }): CommitOutcome => {
     const row = rowOf.get(id)
     const alive = row !== undefined && row.expiresAt > now
@@ -84,6 +87,8 @@ export async function commitGroup(
       const data = applyChanges(alive ? row.data : undefined, changes)
       written.set(id, table.data.mapToDriverValue(data) as string)
       rowOf.set(id, { data, expiresAt: changes.expiresAt })
+      const owner = ownerColumnAfter(changes, alive)
+      if (owner !== undefined) ownerOf.set(id, owner)
       return { wrote: true }
     } catch (error) {
       return { error }
@@ -98,8 +103,12 @@ export async function commitGroup(
     ids: some,
     data: some.map((id) => written.get(id)),
     expiries: some.map((id) => rowOf.get(id)!.expiresAt),
+    owners: some.map((id) => ownerOf.get(id) ?? null),
+    ownerSet: some.map((id) => ownerOf.has(id)),
   })
-  const updating = updated.length > 0 && queryChanges(connection, statements.writeRows, rowsOf(updated))
+  // The owner column is written only by groups in which a commit moves an owner.
+  const writeRows = updated.some((id) => ownerOf.has(id)) ? statements.writeRowsWithOwners : statements.writeRows
+  const updating = updated.length > 0 && queryChanges(connection, writeRows, rowsOf(updated))
   const inserting = created.length > 0 && queryRows(connection, statements.insertRows, rowsOf(created))
   const [, inserted] = await Promise.all([updating, inserting, connection.unsafe('COMMIT')])
   if (!inserted || inserted.length === created.length) return outcomes

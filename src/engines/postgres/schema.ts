@@ -32,7 +32,10 @@ export function sessionsTable<TName extends string>(name: TName) {
       /** The session's owner id, kept in step with the owner in its data by each commit; null without one. */
       owner: text('owner'),
     },
-    (table) => [index(`${name}_expires_at_idx`).on(table.expiresAt), index(`${name}_owner_idx`).on(table.owner)],
+    (table) => [
+      index(`${name}_expires_at_idx`).on(table.expiresAt),
+      index(`${name}_owner_idx`).on(table.owner, table.expiresAt),
+    ],
   )
 }
 
