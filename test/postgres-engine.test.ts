@@ -143,13 +143,14 @@ describe.skipIf(!postgres.url)(postgres.label, () => {
   })
 
   describe('postgresEngine({ url })', () => {
-    test('migrates an empty database: the sessions table, its expiry index, and one record per migration', async () => {
+    test('migrates an empty database: the sessions table, its expiry and owner indexes, one record per migration', async () => {
       const fresh = await freshDatabase('migrate')
       await (await postgresEngine({ url: fresh.url })).close()
       await (await postgresEngine({ url: fresh.url })).close()
       expect(await appliedMigrations(fresh.raw)).toBe(JOURNAL.entries.length)
       const indexes = await fresh.raw`SELECT indexname FROM pg_indexes WHERE tablename = 'sessions'`
       expect(indexes).toContainEqual({ indexname: 'sessions_expires_at_idx' })
+      expect(indexes).toContainEqual({ indexname: 'sessions_owner_idx' })
       expect(await tableExists(fresh.raw, MIGRATIONS_TABLE, 'drizzle')).toBe(true)
       expect(await tableExists(fresh.raw, '__drizzle_migrations', 'drizzle')).toBe(false)
     })
