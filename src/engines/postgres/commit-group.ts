@@ -99,17 +99,20 @@ export async function commitGroup(
   progress.committing = true
   const updated = [...written.keys()].filter((id) => stored.has(id))
   const created = [...written.keys()].filter((id) => !stored.has(id))
-  const rowsOf = (some: string[]) => ({
+  const rowsOf = (some: string[], withOwners: boolean) => ({
     ids: some,
     data: some.map((id) => written.get(id)),
     expiries: some.map((id) => rowOf.get(id)!.expiresAt),
-    owners: some.map((id) => ownerOf.get(id) ?? null),
-    ownerSet: some.map((id) => ownerOf.has(id)),
+    ...(withOwners && {
+      owners: some.map((id) => ownerOf.get(id) ?? null),
+      ownerSet: some.map((id) => ownerOf.has(id)),
+    }),
   })
-  // The owner column is written only by groups in which a commit moves an owner.
-  const writeRows = updated.some((id) => ownerOf.has(id)) ? statements.writeRowsWithOwners : statements.writeRows
-  const updating = updated.length > 0 && queryChanges(connection, writeRows, rowsOf(updated))
-  const inserting = created.length > 0 && queryRows(connection, statements.insertRows, rowsOf(created))
+  // The owner column of stored rows is written only by groups in which a commit moves an owner or starts one anew.
+  const ownersMoved = updated.some((id) => ownerOf.has(id))
+  const writeRows = ownersMoved ? statements.writeRowsWithOwners : statements.writeRows
+  const updating = updated.length > 0 && queryChanges(connection, writeRows, rowsOf(updated, ownersMoved))
+  const inserting = created.length > 0 && queryRows(connection, statements.insertRows, rowsOf(created, true))
   const [, inserted] = await Promise.all([updating, inserting, connection.unsafe('COMMIT')])
   if (!inserted || inserted.length === created.length) return outcomes
   // A session another transaction created since the lock: its commits all apply again, after that one.
