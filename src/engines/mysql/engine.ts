@@ -71,8 +71,9 @@ export function createMysqlEngine(pool: Pool, parts: MysqlEngineParts): SessionE
     async commit(id: string, changes: SessionChanges, now: number): Promise<boolean> {
       // Other ids could merge: utf8 turns lone surrogates into U+FFFD, and a lax sql_mode cuts long ids short.
       if (!isSafeSessionId(id)) throw unsafeIdError('mysqlEngine', id)
-      if (typeof changes.owner === 'string' && !isStorableOwner(changes.owner))
+      if (typeof changes.owner === 'string' && !isStorableOwner(changes.owner)) {
         throw unstorableOwnerError('mysqlEngine')
+      }
       return call('commit', (lease) =>
         lease.transaction(async () => {
           await lease.write(statements.lockRow, { id })

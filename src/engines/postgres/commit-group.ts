@@ -41,10 +41,10 @@ interface RowState {
 /**
  * Applies `commits` in one transaction on `connection`, in two round trips: the first locks the rows of the sessions
  * that exist, in id order; the second writes those (with their owner column where a commit moved it, or where the
- * session starts anew), inserts the new ones and commits. Commits to one id apply in their
- * order, each to what the one before left, exactly as one at a time would. A commit whose data cannot be encoded fails
- * alone. Before the second round trip `signal` is checked, so a group that timed out never commits, and `progress`
- * records that it is sent; any other failure leaves it to the connection's closing to roll back.
+ * session starts anew), inserts the new ones and commits. Commits to one id apply in their order, each to what the
+ * one before left, exactly as one at a time would. A commit whose data cannot be encoded fails alone. Before the
+ * second round trip `signal` is checked, so a group that timed out never commits, and `progress` records that it is
+ * sent; any other failure leaves it to the connection's closing to roll back.
  */
 export async function commitGroup(
   connection: SQL,

@@ -140,13 +140,6 @@ export function createPostgresEngine(client: SQL, parts: PostgresEngineParts): S
   const deleteOwned = buildStatement(
     db.delete(table).where(and(byOwner, not(sql`${table.id} = ANY(${placeholder('except')}::text[])`))),
   )
-  // Planned on the index whatever the table held when the connection first prepared them, as for commit groups.
-  const beginIndexed = 'BEGIN; SET LOCAL enable_seqscan = off'
-  /** Runs `statement` in a transaction planned without sequential scans, in one round trip with its BEGIN and COMMIT. */
-  const runIndexed = async <T>(connection: SQL, run: () => Promise<T>): Promise<T> => {
-    const [, result] = await Promise.all([connection.unsafe(beginIndexed), run(), connection.unsafe('COMMIT')])
-    return result
-  }
   // The server itself ends what the engine would wait on no longer: a lock wait, a statement, and a transaction left
   // idle by a client that hangs, whose row lock would otherwise block every later commit of the session.
   const beginBounded = [
@@ -155,6 +148,13 @@ export function createPostgresEngine(client: SQL, parts: PostgresEngineParts): S
     `SET LOCAL statement_timeout = ${operationTimeout}`,
     `SET LOCAL idle_in_transaction_session_timeout = ${operationTimeout}`,
   ].join('; ')
+  // Planned on the index whatever the table held when the connection first prepared them, as for commit groups.
+  const beginIndexed = `${beginBounded}; SET LOCAL enable_seqscan = off`
+  /** Runs `run`'s statement in a bounded transaction planned without sequential scans, sent in one round trip. */
+  const runIndexed = async <T>(connection: SQL, run: () => Promise<T>): Promise<T> => {
+    const [, result] = await Promise.all([connection.unsafe(beginIndexed), run(), connection.unsafe('COMMIT')])
+    return result
+  }
 
   /** Commits in one transaction; a failure leaves it to the connection's closing to roll it back. */
   const commitOn = async (connection: SQL, id: string, changes: SessionChanges, now: number): Promise<boolean> => {

@@ -16,7 +16,10 @@ export interface GroupedStatements {
    * for groups in which some commit moves an owner.
    */
   readonly writeRowsWithOwners: BuiltStatement
-  /** `ids`, `data`, `expiries` and `owners`: inserts each row in id order, unless one with its id exists; `[id]` of those inserted. */
+  /**
+   * `ids`, `data`, `expiries` and `owners`: inserts each row in id order, unless one with its id exists; `[id]` of
+   * those inserted.
+   */
   readonly insertRows: BuiltStatement
 }
 
