@@ -58,18 +58,35 @@ describe.skipIf(!mysql.url)(mysql.label, () => {
   /** One database for the conformance suite and the tests that need no empty database. */
   let shared: FreshDatabase
 
-  beforeAll(async () => {
-    databases = freshDatabases(mysql.url as string)
-    admin = databases.admin
-    shared = await databases.create()
-  })
+  let ready: Promise<void> | undefined
+  /** Sets up on first use: the conformance suite opens an engine while it registers its tests, before any hook runs. */
+  const setUp = () => {
+    ready ??= (async () => {
+      databases = freshDatabases(mysql.url as string)
+      admin = databases.admin
+      shared = await databases.create()
+    })()
+    return ready
+  }
+
+  beforeAll(setUp)
   afterAll(() => databases.dropAll())
 
-  runEngineConformance('mysql', () => mysqlEngine({ url: shared.url }), {
-    sharedStore: true,
-    bulkSize: 500,
-    timeout: 20_000,
-  })
+  // Only with a server: the suite opens an engine while it registers its tests, even in a skipped describe.
+  if (mysql.url) {
+    runEngineConformance(
+      'mysql',
+      async () => {
+        await setUp()
+        return mysqlEngine({ url: shared.url })
+      },
+      {
+        sharedStore: true,
+        bulkSize: 500,
+        timeout: 20_000,
+      },
+    )
+  }
 
   describe('mysqlEngine({ url })', () => {
     test('migrates an empty database once, into its own __session_migrations table', async () => {
