@@ -3,7 +3,14 @@ import type { SessionData, SessionEngine, SessionEntry } from '../engine.js'
 import { OWNER_KEY } from '../internal-keys.js'
 import { type ConformanceHarness, EXPIRY_WAIT, LONG_LIFETIME, newId, SHORT_LIFETIME } from './harness.js'
 
-const contractTest = test.serial
+/** Whether the suite knows the engines declare `capabilities.owners`, or only guesses they might. */
+interface OwnerTestOptions {
+  /**
+   * True when the engines must declare the capability; false when the suite could not read it while registering, so
+   * each test reads it when it runs and does nothing for an engine without it.
+   */
+  readonly required: boolean
+}
 
 /** How many concurrent commits the concurrency test runs against one session. */
 const CONCURRENT_COMMITS = 50
@@ -61,7 +68,21 @@ async function idsOf(harness: ConformanceHarness, owner: string): Promise<string
  * Registers the tests of `listByOwner` and `deleteByOwner`, for engines that declare `capabilities.owners`: the owner
  * index follows every commit, delete, deleteAll and expiry.
  */
-export function registerOwnerTests(harness: ConformanceHarness): void {
+export function registerOwnerTests(harness: ConformanceHarness, { required }: OwnerTestOptions): void {
+  const contractTest = (name: string, run: () => Promise<void>, timeout?: number) =>
+    test.serial(
+      name,
+      async () => {
+        const { engine } = harness
+        if (engine.capabilities?.owners !== true) {
+          if (required) throw new Error(`The ${engine.name} engine does not declare capabilities.owners`)
+          return
+        }
+        await run()
+      },
+      timeout,
+    )
+
   describe('listByOwner', () => {
     contractTest('listByOwner yields the sessions a commit gave the owner, with their data and expiry', async () => {
       const owned = new Map<string, { data: SessionData; expiresAt: number }>()
