@@ -58,35 +58,20 @@ describe.skipIf(!mysql.url)(mysql.label, () => {
   /** One database for the conformance suite and the tests that need no empty database. */
   let shared: FreshDatabase
 
-  let ready: Promise<void> | undefined
-  /** Sets up on first use: the conformance suite opens an engine while it registers its tests, before any hook runs. */
-  const setUp = () => {
-    ready ??= (async () => {
-      databases = freshDatabases(mysql.url as string)
-      admin = databases.admin
-      shared = await databases.create()
-    })()
-    return ready
-  }
-
-  beforeAll(setUp)
+  beforeAll(async () => {
+    databases = freshDatabases(mysql.url as string)
+    admin = databases.admin
+    shared = await databases.create()
+  })
   afterAll(() => databases.dropAll())
 
-  // Only with a server: the suite opens an engine while it registers its tests, even in a skipped describe.
-  if (mysql.url) {
-    runEngineConformance(
-      'mysql',
-      async () => {
-        await setUp()
-        return mysqlEngine({ url: shared.url })
-      },
-      {
-        sharedStore: true,
-        bulkSize: 500,
-        timeout: 20_000,
-      },
-    )
-  }
+  runEngineConformance('mysql', () => mysqlEngine({ url: shared.url }), {
+    sharedStore: true,
+    bulkSize: 500,
+    timeout: 20_000,
+    // Declared, not read from an engine while the tests register: the database is made in beforeAll.
+    owners: true,
+  })
 
   describe('mysqlEngine({ url })', () => {
     test('migrates an empty database once, into its own __session_migrations table', async () => {
