@@ -2,8 +2,10 @@ import { Database } from 'bun:sqlite'
 import { afterEach, describe, expect, test } from 'bun:test'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { type SessionChanges, SessionConfigError, type SessionEngine } from 'elysia-sessions'
+import { Elysia } from 'elysia'
+import { type SessionChanges, SessionConfigError, type SessionEngine, session } from 'elysia-sessions'
 import { MIGRATIONS_TABLE, sqliteEngine } from 'elysia-sessions/engines/sqlite'
+import { cookiePairOf, idOf, SECRET, send } from './support/http.js'
 import { freshDatabasePath, migrateAsOlderRelease, openRaw, SQLITE_MIGRATIONS } from './support/sqlite.js'
 
 /** Where the plugin keeps the owner in a session's data; the engine stores it like any other key. */
@@ -197,6 +199,64 @@ describe('the SQLite engine indexes sessions by owner', () => {
         "SQLite table 'user_sessions' in an in-memory database has no 'owner' column, which sessionsTable('user_sessions') now defines. Generate a migration for it with drizzle-kit (drizzle-kit generate), or let the engine migrate the default 'sessions' table with migrate: true.",
       ),
     )
+  })
+})
+
+describe('the SQLite engine under the plugin', () => {
+  test('owners go through the owner column: login, regenerate and unbind move it, and nothing is scanned or warned', async () => {
+    const path = freshDatabasePath()
+    const engine = await sqliteEngine({ path })
+    let scans = 0
+    const scanned: SessionEngine = {
+      ...engine,
+      entries: (now, options) => {
+        scans++
+        return engine.entries(now, options)
+      },
+    }
+    const warnings: string[] = []
+    const app = new Elysia()
+      .use(
+        session({
+          secret: SECRET,
+          engine: scanned,
+          gcInterval: 0,
+          logger: { error: (message) => warnings.push(message), warn: (message) => warnings.push(message) },
+        }),
+      )
+      .post('/login/:user', async ({ session, params }) => {
+        await session.regenerate()
+        session.owner(params.user)
+        return 'logged in'
+      })
+      .post('/regenerate', ({ session }) => session.regenerate().then(() => 'regenerated'))
+      .post('/unbind', ({ session }) => {
+        session.deleteOwner()
+        return 'unbound'
+      })
+      .post('/touch', ({ session }) => {
+        session.int('visits', 1)
+        return 'touched'
+      })
+    opened.push({ close: () => app.decorator.sessions.close() })
+    const raw = rawOn(path)
+
+    const phone = cookiePairOf(await send(app, '/login/ada', { method: 'POST' }))!
+    const laptop = cookiePairOf(await send(app, '/login/ada', { method: 'POST' }))!
+    expect(ownerColumn(raw, idOf(phone))).toBe('ada')
+    await send(app, '/touch', { method: 'POST', headers: { cookie: phone } })
+    expect(ownerColumn(raw, idOf(phone))).toBe('ada')
+    const renewed = cookiePairOf(await send(app, '/regenerate', { method: 'POST', headers: { cookie: laptop } }))!
+    expect(ownerColumn(raw, idOf(renewed))).toBe('ada')
+    expect((await app.decorator.sessions.listByOwner('ada')).map((each) => each.id).sort()).toEqual(
+      [idOf(phone), idOf(renewed)].sort(),
+    )
+    await send(app, '/unbind', { method: 'POST', headers: { cookie: phone } })
+    expect(ownerColumn(raw, idOf(phone))).toBeNull()
+    expect(await app.decorator.sessions.destroyByOwner('ada')).toBe(1)
+    expect(raw.query('SELECT count(*) AS n FROM sessions WHERE owner IS NOT NULL').get()).toEqual({ n: 0 })
+    expect(scans).toBe(0)
+    expect(warnings).toEqual([])
   })
 })
 
