@@ -20,15 +20,19 @@ const folder = mkdtempSync(join(tmpdir(), 'elysia-sessions-sqlite-'))
 afterAll(() => rmSync(folder, { recursive: true, force: true }))
 
 let files = 0
-runEngineConformance('sqlite (file)', () => sqliteEngine({ path: join(folder, `own-${files++}.sqlite`) }))
+// Said here rather than read from the engine: an engine that stopped declaring owners would fail the owner tests.
+runEngineConformance('sqlite (file)', () => sqliteEngine({ path: join(folder, `own-${files++}.sqlite`) }), {
+  owners: true,
+})
 runEngineConformance(
   'sqlite (two connections on one file)',
   () => sqliteEngine({ path: join(folder, 'shared.sqlite') }),
   {
     sharedStore: true,
+    owners: true,
   },
 )
-runEngineConformance('sqlite (:memory:)', () => sqliteEngine({ path: ':memory:' }))
+runEngineConformance('sqlite (:memory:)', () => sqliteEngine({ path: ':memory:' }), { owners: true })
 
 const HOUR = 3_600_000
 
