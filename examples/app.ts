@@ -1,7 +1,8 @@
 /**
  * The elysia-sessions demo, a small web app to click through: a login form that greets with a flash message, a visit
- * counter with a button, an account page behind the auth guard (examples/auth-guard.ts), logout, an admin API and a
- * health check that never touches the session. Every form carries a CSRF token.
+ * counter with a button, an account page behind the auth guard (examples/auth-guard.ts) with the user's devices and
+ * "log out everywhere else", logout, an admin API and a health check that never touches the session. Every form
+ * carries a CSRF token.
  *
  * Run it with `bun run demo` (or `npm run demo`) and open http://127.0.0.1:3000/. Sessions live in the SQLite file
  * examples/demo.sqlite (SESSIONS_DB changes it), so they survive restarts. PORT and HOST change where it listens;
@@ -13,7 +14,7 @@ import { Elysia, t } from 'elysia'
 import { csrf, type Flash, type SessionEngine, session } from 'elysia-sessions'
 import { sqliteEngine } from 'elysia-sessions/engines/sqlite'
 import { authGuard } from './auth-guard.js'
-import { accountPage, homePage, htmlResponse, loginPage, type PageContext } from './pages.js'
+import { accountPage, devicesPage, homePage, htmlResponse, loginPage, type PageContext } from './pages.js'
 import { currentUser, User } from './user.js'
 
 /** Options of `createDemoApp`. */
@@ -54,6 +55,8 @@ export function createDemoApp(options: DemoAppOptions) {
           await session.regenerate()
           const user = new User(body.username.trim(), new Date().toISOString())
           session.object('user', user)
+          // The owner binds this session to the user, so "Your devices" can find all of theirs.
+          session.owner(user.name)
           flash.set('notice', `Welcome, ${user.name}!`)
           return redirect('/', 303)
         },
@@ -74,9 +77,19 @@ export function createDemoApp(options: DemoAppOptions) {
 
       // A group behind the guard: every route in it needs a login.
       .group('/account', { auth: true }, (account) =>
-        account.get('', ({ user, session, flash, csrfToken }) =>
-          htmlResponse(accountPage(pageContext(flash, csrfToken), user, session.expiresAt)),
-        ),
+        account
+          .get('', ({ user, session, flash, csrfToken }) =>
+            htmlResponse(accountPage(pageContext(flash, csrfToken), user, session.expiresAt)),
+          )
+          .get('/devices', async ({ user, session, sessions, flash, csrfToken }) => {
+            const devices = await sessions.listByOwner(user.name)
+            return htmlResponse(devicesPage(pageContext(flash, csrfToken), session, devices))
+          })
+          .post('/devices/log-out-others', async ({ user, session, sessions, flash, redirect }) => {
+            const count = await sessions.destroyByOwner(user.name, { except: session.id })
+            flash.set('notice', `Logged out ${count} other session(s).`)
+            return redirect('/account/devices', 303)
+          }),
       )
 
       // The admin API works without the current request's session. A real app would check permissions here.

@@ -1,3 +1,4 @@
+import type { Session } from 'elysia-sessions'
 import type { User } from './user.js'
 
 /** Markup that `html` inserts as it is; everything else it escapes. */
@@ -101,6 +102,35 @@ export function accountPage(context: PageContext, user: User, expiresAt: number 
     html`<p>Logged in as <strong id="user">${user.name}</strong> since ${user.loggedInAt}.</p>
   <p>This page is behind <code>{ auth: true }</code>: without a login it redirects to the login page.</p>
   ${expiresAt === null ? null : html`<p>Your session expires at ${new Date(expiresAt).toISOString()} unless you come back.</p>`}
+  <p><a href="/account/devices">Your devices</a>: where else you are logged in.</p>
   ${postForm(context, '/logout', html``, 'Log out')}`,
   )
+}
+
+/**
+ * Every session of the logged-in user, this one marked, with "log out everywhere else". Session ids stay off the
+ * page: the list shows when each session began and when it expires.
+ */
+export function devicesPage(context: PageContext, current: Session, devices: readonly Session[]): Html {
+  const rows = devices.map(
+    (device) => html`<tr${device.id === current.id ? html` class="current"` : null}>
+      <td>${device.id === current.id ? 'This device' : 'Another device'}</td>
+      <td>${timeOf(device.createdAt)}</td>
+      <td>${timeOf(device.expiresAt)}</td>
+    </tr>`,
+  )
+  return layout(
+    'Your devices',
+    context,
+    html`<p>You are logged in on <strong id="device-count">${devices.length}</strong> device(s).</p>
+  <table>
+    <thead><tr><th>Session</th><th>Started</th><th>Expires</th></tr></thead>
+    <tbody>${rows}</tbody>
+  </table>
+  ${postForm(context, '/account/devices/log-out-others', html``, 'Log out everywhere else')}`,
+  )
+}
+
+function timeOf(epochMs: number | null): string {
+  return epochMs === null ? '' : new Date(epochMs).toISOString()
 }

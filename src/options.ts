@@ -8,7 +8,10 @@ export type SameSite = 'lax' | 'strict' | 'none'
 /** Where GC failures, other background problems and startup warnings are reported. */
 export interface SessionLogger {
   error(message: string, cause?: unknown): void
-  /** Receives warnings about the configuration, once, when `session(...)` is called; without it they go to `error`. */
+  /**
+   * Receives warnings, each once: about the configuration when `session(...)` is called, and the first time owners
+   * are looked up on an engine without an owner index. Without it they go to `error`.
+   */
   warn?(message: string): void
 }
 
@@ -81,7 +84,7 @@ export interface SessionOptions {
    */
   readonly httpOnly?: boolean
   /**
-   * Receives GC failures (`error`) and startup warnings (`warn`, else `error`).
+   * Receives GC failures (`error`) and warnings (`warn`, else `error`).
    * @default console
    */
   readonly logger?: SessionLogger
@@ -125,6 +128,7 @@ const ENGINE_METHODS = [
   'deleteExpired',
   'close',
 ] as const
+const OWNER_METHODS = ['listByOwner', 'deleteByOwner'] as const
 
 /** Checks `options` and fills in defaults; throws a `SessionConfigError` that says how to fix what is wrong. */
 export function resolveSessionOptions(options: SessionOptions): ResolvedSessionOptions {
@@ -246,5 +250,15 @@ function checkEngine(engine: unknown): asserts engine is SessionEngine {
     throw new SessionConfigError(
       `engine is missing ${missing.join(', ')}: it must implement SessionEngine from 'elysia-sessions'`,
     )
+  }
+  if ((engine as SessionEngine).capabilities?.owners === true) {
+    const ownerMethods = OWNER_METHODS.filter(
+      (method) => typeof (engine as Record<string, unknown>)[method] !== 'function',
+    )
+    if (ownerMethods.length > 0) {
+      throw new SessionConfigError(
+        `engine declares capabilities.owners but is missing ${ownerMethods.join(', ')}: implement them or drop the capability`,
+      )
+    }
   }
 }

@@ -1,7 +1,7 @@
 import type { SessionEngine } from './engine.js'
 import { callEngine } from './errors.js'
 import { createGcTimer, type GcTimer } from './gc.js'
-import type { ResolvedSessionOptions, SessionLogger } from './options.js'
+import { type ResolvedSessionOptions, type SessionLogger, warnThrough } from './options.js'
 import type { SessionRuntime } from './session-state.js'
 
 /**
@@ -14,6 +14,7 @@ export class PluginCore {
   readonly #logger: SessionLogger
   readonly #gc: GcTimer
   #closed: Promise<void> | undefined
+  #warnedOfOwnerScan = false
 
   constructor(options: ResolvedSessionOptions) {
     this.runtime = {
@@ -43,6 +44,18 @@ export class PluginCore {
     } catch (error) {
       this.#logger.error('elysia-sessions: could not delete a session past its absoluteTimeout', error)
     }
+  }
+
+  /**
+   * Warns, once per plugin, that the engine keeps no owner index, so finding one owner's sessions reads every session.
+   */
+  warnOfOwnerScan(): void {
+    if (this.#warnedOfOwnerScan) return
+    this.#warnedOfOwnerScan = true
+    warnThrough(
+      this.#logger,
+      `elysia-sessions: the ${this.runtime.engine.name} engine keeps no owner index (capabilities.owners), so sessions.listByOwner and sessions.destroyByOwner read every session; use an engine with an owner index for large stores`,
+    )
   }
 
   /** Starts the periodic GC; a no-op once started, after `close()`, or with a `gcInterval` of 0. */

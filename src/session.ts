@@ -1,4 +1,6 @@
 import { SessionKeyError } from './errors.js'
+import { OWNER_KEY } from './internal-keys.js'
+import { checkOwnerId } from './owner-id.js'
 import type { SessionState } from './session-state.js'
 import {
   checkKey,
@@ -225,6 +227,32 @@ export class Session implements TypedAccessors {
   /** Removes the object under `key`; no error when it is absent. */
   deleteObject(key: string): void {
     remove(this.#live, 'object', key)
+  }
+
+  /**
+   * The id of the owner this session is bound to (a user id, say), or `null`. Owners let `sessions.listByOwner` and
+   * `sessions.destroyByOwner` find every session of one user; the owner id stays on the server.
+   */
+  owner(): string | null
+  /**
+   * Binds the session to an owner: a non-empty string of at most 256 characters, else a TypeError that changes
+   * nothing. Saved with the request's other changes; `regenerate()` keeps it, `reset()` and `destroy()` drop it.
+   */
+  owner(ownerId: string): void
+  owner(...ownerId: [] | [string]): string | null | undefined {
+    const state = this.#live
+    const current = state.read(OWNER_KEY)
+    if (ownerId.length === 0) return typeof current === 'string' ? current : null
+    const [next] = ownerId
+    checkOwnerId(next, 'session.owner(ownerId)')
+    // Binding the owner it already has is not a change, so binding on every request costs no write.
+    if (current !== next) state.write(OWNER_KEY, next)
+    return undefined
+  }
+
+  /** Unbinds the session from its owner; no error when it has none. */
+  deleteOwner(): void {
+    this.#live.remove(OWNER_KEY)
   }
 
   /** Writes the pending changes now. Sessions from `sessions.get(id)` keep their stored expiry. */

@@ -1,6 +1,8 @@
 import type { SessionEntry } from './engine.js'
-import { SessionEngineError } from './errors.js'
+import { callEngine, SessionEngineError } from './errors.js'
+import { OWNER_KEY } from './internal-keys.js'
 import { hasOutlived } from './lifetime.js'
+import { checkOwnerId, hasOwnerIndex } from './owner-id.js'
 import type { PluginCore } from './plugin-core.js'
 import { Session } from './session.js'
 import { isSessionId } from './session-id.js'
@@ -8,6 +10,12 @@ import { SessionState } from './session-state.js'
 
 /** How many sessions `each` and `all` fetch from the engine at a time. */
 const BATCH_SIZE = 500
+
+/** Options of `sessions.destroyByOwner`. */
+export interface DestroyByOwnerOptions {
+  /** The id, or ids, of sessions to keep: `{ except: session.id }` logs out everywhere but here. */
+  readonly except?: string | readonly string[]
+}
 
 /**
  * The admin side of one `session(...)` plugin (kemal-session's class methods), decorated into every handler as
@@ -97,6 +105,64 @@ export class Sessions {
     await this.#core.callEngine('delete a session', (engine) => engine.delete(id))
   }
 
+  /**
+   * The live sessions bound to `ownerId` by `session.owner(ownerId)`, as `get(id)` returns them; never expired ones,
+   * nor ones past their `absoluteTimeout`. An engine with an owner index reads only that owner's sessions; on another
+   * engine this reads every session (and warns once). An invalid owner id is a TypeError.
+   *
+   * @example
+   * app.get('/devices', async ({ session, sessions }) =>
+   *   (await sessions.listByOwner(session.owner() ?? '')).map((each) => ({ id: each.id, expiresAt: each.expiresAt })))
+   */
+  async listByOwner(ownerId: string): Promise<Session[]> {
+    checkOwnerId(ownerId, 'sessions.listByOwner(ownerId)')
+    const { runtime } = this.#core
+    const engine = runtime.engine
+    if (!hasOwnerIndex(engine)) {
+      this.#core.warnOfOwnerScan()
+      const found: Session[] = []
+      await this.each((session) => {
+        if (session.owner() === ownerId) found.push(session)
+      })
+      return found
+    }
+    const now = runtime.now()
+    const entries = await callEngine('list the sessions of an owner', () => engine.listByOwner(ownerId, now))
+    const found: Session[] = []
+    for (const { id, data, expiresAt } of entries) {
+      // The data is the truth: an index that lags behind it never hands out another owner's session.
+      if (data[OWNER_KEY] !== ownerId) continue
+      if (hasOutlived(runtime, data, now)) await this.#core.deleteOutlived(id)
+      else found.push(new Session(new SessionState(runtime, id, { data, expiresAt }, 'detached')))
+    }
+    return found
+  }
+
+  /**
+   * Destroys the live sessions bound to `ownerId`, except those whose id is in `options.except`, and resolves to how
+   * many it destroyed; their users get a fresh session on their next request, and a request that loaded one before
+   * cannot bring it back. Costs as `listByOwner` does. An invalid owner id is a TypeError.
+   *
+   * @example
+   * app.post('/logout-everywhere-else', async ({ session, sessions }) => {
+   *   const owner = session.owner()
+   *   return owner === null ? 0 : sessions.destroyByOwner(owner, { except: session.id })
+   * })
+   */
+  async destroyByOwner(ownerId: string, options: DestroyByOwnerOptions = {}): Promise<number> {
+    checkOwnerId(ownerId, 'sessions.destroyByOwner(ownerId)')
+    const except = exceptedIds(options)
+    const engine = this.#core.runtime.engine
+    if (hasOwnerIndex(engine)) {
+      const now = this.#core.runtime.now()
+      return callEngine('delete the sessions of an owner', () => engine.deleteByOwner(ownerId, except, now))
+    }
+    const kept = new Set(except)
+    const doomed = (await this.listByOwner(ownerId)).map((session) => session.id).filter((id) => !kept.has(id))
+    for (const id of doomed) await this.#core.callEngine('delete a session', (engine) => engine.delete(id))
+    return doomed.length
+  }
+
   /** Deletes every session of this engine. */
   async destroyAll(): Promise<void> {
     await this.#core.callEngine('delete all sessions', (engine) => engine.deleteAll())
@@ -114,4 +180,16 @@ export class Sessions {
   close(): Promise<void> {
     return this.#core.close()
   }
+}
+
+/** The ids `destroyByOwner` keeps; a TypeError unless `except` is absent, a string or an array of strings. */
+function exceptedIds(options: DestroyByOwnerOptions): readonly string[] {
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError('sessions.destroyByOwner(ownerId, options) needs an options object such as { except: id }')
+  }
+  const { except } = options
+  if (except === undefined) return []
+  if (typeof except === 'string') return [except]
+  if (Array.isArray(except) && except.every((id) => typeof id === 'string')) return except
+  throw new TypeError('sessions.destroyByOwner(ownerId, { except }) needs a session id or an array of session ids')
 }

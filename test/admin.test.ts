@@ -36,9 +36,11 @@ describe('admin API (sessions)', () => {
       'count',
       'destroy',
       'destroyAll',
+      'destroyByOwner',
       'each',
       'gc',
       'get',
+      'listByOwner',
     ])
   })
 

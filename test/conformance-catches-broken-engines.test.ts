@@ -70,6 +70,9 @@ describe('the conformance suite', () => {
       expect(output).toContain(' 0 fail')
       expect(exitCode).toBe(0)
       expect(passed).toContain(contract('memory', 'commit', 'commit keeps every stored key it does not change'))
+      expect(passed).toContain(
+        contract('memory', 'deleteByOwner', 'deleteByOwner keeps the sessions whose id is in except'),
+      )
       expect(passed.size).toBeGreaterThan(40)
     },
     SPAWN_TIMEOUT,
@@ -155,6 +158,11 @@ describe('the conformance suite', () => {
       'deleteExpired deletes exactly the sessions expired at now and resolves to how many it deleted',
     ],
     ['racy', 'commit', 'two concurrent commits that change different keys of one session both keep their writes'],
+    [
+      'stale-owner-index',
+      'listByOwner',
+      'listByOwner never yields a deleted session, even when its id is committed again without an owner',
+    ],
   ] as const)(
     'fails the %s engine on "%s > %s"',
     async (engine, method, sentence) => {

@@ -198,6 +198,43 @@ describe.each(engines)('demo app over app.handle, %s', (_name, makeEngine) => {
     expect(me.status).toBe(401)
   })
 
+  test('"Your devices" lists every session of the user, and "log out everywhere else" ends the others', async () => {
+    const app = await demoApp()
+    const laptop = new Visitor(app)
+    const phone = new Visitor(app)
+    const stranger = new Visitor(app)
+    await laptop.logIn('ada')
+    await phone.logIn('ada')
+    await stranger.logIn('grace')
+
+    const devices = await laptop.page('/account/devices')
+    expect(devices.status).toBe(200)
+    expect(devices.html).toContain('<strong id="device-count">2</strong>')
+    expect(devices.html.match(/This device/g)).toHaveLength(1)
+    expect(devices.html).not.toContain(laptop.cookie?.split('.')[0] as string)
+
+    const loggedOut = await laptop.submit('/account/devices/log-out-others')
+    expect(loggedOut.status).toBe(303)
+    expect(loggedOut.headers.get('location')).toBe('/account/devices')
+    const after = await laptop.page('/account/devices')
+    expect(after.html).toContain('Logged out 1 other session(s).')
+    expect(after.html).toContain('<strong id="device-count">1</strong>')
+
+    expect((await phone.request('/account', { headers: BROWSER })).status).toBe(303)
+    expect((await stranger.page('/account')).status).toBe(200)
+  })
+
+  test('"log out everywhere else" is refused without the CSRF token', async () => {
+    const app = await demoApp()
+    const laptop = new Visitor(app)
+    const phone = new Visitor(app)
+    await laptop.logIn('ada')
+    await phone.logIn('ada')
+    await laptop.page('/account/devices')
+    expect((await laptop.submit('/account/devices/log-out-others', {}, null)).status).toBe(403)
+    expect((await phone.page('/account')).status).toBe(200)
+  })
+
   test('a logged-in user sees the account page and /me', async () => {
     const visitor = new Visitor(await demoApp())
     await visitor.logIn('ada')

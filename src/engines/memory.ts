@@ -8,6 +8,7 @@ import type {
 } from '../engine.js'
 import { SessionConfigError } from '../errors.js'
 import { applyChanges } from './apply-changes.js'
+import { OwnerIndex } from './owner-index.js'
 import { ShardedMap } from './sharded-map.js'
 
 /** Options of `memoryEngine`. */
@@ -59,7 +60,8 @@ const SWEEP_SLICE = 10_000
 
 /**
  * Keeps sessions in this process's memory: fast, and gone on restart. The default engine. Expired sessions are
- * invisible at once and removed by GC; `maxSessions` bounds memory by evicting the least recently used.
+ * invisible at once and removed by GC; `maxSessions` bounds memory by evicting the least recently used. Keeps an
+ * owner index, so listing one owner's sessions reads only that owner's.
  *
  * @example
  * app.use(session({ secret, engine: memoryEngine({ maxSessions: 100_000 }) }))
@@ -72,6 +74,7 @@ export function memoryEngine(options: MemoryEngineOptions = {}): SessionEngine {
   // An LRU bound needs one Map's insertion order; without one, shards keep a big store cheap for the GC.
   const lru = maxSessions === undefined ? undefined : new Map<string, MemoryRecord>()
   const records: RecordMap = lru ?? new ShardedMap<MemoryRecord>(SHARD_BITS)
+  const owners = new OwnerIndex(SHARD_BITS)
 
   const alive = (id: string, now: number): MemoryRecord | undefined => {
     const record = records.get(id)
@@ -86,11 +89,18 @@ export function memoryEngine(options: MemoryEngineOptions = {}): SessionEngine {
     // Map order is insertion order: re-inserting moves the id to the most recently used end.
     lru.delete(id)
     lru.set(id, record)
-    if (lru.size > maxSessions) lru.delete(lru.keys().next().value as string)
+    if (lru.size > maxSessions) remove(lru.keys().next().value as string)
+  }
+
+  const remove = (id: string): boolean => {
+    owners.unbind(id)
+    return records.delete(id)
   }
 
   return {
     name: 'memory',
+
+    capabilities: { owners: true },
 
     async load(id: string, now: number): Promise<StoredSession | null> {
       const record = alive(id, now)
@@ -102,6 +112,9 @@ export function memoryEngine(options: MemoryEngineOptions = {}): SessionEngine {
     async commit(id: string, changes: SessionChanges, now: number): Promise<boolean> {
       const record = alive(id, now)
       if (record === undefined && changes.existingOnly) return false
+      // A session created from empty data has no owner yet, even if an expired one under this id had.
+      if (record === undefined) owners.unbind(id)
+      if (changes.owner !== undefined) owners.bind(id, changes.owner)
       put(
         id,
         recordOf(changes.expiresAt, applyChanges(record === undefined ? undefined : storedOf(record).data, changes)),
@@ -117,11 +130,12 @@ export function memoryEngine(options: MemoryEngineOptions = {}): SessionEngine {
     },
 
     async delete(id: string): Promise<void> {
-      records.delete(id)
+      remove(id)
     },
 
     async deleteAll(): Promise<void> {
       records.clear()
+      owners.clear()
     },
 
     async count(now: number): Promise<number> {
@@ -144,12 +158,34 @@ export function memoryEngine(options: MemoryEngineOptions = {}): SessionEngine {
       if (batch.length > 0) yield batch
     },
 
+    async listByOwner(owner: string, now: number): Promise<readonly SessionEntry[]> {
+      const found: SessionEntry[] = []
+      for (const id of owners.idsOf(owner)) {
+        const record = alive(id, now)
+        if (record !== undefined) found.push({ id, ...storedOf(record) })
+      }
+      return found
+    },
+
+    async deleteByOwner(owner: string, except: readonly string[], now: number): Promise<number> {
+      const kept = new Set(except)
+      let deleted = 0
+      // A copy: removing a session changes the set being read.
+      for (const id of [...owners.idsOf(owner)]) {
+        if (kept.has(id)) continue
+        // An expired one is removed too, but it was not alive, so it is not counted.
+        if (alive(id, now) !== undefined) deleted++
+        remove(id)
+      }
+      return deleted
+    },
+
     async deleteExpired(now: number): Promise<number> {
       let deleted = 0
       let checked = 0
       for (const [id, record] of records.entries()) {
         if (expiryOf(record) <= now) {
-          records.delete(id)
+          remove(id)
           deleted++
         }
         if (++checked % SWEEP_SLICE === 0) await new Promise((resolve) => setImmediate(resolve))

@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe } from 'bun:test'
 import type { SessionEngine } from '../engine.js'
 import { type ConformanceHarness, createSuiteClock, type SuiteClock } from './harness.js'
+import { registerOwnerTests } from './owner-tests.js'
 import { registerSessionTests } from './session-tests.js'
 import { registerStoreTests } from './store-tests.js'
 import { registerValueTests } from './value-tests.js'
@@ -34,7 +35,8 @@ export interface EngineConformanceOptions {
  * contract; each test is named after the sentence it proves. Call it at the top level of a test file. Before each
  * test the suite empties the store with `deleteAll()`, so give it a store of its own; it closes every engine it opened.
  * Expiry is proven by passing later `now` values, except for engines with `capabilities.serverExpiry`: those get a few
- * real waits of two seconds each.
+ * real waits of two seconds each. Engines with `capabilities.owners` also get the tests of `listByOwner` and
+ * `deleteByOwner`; to read that capability the suite opens one engine while registering its tests, and closes it.
  *
  * @example
  * import { runEngineConformance } from 'elysia-sessions/testing'
@@ -78,7 +80,7 @@ export function runEngineConformance(
     },
   }
 
-  describe(`${name} engine conformance`, () => {
+  describe(`${name} engine conformance`, async () => {
     beforeAll(async () => {
       engine = await factory()
     }, timeout)
@@ -105,5 +107,17 @@ export function runEngineConformance(
     registerSessionTests(harness, { sharedStore })
     registerValueTests(harness)
     registerStoreTests(harness)
+    // Which tests exist must be known before any runs, so a first engine is opened here only to read its capabilities.
+    if (await declaresOwners(factory)) registerOwnerTests(harness)
   })
+}
+
+/** Whether the engines `factory` makes declare `capabilities.owners`, read from one engine that is closed at once. */
+async function declaresOwners(factory: EngineFactory): Promise<boolean> {
+  const probe = await factory()
+  try {
+    return probe.capabilities?.owners === true
+  } finally {
+    await probe.close()
+  }
 }
