@@ -197,13 +197,16 @@ describe('fileEngine owner index', () => {
       return median(samples)
     }
 
-    await addOthers(1_000 - target.length)
-    const small = await medianListing()
-    await addOthers(100_000 - (1_000 - target.length))
-    expect(readdirSync(dir).filter((name) => name.endsWith('.session.json'))).toHaveLength(100_000 + target.length)
-    const large = await medianListing()
-    expect(large / small).toBeLessThanOrEqual(2)
-    // Here rather than in afterAll, within this test's own time limit.
-    await engine.deleteAll()
+    try {
+      await addOthers(1_000 - target.length)
+      const small = await medianListing()
+      await addOthers(100_000 - (1_000 - target.length))
+      expect(readdirSync(dir).filter((name) => name.endsWith('.session.json'))).toHaveLength(100_000 + target.length)
+      const large = await medianListing()
+      expect(large / small).toBeLessThanOrEqual(2)
+    } finally {
+      // Here rather than in afterAll, within this test's own time limit.
+      await engine.deleteAll()
+    }
   }, 300_000)
 })

@@ -268,13 +268,16 @@ describe.skipIf(!redis.url)(redis.label, () => {
       return median(samples)
     }
 
-    await addOthers(1_000 - target.length)
-    expect(await engine.count(Date.now())).toBe(1_000)
-    const small = await medianListing()
-    await addOthers(100_000 - (1_000 - target.length))
-    expect(await engine.count(Date.now())).toBe(100_000 + target.length)
-    const large = await medianListing()
-    expect(large / small).toBeLessThanOrEqual(2)
-    await engine.deleteAll()
+    try {
+      await addOthers(1_000 - target.length)
+      expect(await engine.count(Date.now())).toBe(1_000)
+      const small = await medianListing()
+      await addOthers(100_000 - (1_000 - target.length))
+      expect(await engine.count(Date.now())).toBe(100_000 + target.length)
+      const large = await medianListing()
+      expect(large / small).toBeLessThanOrEqual(2)
+    } finally {
+      await engine.deleteAll()
+    }
   }, 180_000)
 })
