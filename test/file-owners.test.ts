@@ -142,15 +142,21 @@ describe('fileEngine owner index', () => {
 
   test('a listing that runs while commits give sessions to the owner never drops their new entries', async () => {
     const dir = tempDir()
-    const engine = openEngine(dir)
+    // With fsync each write takes long enough for listings to read the entries of commits still under way.
+    const engine = fileEngine({ dir })
+    engines.push(engine)
     const ids = Array.from({ length: 50 }, () => randomSessionId())
     for (const id of ids) await commit(engine, id, { owner: 'bob' })
-    const listings: Promise<unknown>[] = []
-    const commits = ids.map((id) => {
-      listings.push(engine.listByOwner?.('alice', Date.now()) ?? Promise.resolve())
-      return commit(engine, id, { owner: 'alice', existingOnly: true })
-    })
-    await Promise.all([...commits, ...listings])
+    let committing = true
+    const commits = Promise.all(ids.map((id) => commit(engine, id, { owner: 'alice', existingOnly: true }))).finally(
+      () => {
+        committing = false
+      },
+    )
+    const listings = (async () => {
+      while (committing) await engine.listByOwner?.('alice', Date.now())
+    })()
+    await Promise.all([commits, listings])
     expect(await idsOf(engine, 'alice')).toEqual(ids.toSorted())
     expect(entriesOf(dir, 'alice')).toEqual(ids.toSorted())
   })
