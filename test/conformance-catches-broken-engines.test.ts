@@ -74,6 +74,14 @@ describe('the conformance suite', () => {
         contract('memory', 'deleteByOwner', 'deleteByOwner keeps the sessions whose id is in except'),
       )
       expect(passed.size).toBeGreaterThan(40)
+      // Owner tests run for engines that declare owners, even when the suite learns it only as the tests run...
+      expect(passed).toContain(
+        contract('memory made in a hook', 'listByOwner', 'listByOwner yields nothing for an unknown owner'),
+      )
+      // ...and are not registered for an engine without an owner index.
+      const unindexed = [...passed].filter((name) => name.startsWith('memory without owner index engine conformance'))
+      expect(unindexed.length).toBeGreaterThan(40)
+      expect(unindexed.filter((name) => name.includes('ByOwner'))).toEqual([])
     },
     SPAWN_TIMEOUT,
   )
@@ -163,6 +171,7 @@ describe('the conformance suite', () => {
       'listByOwner',
       'listByOwner never yields a deleted session, even when its id is committed again without an owner',
     ],
+    ['undeclared-owners', 'listByOwner', 'listByOwner yields nothing for an unknown owner'],
   ] as const)(
     'fails the %s engine on "%s > %s"',
     async (engine, method, sentence) => {
@@ -170,6 +179,17 @@ describe('the conformance suite', () => {
       expect(exitCode).not.toBe(0)
       expect(failed).toContain(contract(engine, method, sentence))
       expect(passed).toContain(contract(engine, 'load', 'load resolves to the data and expiry of a committed session'))
+    },
+    SPAWN_TIMEOUT,
+  )
+
+  test(
+    'fails when it cannot tell whether an engine keeps an owner index and the caller does not say',
+    async () => {
+      const { failed } = await run('conformance-subtle-bugs.ts')
+      expect(failed).toContain(
+        'silent-on-owners engine conformance > the suite learns whether the engine declares capabilities.owners',
+      )
     },
     SPAWN_TIMEOUT,
   )

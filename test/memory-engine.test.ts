@@ -2,6 +2,7 @@ import { describe, expect, test } from 'bun:test'
 import { SessionConfigError, type SessionEngine } from 'elysia-sessions'
 import { memoryEngine } from 'elysia-sessions/engines/memory'
 import { runEngineConformance } from 'elysia-sessions/testing'
+import { fillOwnedStore, listingCostRatio } from './support/owner-scale.js'
 
 runEngineConformance('memory', () => memoryEngine())
 
@@ -95,4 +96,17 @@ describe('memoryEngine deleteExpired', () => {
     const sweep = engine.deleteExpired(now + 2_000).then((deleted) => ({ deleted, otherWorkRan }))
     expect(await sweep).toEqual({ deleted: SWEEP_SIZE / 2, otherWorkRan: true })
   }, 30_000)
+})
+
+describe('memoryEngine owner index at scale', () => {
+  test('listing an owner with 5 sessions among 100,000 others costs at most twice what it costs among 1,000', async () => {
+    const now = Date.now()
+    const small = memoryEngine()
+    const large = memoryEngine()
+    await fillOwnedStore(small, { count: 995, owned: 5, owner: 'alice', now })
+    await fillOwnedStore(large, { count: 100_000, owned: 5, owner: 'alice', now })
+    expect(await small.listByOwner?.('alice', now)).toHaveLength(5)
+    expect(await large.listByOwner?.('alice', now)).toHaveLength(5)
+    expect(await listingCostRatio(small, large, 'alice')).toBeLessThanOrEqual(2)
+  }, 60_000)
 })

@@ -69,6 +69,8 @@ describe.skipIf(!mysql.url)(mysql.label, () => {
     sharedStore: true,
     bulkSize: 500,
     timeout: 20_000,
+    // Declared, not read from an engine while the tests register: the database is made in beforeAll.
+    owners: true,
   })
 
   describe('mysqlEngine({ url })', () => {
@@ -82,7 +84,7 @@ describe.skipIf(!mysql.url)(mysql.label, () => {
       )
     })
 
-    test('creates binary ids, utf8mb4 JSON text and an indexed expiry', async () => {
+    test('creates binary ids, utf8mb4 JSON text, an indexed expiry and a binary owner indexed with it', async () => {
       const engine = await mysqlEngine({ url: shared.url })
       try {
         const columns = `SELECT column_name, column_type, character_set_name FROM information_schema.columns
@@ -91,10 +93,14 @@ describe.skipIf(!mysql.url)(mysql.label, () => {
           ['id', 'varbinary(255)', null],
           ['data', 'longtext', 'utf8mb4'],
           ['expires_at', expect.stringMatching(/^bigint/), null],
+          ['owner', 'varbinary(768)', null],
         ])
         const indexed = `SELECT column_name FROM information_schema.statistics
                          WHERE table_schema = ? AND table_name = 'sessions' AND index_name = 'sessions_expires_at_idx'`
         expect(await scalar(admin, indexed, [shared.name])).toBe('expires_at')
+        const ownerIndexed = `SELECT column_name FROM information_schema.statistics WHERE table_schema = ?
+                              AND table_name = 'sessions' AND index_name = 'sessions_owner_idx' ORDER BY seq_in_index`
+        expect(await rowsOf(admin, ownerIndexed, [shared.name])).toEqual([['owner'], ['expires_at']])
 
         // Plain JSON text, so the app's own SQL can read it too.
         await commitAndLoad(engine, 'json-text')
@@ -267,7 +273,9 @@ describe.skipIf(!mysql.url)(mysql.label, () => {
         expect(await commitAndLoad(engine)).not.toBeNull()
         await engine.close()
         const rows = await db.select().from(sessions)
-        expect(rows).toEqual([{ id: 'abc', data: { 'string:name': 'Ada' }, expiresAt: expect.any(Number) }])
+        expect(rows).toEqual([
+          { id: 'abc', data: { 'string:name': 'Ada' }, expiresAt: expect.any(Number), owner: null },
+        ])
       } finally {
         await db.$client.promise().end()
       }

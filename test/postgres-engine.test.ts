@@ -140,16 +140,19 @@ describe.skipIf(!postgres.url)(postgres.label, () => {
     sharedStore: true,
     bulkSize: 1_000,
     timeout: 15_000,
+    // Declared, not read from an engine while the tests register: the database is made in beforeAll.
+    owners: true,
   })
 
   describe('postgresEngine({ url })', () => {
-    test('migrates an empty database: the sessions table, its expiry index, and one record per migration', async () => {
+    test('migrates an empty database: the sessions table, its expiry and owner indexes, one record per migration', async () => {
       const fresh = await freshDatabase('migrate')
       await (await postgresEngine({ url: fresh.url })).close()
       await (await postgresEngine({ url: fresh.url })).close()
       expect(await appliedMigrations(fresh.raw)).toBe(JOURNAL.entries.length)
       const indexes = await fresh.raw`SELECT indexname FROM pg_indexes WHERE tablename = 'sessions'`
       expect(indexes).toContainEqual({ indexname: 'sessions_expires_at_idx' })
+      expect(indexes).toContainEqual({ indexname: 'sessions_owner_idx' })
       expect(await tableExists(fresh.raw, MIGRATIONS_TABLE, 'drizzle')).toBe(true)
       expect(await tableExists(fresh.raw, '__drizzle_migrations', 'drizzle')).toBe(false)
     })
@@ -245,7 +248,9 @@ describe.skipIf(!postgres.url)(postgres.label, () => {
       const stored = await commitAndLoad(engine, 'from-drizzle')
       await engine.close()
       const rows = await db.select().from(sessions).where(eq(sessions.id, 'from-drizzle'))
-      expect(rows).toEqual([{ id: 'from-drizzle', data: { 'string:name': 'Ada' }, expiresAt: stored!.expiresAt }])
+      expect(rows).toEqual([
+        { id: 'from-drizzle', data: { 'string:name': 'Ada' }, expiresAt: stored!.expiresAt, owner: null },
+      ])
       await db.$client.close()
     })
 

@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe } from 'bun:test'
+import { afterAll, afterEach, beforeAll, beforeEach, describe, test } from 'bun:test'
 import type { SessionEngine } from '../engine.js'
 import { type ConformanceHarness, createSuiteClock, type SuiteClock } from './harness.js'
 import { registerOwnerTests } from './owner-tests.js'
@@ -28,6 +28,14 @@ export interface EngineConformanceOptions {
    * @default false
    */
   readonly sharedStore?: boolean
+  /**
+   * Whether the engines declare `capabilities.owners`, which adds the tests of `listByOwner` and `deleteByOwner`.
+   * Absent, the suite reads it from one engine it makes (and closes) while registering the tests, and fails when the
+   * factory cannot make one that early (it needs a `beforeAll` hook, or a server that may be absent): then give it.
+   * The owner tests fail for an engine that does not declare the capability.
+   * @default read from the engine
+   */
+  readonly owners?: boolean
 }
 
 /**
@@ -36,7 +44,7 @@ export interface EngineConformanceOptions {
  * test the suite empties the store with `deleteAll()`, so give it a store of its own; it closes every engine it opened.
  * Expiry is proven by passing later `now` values, except for engines with `capabilities.serverExpiry`: those get a few
  * real waits of two seconds each. Engines with `capabilities.owners` also get the tests of `listByOwner` and
- * `deleteByOwner`; to read that capability the suite opens one engine while registering its tests, and closes it.
+ * `deleteByOwner` (see the `owners` option for how the suite learns it).
  *
  * @example
  * import { runEngineConformance } from 'elysia-sessions/testing'
@@ -48,7 +56,7 @@ export function runEngineConformance(
   factory: EngineFactory,
   options: EngineConformanceOptions = {},
 ): void {
-  const { timeout = 30_000, bulkSize = 2_000, sharedStore = false } = options
+  const { timeout = 30_000, bulkSize = 2_000, sharedStore = false, owners } = options
   if (!(Number.isSafeInteger(bulkSize) && bulkSize >= 2)) {
     throw new RangeError(`runEngineConformance({ bulkSize }) needs an integer of at least 2, got ${String(bulkSize)}`)
   }
@@ -107,17 +115,40 @@ export function runEngineConformance(
     registerSessionTests(harness, { sharedStore })
     registerValueTests(harness)
     registerStoreTests(harness)
-    // Which tests exist must be known before any runs, so a first engine is opened here only to read its capabilities.
-    if (await declaresOwners(factory)) registerOwnerTests(harness)
+    // Which tests exist must be known before any runs, so an engine is made here only to read its capabilities.
+    const declared = owners ?? (await declaresOwners(factory, timeout))
+    if (declared === true) registerOwnerTests(harness)
+    if (declared === undefined) {
+      test('the suite learns whether the engine declares capabilities.owners', () => {
+        throw new Error(
+          `${name}: the factory could not make an engine while the tests were registered; pass runEngineConformance(name, factory, { owners: true }) (or false) to say whether the engine keeps an owner index`,
+        )
+      })
+    }
   })
 }
 
-/** Whether the engines `factory` makes declare `capabilities.owners`, read from one engine that is closed at once. */
-async function declaresOwners(factory: EngineFactory): Promise<boolean> {
-  const probe = await factory()
+/**
+ * Whether the engines `factory` makes declare `capabilities.owners`, read from one engine that is closed at once;
+ * `undefined` when the factory cannot make one yet (it fails, or takes longer than `timeout`).
+ */
+async function declaresOwners(factory: EngineFactory, timeout: number): Promise<boolean | undefined> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const made = (async () => factory())()
+  const tooLate = new Promise<undefined>((resolve) => {
+    timer = setTimeout(resolve, timeout, undefined)
+  })
   try {
-    return probe.capabilities?.owners === true
-  } finally {
+    const probe = await Promise.race([made, tooLate])
+    if (probe === undefined) {
+      made.then((late) => late.close()).catch(() => undefined)
+      return undefined
+    }
     await probe.close()
+    return probe.capabilities?.owners === true
+  } catch {
+    return undefined
+  } finally {
+    clearTimeout(timer)
   }
 }

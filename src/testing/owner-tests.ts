@@ -3,8 +3,6 @@ import type { SessionData, SessionEngine, SessionEntry } from '../engine.js'
 import { OWNER_KEY } from '../internal-keys.js'
 import { type ConformanceHarness, EXPIRY_WAIT, LONG_LIFETIME, newId, SHORT_LIFETIME } from './harness.js'
 
-const contractTest = test.serial
-
 /** How many concurrent commits the concurrency test runs against one session. */
 const CONCURRENT_COMMITS = 50
 
@@ -62,6 +60,19 @@ async function idsOf(harness: ConformanceHarness, owner: string): Promise<string
  * index follows every commit, delete, deleteAll and expiry.
  */
 export function registerOwnerTests(harness: ConformanceHarness): void {
+  const contractTest = (name: string, run: () => Promise<void>, timeout?: number) =>
+    test.serial(
+      name,
+      async () => {
+        const { engine } = harness
+        if (engine.capabilities?.owners !== true) {
+          throw new Error(`The ${engine.name} engine does not declare capabilities.owners`)
+        }
+        await run()
+      },
+      timeout,
+    )
+
   describe('listByOwner', () => {
     contractTest('listByOwner yields the sessions a commit gave the owner, with their data and expiry', async () => {
       const owned = new Map<string, { data: SessionData; expiresAt: number }>()

@@ -11,6 +11,7 @@ import { applyChanges } from '../apply-changes.js'
 import { checkBatchSize } from '../batch-size.js'
 import { closedError } from '../closed-error.js'
 import { deleteInBatches } from '../delete-in-batches.js'
+import { isStorableOwner, ownerColumnAfter, unstorableOwnerError } from '../owner-column.js'
 import { isSafeSessionId, unsafeIdError } from '../safe-id.js'
 import { createCallRunner, type Lease } from './calls.js'
 import type { SessionsTable } from './schema.js'
@@ -48,8 +49,16 @@ export function createMysqlEngine(pool: Pool, parts: MysqlEngineParts): SessionE
   const deleteBatches = (operation: string, deleteBatch: (lease: Lease) => Promise<number>) =>
     deleteInBatches(DELETE_BATCH, () => call(operation, deleteBatch))
 
+  const entryOf = (row: unknown[]): SessionEntry => ({
+    id: toId(row[0]),
+    data: toData(row[1]),
+    expiresAt: toExpiry(row[2]),
+  })
+
   return {
     name: 'mysql',
+
+    capabilities: { owners: true },
 
     load(id: string, now: number): Promise<StoredSession | null> {
       if (!isSafeSessionId(id)) return unknownId(null)
@@ -62,6 +71,9 @@ export function createMysqlEngine(pool: Pool, parts: MysqlEngineParts): SessionE
     async commit(id: string, changes: SessionChanges, now: number): Promise<boolean> {
       // Other ids could merge: utf8 turns lone surrogates into U+FFFD, and a lax sql_mode cuts long ids short.
       if (!isSafeSessionId(id)) throw unsafeIdError('mysqlEngine', id)
+      if (typeof changes.owner === 'string' && !isStorableOwner(changes.owner)) {
+        throw unstorableOwnerError('mysqlEngine')
+      }
       return call('commit', (lease) =>
         lease.transaction(async () => {
           await lease.write(statements.lockRow, { id })
@@ -69,7 +81,9 @@ export function createMysqlEngine(pool: Pool, parts: MysqlEngineParts): SessionE
           const stored = row && toExpiry(row[1]) > now ? toData(row[0]) : undefined
           if (!stored && changes.existingOnly) return false
           const data = table.data.mapToDriverValue(applyChanges(stored, changes))
-          await lease.write(statements.write, { id, data, expiresAt: changes.expiresAt })
+          const owner = ownerColumnAfter(changes, stored !== undefined)
+          const write = owner === undefined ? statements.write : statements.writeWithOwner
+          await lease.write(write, { id, data, expiresAt: changes.expiresAt, owner })
           return true
         }),
       )
@@ -104,10 +118,29 @@ export function createMysqlEngine(pool: Pool, parts: MysqlEngineParts): SessionE
           lease.rows(statements.pageAfter, { after, now, limit: batchSize }),
         )
         if (rows.length === 0) return
-        yield rows.map((row): SessionEntry => ({ id: toId(row[0]), data: toData(row[1]), expiresAt: toExpiry(row[2]) }))
+        yield rows.map(entryOf)
         if (rows.length < batchSize) return
         after = rows[rows.length - 1]![0] as Buffer
       }
+    },
+
+    listByOwner(owner: string, now: number): Promise<readonly SessionEntry[]> {
+      if (!isStorableOwner(owner)) return unknownId([])
+      return call('list sessions by owner', async (lease) =>
+        (await lease.rows(statements.listOwned, { owner, now })).map(entryOf),
+      )
+    },
+
+    deleteByOwner(owner: string, except: readonly string[], now: number): Promise<number> {
+      if (!isStorableOwner(owner)) return unknownId(0)
+      // Ids no row can have are left out, and with them the empty list MySQL cannot take.
+      const kept = except.filter(isSafeSessionId)
+      return call('delete sessions by owner', async (lease) => {
+        // As for sweeps: the rows it deletes are locked, and no gaps, so commits creating sessions never wait for it.
+        await lease.write(statements.readCommittedNext)
+        if (kept.length === 0) return lease.write(statements.deleteOwned, { owner, now })
+        return lease.write(statements.deleteOwnedExcept, { owner, now, except: kept })
+      })
     },
 
     async deleteExpired(now: number): Promise<number> {

@@ -14,6 +14,9 @@ const sessionDataText = customType<{ data: SessionData; driverData: string }>({
 /** The longest session id the table stores, in bytes of UTF-8; the plugin's ids have 32. */
 export const ID_MAX_BYTES = 255
 
+/** The longest owner id the table stores, in bytes of UTF-8: 256 UTF-16 code units take at most 768. */
+export const OWNER_MAX_BYTES = 768
+
 /**
  * The Drizzle definition of a MySQL sessions table named `name`, for apps that keep the table in their own schema
  * and migrations (then pass `migrate: false` to `mysqlEngine`).
@@ -32,8 +35,16 @@ export function sessionsTable<TName extends string>(name: TName) {
       data: sessionDataText('data').notNull(),
       /** When the session expires, in epoch milliseconds. */
       expiresAt: bigint('expires_at', { mode: 'number' }).notNull(),
+      /**
+       * The session's owner id as UTF-8, kept in step with the owner in its data by each commit; null without one.
+       * Binary, like the id: owners compare byte-wise, so owners differing in case or trailing spaces stay apart.
+       */
+      owner: varbinary('owner', { length: OWNER_MAX_BYTES }),
     },
-    (table) => [index(`${name}_expires_at_idx`).on(table.expiresAt)],
+    (table) => [
+      index(`${name}_expires_at_idx`).on(table.expiresAt),
+      index(`${name}_owner_idx`).on(table.owner, table.expiresAt),
+    ],
   )
 }
 

@@ -21,6 +21,9 @@ export function buildStatements(table: SessionsTable) {
   const db = drizzle.mock()
   const byId = eq(table.id, placeholder('id'))
   const alive = gt(table.expiresAt, placeholder('now'))
+  // The owner's live sessions, found through the (owner, expires_at) index.
+  const byOwner = and(eq(table.owner, placeholder('owner')), alive)
+  const writtenRow = { data: sql`${placeholder('data')}`, expiresAt: sql`${placeholder('expiresAt')}` }
   return {
     begin: fixedStatement('start transaction'),
     commit: fixedStatement('commit'),
@@ -43,11 +46,21 @@ export function buildStatements(table: SessionsTable) {
     readLocked: buildStatement(
       db.select({ data: table.data, expiresAt: table.expiresAt }).from(table).where(byId).for('update'),
     ),
-    write: buildStatement(
+    write: buildStatement(db.update(table).set(writtenRow).where(byId)),
+    /** `write` that also sets the owner column, for a commit that moves the owner or starts the session anew. */
+    writeWithOwner: buildStatement(
       db
         .update(table)
-        .set({ data: sql`${placeholder('data')}`, expiresAt: sql`${placeholder('expiresAt')}` })
+        .set({ ...writtenRow, owner: sql`${placeholder('owner')}` })
         .where(byId),
+    ),
+    listOwned: buildStatement(
+      db.select({ id: table.id, data: table.data, expiresAt: table.expiresAt }).from(table).where(byOwner),
+    ),
+    deleteOwned: buildStatement(db.delete(table).where(byOwner)),
+    /** `deleteOwned` but for the ids in `except`, which must not be empty: MySQL has no empty `IN ()`. */
+    deleteOwnedExcept: buildStatement(
+      db.delete(table).where(and(byOwner, sql`${table.id} NOT IN (${placeholder('except')})`)),
     ),
     moveExpiry: buildStatement(
       db

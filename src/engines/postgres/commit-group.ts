@@ -1,6 +1,7 @@
 import type { SQL } from 'bun'
 import type { SessionChanges, SessionData } from '../../engine.js'
 import { applyChanges } from '../apply-changes.js'
+import { ownerColumnAfter } from '../owner-column.js'
 import type { GroupedStatements } from './grouped-statements.js'
 import type { SessionsTable } from './schema.js'
 import { queryChanges, queryRows } from './statement.js'
@@ -39,10 +40,11 @@ interface RowState {
 
 /**
  * Applies `commits` in one transaction on `connection`, in two round trips: the first locks the rows of the sessions
- * that exist, in id order; the second writes those, inserts the new ones and commits. Commits to one id apply in their
- * order, each to what the one before left, exactly as one at a time would. A commit whose data cannot be encoded fails
- * alone. Before the second round trip `signal` is checked, so a group that timed out never commits, and `progress`
- * records that it is sent; any other failure leaves it to the connection's closing to roll back.
+ * that exist, in id order; the second writes those (with their owner column where a commit moved it, or where the
+ * session starts anew), inserts the new ones and commits. Commits to one id apply in their order, each to what the
+ * one before left, exactly as one at a time would. A commit whose data cannot be encoded fails alone. Before the
+ * second round trip `signal` is checked, so a group that timed out never commits, and `progress` records that it is
+ * sent; any other failure leaves it to the connection's closing to roll back.
  */
 export async function commitGroup(
   connection: SQL,
@@ -74,8 +76,9 @@ export async function commitGroup(
   }
   const stored = new Set(rowOf.keys())
 
-  // The JSON text each written id ends with.
+  // The JSON text each written id ends with, and the owner column of those whose commits set it.
   const written = new Map<string, string>()
+  const ownerOf = new Map<string, string | null>()
   const outcomes = commits.map(({ id, changes, now }): CommitOutcome => {
     const row = rowOf.get(id)
     const alive = row !== undefined && row.expiresAt > now
@@ -84,6 +87,8 @@ export async function commitGroup(
       const data = applyChanges(alive ? row.data : undefined, changes)
       written.set(id, table.data.mapToDriverValue(data) as string)
       rowOf.set(id, { data, expiresAt: changes.expiresAt })
+      const owner = ownerColumnAfter(changes, alive)
+      if (owner !== undefined) ownerOf.set(id, owner)
       return { wrote: true }
     } catch (error) {
       return { error }
@@ -94,13 +99,20 @@ export async function commitGroup(
   progress.committing = true
   const updated = [...written.keys()].filter((id) => stored.has(id))
   const created = [...written.keys()].filter((id) => !stored.has(id))
-  const rowsOf = (some: string[]) => ({
+  const rowsOf = (some: string[], withOwners: boolean) => ({
     ids: some,
     data: some.map((id) => written.get(id)),
     expiries: some.map((id) => rowOf.get(id)!.expiresAt),
+    ...(withOwners && {
+      owners: some.map((id) => ownerOf.get(id) ?? null),
+      ownerSet: some.map((id) => ownerOf.has(id)),
+    }),
   })
-  const updating = updated.length > 0 && queryChanges(connection, statements.writeRows, rowsOf(updated))
-  const inserting = created.length > 0 && queryRows(connection, statements.insertRows, rowsOf(created))
+  // The owner column of stored rows is written only by groups in which a commit moves an owner or starts one anew.
+  const ownersMoved = updated.some((id) => ownerOf.has(id))
+  const writeRows = ownersMoved ? statements.writeRowsWithOwners : statements.writeRows
+  const updating = updated.length > 0 && queryChanges(connection, writeRows, rowsOf(updated, ownersMoved))
+  const inserting = created.length > 0 && queryRows(connection, statements.insertRows, rowsOf(created, true))
   const [, inserted] = await Promise.all([updating, inserting, connection.unsafe('COMMIT')])
   if (!inserted || inserted.length === created.length) return outcomes
   // A session another transaction created since the lock: its commits all apply again, after that one.

@@ -1,5 +1,5 @@
 import type { SQL } from 'bun'
-import { and, count, eq, gt, inArray, lte, sql } from 'drizzle-orm'
+import { and, count, eq, gt, inArray, lte, not, sql } from 'drizzle-orm'
 import { drizzle } from 'drizzle-orm/bun-sql'
 import type {
   IterateOptions,
@@ -15,6 +15,7 @@ import { buildStatement } from '../built-statement.js'
 import { closedError } from '../closed-error.js'
 import { EngineTimeoutError, withinDeadline } from '../deadlines.js'
 import { deleteInBatches } from '../delete-in-batches.js'
+import { isStorableOwner, ownerColumnAfter, unstorableOwnerError } from '../owner-column.js'
 import { isSafeSessionId, unsafeIdError } from '../safe-id.js'
 import { createTurnQueue, type TurnQueueLimits } from '../turn-queue.js'
 import { type CommitOutcome, commitGroup, type GroupCommit } from './commit-group.js'
@@ -118,12 +119,26 @@ export function createPostgresEngine(client: SQL, parts: PostgresEngineParts): S
       .onConflictDoUpdate({ target: table.id, set: { id: sql`excluded.${sql.identifier('id')}` } })
       .returning({ data: table.data, expiresAt: table.expiresAt }),
   )
-  const writeRow = buildStatement(
+  // The column's own encoder writes the data as JSON text; `set` takes no bare placeholder.
+  const writtenRow = {
+    data: sql`${sql.param(placeholder('data'), table.data)}`,
+    expiresAt: sql`${placeholder('expiresAt')}`,
+  }
+  const writeRow = buildStatement(db.update(table).set(writtenRow).where(byId))
+  const writeRowWithOwner = buildStatement(
     db
       .update(table)
-      // The column's own encoder writes the data as JSON text; `set` takes no bare placeholder.
-      .set({ data: sql`${sql.param(placeholder('data'), table.data)}`, expiresAt: sql`${placeholder('expiresAt')}` })
+      .set({ ...writtenRow, owner: sql`${placeholder('owner')}` })
       .where(byId),
+  )
+
+  // The owner's statements, on its index; `except` is an array of ids, possibly empty.
+  const byOwner = and(eq(table.owner, placeholder('owner')), alive)
+  const listOwned = buildStatement(
+    db.select({ id: table.id, data: table.data, expiresAt: table.expiresAt }).from(table).where(byOwner),
+  )
+  const deleteOwned = buildStatement(
+    db.delete(table).where(and(byOwner, not(sql`${table.id} = ANY(${placeholder('except')}::text[])`))),
   )
   // The server itself ends what the engine would wait on no longer: a lock wait, a statement, and a transaction left
   // idle by a client that hangs, whose row lock would otherwise block every later commit of the session.
@@ -133,6 +148,13 @@ export function createPostgresEngine(client: SQL, parts: PostgresEngineParts): S
     `SET LOCAL statement_timeout = ${operationTimeout}`,
     `SET LOCAL idle_in_transaction_session_timeout = ${operationTimeout}`,
   ].join('; ')
+  // Planned on the index whatever the table held when the connection first prepared them, as for commit groups.
+  const beginIndexed = `${beginBounded}; SET LOCAL enable_seqscan = off`
+  /** Runs `run`'s statement in a bounded transaction planned without sequential scans, sent in one round trip. */
+  const runIndexed = async <T>(connection: SQL, run: () => Promise<T>): Promise<T> => {
+    const [, result] = await Promise.all([connection.unsafe(beginIndexed), run(), connection.unsafe('COMMIT')])
+    return result
+  }
 
   /** Commits in one transaction; a failure leaves it to the connection's closing to roll it back. */
   const commitOn = async (connection: SQL, id: string, changes: SessionChanges, now: number): Promise<boolean> => {
@@ -143,7 +165,10 @@ export function createPostgresEngine(client: SQL, parts: PostgresEngineParts): S
       await connection.unsafe('ROLLBACK')
       return false
     }
-    await queryChanges(connection, writeRow, { id, data: applyChanges(stored, changes), expiresAt: changes.expiresAt })
+    const data = applyChanges(stored, changes)
+    const owner = ownerColumnAfter(changes, stored !== undefined)
+    const write = owner === undefined ? writeRow : writeRowWithOwner
+    await queryChanges(connection, write, { id, data, expiresAt: changes.expiresAt, owner })
     await connection.unsafe('COMMIT')
     return true
   }
@@ -304,8 +329,16 @@ export function createPostgresEngine(client: SQL, parts: PostgresEngineParts): S
   const deleteBatches = (what: string, deleteBatch: (connection: SQL) => Promise<number>) =>
     deleteInBatches(DELETE_BATCH, () => call(what, deleteBatch))
 
+  const entryOf = (row: unknown[]): SessionEntry => ({
+    id: row[0] as string,
+    data: dataOf(row[1]),
+    expiresAt: expiryOf(row[2]),
+  })
+
   return {
     name: 'postgres',
+
+    capabilities: { owners: true },
 
     load(id: string, now: number): Promise<StoredSession | null> {
       if (!isSafeSessionId(id)) return unknownId(null)
@@ -315,6 +348,9 @@ export function createPostgresEngine(client: SQL, parts: PostgresEngineParts): S
     commit(id: string, changes: SessionChanges, now: number): Promise<boolean> {
       if (!isSafeSessionId(id)) {
         return Promise.reject(unsafeIdError('postgresEngine', id))
+      }
+      if (typeof changes.owner === 'string' && !isStorableOwner(changes.owner)) {
+        return Promise.reject(unstorableOwnerError('postgresEngine'))
       }
       return addGroupedCall(commits, { id, changes, now }, operationTimeout, commitTimedOut)
     },
@@ -352,12 +388,27 @@ export function createPostgresEngine(client: SQL, parts: PostgresEngineParts): S
           queryRows(connection, pageAfter, { after, now, limit: batchSize }),
         )
         if (rows.length === 0) return
-        yield rows.map(
-          (row): SessionEntry => ({ id: row[0] as string, data: dataOf(row[1]), expiresAt: expiryOf(row[2]) }),
-        )
+        yield rows.map(entryOf)
         if (rows.length < batchSize) return
         after = rows[rows.length - 1]![0] as string
       }
+    },
+
+    listByOwner(owner: string, now: number): Promise<readonly SessionEntry[]> {
+      if (!isStorableOwner(owner)) return unknownId([])
+      return call('listByOwner', async (connection) =>
+        (await runIndexed(connection, () => queryRows(connection, listOwned, { owner, now }))).map(entryOf),
+      )
+    },
+
+    deleteByOwner(owner: string, except: readonly string[], now: number): Promise<number> {
+      if (!isStorableOwner(owner)) return unknownId(0)
+      return call('deleteByOwner', (connection) =>
+        // Ids no row can have are left out: a text array cannot hold every one of them.
+        runIndexed(connection, () =>
+          queryChanges(connection, deleteOwned, { owner, now, except: except.filter(isSafeSessionId) }),
+        ),
+      )
     },
 
     deleteExpired(now: number): Promise<number> {

@@ -29,8 +29,13 @@ export function sessionsTable<TName extends string>(name: TName) {
       data: jsonText('data').notNull(),
       /** When the session expires, in epoch milliseconds. */
       expiresAt: bigint('expires_at', { mode: 'number' }).notNull(),
+      /** The session's owner id, kept in step with the owner in its data by each commit; null without one. */
+      owner: text('owner'),
     },
-    (table) => [index(`${name}_expires_at_idx`).on(table.expiresAt)],
+    (table) => [
+      index(`${name}_expires_at_idx`).on(table.expiresAt),
+      index(`${name}_owner_idx`).on(table.owner, table.expiresAt),
+    ],
   )
 }
 
