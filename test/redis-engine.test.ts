@@ -92,6 +92,7 @@ describe.skipIf(!redis.url)(redis.label, () => {
   runEngineConformance('redis', () => redisEngine({ url, prefix: `${root}conformance:` }), {
     sharedStore: true,
     timeout: 15_000,
+    owners: true,
   })
 
   /** Engines a test opens; closed after the file. */

@@ -1,12 +1,41 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import type { RedisClient } from 'bun'
-import { scanPatternOf } from '../../src/engines/redis/keys.js'
+import { isOwnerSetKey, ownerSetKeyOf, scanPatternOf, sessionIdOf } from '../../src/engines/redis/keys.js'
 import { deleteKeysStartingWith, openRawClient, uniquePrefix } from '../support/redis.js'
 import { testService } from '../support/services.js'
 
 const redis = testService('REDIS_URL', 'redis keys')
 const HOUR = 3_600_000
 const root = uniquePrefix('keys')
+
+describe('owner set keys', () => {
+  const prefix = 'sess:'
+  const owners = ['alice', '', 'a"b', 'a\\"b', 'a:b', 'owner:"x"', '\uD800', '\uFFFD', 'ü', 'a*?[b]']
+
+  test('every owner has a key of its own, which is taken for an owner set and never for a session', () => {
+    const keys = owners.map((owner) => ownerSetKeyOf(prefix, owner))
+    expect(new Set(keys).size).toBe(owners.length)
+    for (const key of keys) {
+      expect(isOwnerSetKey(prefix, key)).toBe(true)
+      expect(sessionIdOf(prefix, key)).toBeUndefined()
+    }
+  })
+
+  test('owner sets of nested prefixes, and keys that only look like owner sets, are not taken for this prefix’s', () => {
+    for (const nested of ['sess:owner:', 'sess:owner:"', 'sess:a:', 'sess:owner:"x:']) {
+      for (const owner of owners) expect(isOwnerSetKey(prefix, ownerSetKeyOf(nested, owner))).toBe(false)
+    }
+    const lookalikes = [
+      'sess:owner:alice',
+      'sess:owner:"alice',
+      'sess:owner:"a"b"',
+      'sess:owner:"\\u0061"',
+      'sess:owner:1',
+    ]
+    for (const key of lookalikes) expect(isOwnerSetKey(prefix, key)).toBe(false)
+    expect(isOwnerSetKey('other:', ownerSetKeyOf(prefix, 'alice'))).toBe(false)
+  })
+})
 
 describe.skipIf(!redis.url)(redis.label, () => {
   let raw: RedisClient

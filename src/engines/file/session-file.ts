@@ -5,7 +5,12 @@ import { sessionFileName, tempFileName } from './file-names.js'
 
 /** What reading one session file found. */
 export type SessionFileRead =
-  | { readonly status: 'found'; readonly session: StoredSession }
+  | {
+      readonly status: 'found'
+      readonly session: StoredSession
+      /** The session's owner as the last commit that set one left it; undefined when it has none. */
+      readonly owner: string | undefined
+    }
   /** No such file (it may have been deleted since the folder was listed), or a folder in its place. */
   | { readonly status: 'missing' }
   /** The file was read but does not hold a session. */
@@ -25,23 +30,30 @@ export async function readSessionFile(path: string): Promise<SessionFileRead> {
     return { status: 'unreadable', cause: error }
   }
   try {
-    return { status: 'found', session: parseSessionFile(text) }
+    return { status: 'found', ...parseSessionFile(text) }
   } catch (error) {
     return { status: 'corrupt', cause: error }
   }
 }
 
 /**
- * Writes the session `id` atomically: a reader, or a process that crashes mid-write, sees the old file or the new
- * one, never a part. With `fsync` the new content is on disk before it replaces the old, so a power loss cannot tear
- * it either.
+ * Writes the session `id` atomically, with its `owner` when it has one: a reader, or a process that crashes
+ * mid-write, sees the old file or the new one, never a part. With `fsync` the new content is on disk before it
+ * replaces the old, so a power loss cannot tear it either.
  */
-export async function writeSessionFile(dir: string, id: string, session: StoredSession, fsync: boolean): Promise<void> {
+export async function writeSessionFile(
+  dir: string,
+  id: string,
+  session: StoredSession,
+  owner: string | undefined,
+  fsync: boolean,
+): Promise<void> {
   const tempPath = join(dir, tempFileName(id))
   const handle = await open(tempPath, 'wx', 0o600)
+  const { expiresAt, data } = session
   try {
     try {
-      await handle.writeFile(JSON.stringify({ expiresAt: session.expiresAt, data: session.data }))
+      await handle.writeFile(JSON.stringify(owner === undefined ? { expiresAt, data } : { expiresAt, data, owner }))
       if (fsync) await handle.sync()
     } finally {
       await handle.close()
@@ -71,16 +83,23 @@ export function hasCode(error: unknown, code: string): boolean {
   return error instanceof Error && (error as NodeJS.ErrnoException).code === code
 }
 
-function parseSessionFile(text: string): StoredSession {
+function parseSessionFile(text: string): { session: StoredSession; owner: string | undefined } {
   const parsed: unknown = JSON.parse(text)
   if (isJsonObject(parsed)) {
-    const { expiresAt, data } = parsed
-    if (typeof expiresAt === 'number' && Number.isFinite(expiresAt) && isJsonObject(data)) {
+    const { expiresAt, data, owner } = parsed
+    if (
+      typeof expiresAt === 'number' &&
+      Number.isFinite(expiresAt) &&
+      isJsonObject(data) &&
+      (owner === undefined || typeof owner === 'string')
+    ) {
       // JSON.parse makes a key named "__proto__" an own property, so it stays data.
-      return { data: data as SessionData, expiresAt }
+      return { session: { data: data as SessionData, expiresAt }, owner }
     }
   }
-  throw new Error('expected a JSON object with a finite number "expiresAt" and an object "data"')
+  throw new Error(
+    'expected a JSON object with a finite number "expiresAt", an object "data" and, if any, a string "owner"',
+  )
 }
 
 function isJsonObject(value: unknown): value is Record<string, unknown> {

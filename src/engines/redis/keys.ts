@@ -41,3 +41,35 @@ export function dataFieldOf(key: string): string {
 export function keyOfDataField(field: string): string {
   return JSON.parse(field) as string
 }
+
+/** The hash field that holds the key of the owner set a session is in; absent when the session has no owner. */
+export const OWNER_SET_FIELD = 'ownerSet'
+
+/** What every owner set's key has after the prefix, before the owner's JSON text. */
+const OWNER_SET_MARK = 'owner:'
+
+/**
+ * The key of the set that holds the session keys of `owner`: the prefix, `owner:` and the owner's JSON text. It ends
+ * with `"`, which no session id has, and a `"` inside the JSON text is escaped, so it is never a session key nor an
+ * owner set of a nested prefix; lone surrogates are escaped too, so every owner has a key of its own.
+ */
+export function ownerSetKeyOf(prefix: string, owner: string): string {
+  return `${prefix}${OWNER_SET_MARK}${JSON.stringify(owner)}`
+}
+
+/** The MATCH pattern that finds the owner sets under `prefix` (and keys that only look like them). */
+export function ownerSetPatternOf(prefix: string): string {
+  return `${escapeGlob(`${prefix}${OWNER_SET_MARK}"`)}*`
+}
+
+/** Whether `key` is exactly what `ownerSetKeyOf(prefix, owner)` gives for some owner. */
+export function isOwnerSetKey(prefix: string, key: string): boolean {
+  if (!key.startsWith(`${prefix}${OWNER_SET_MARK}"`)) return false
+  const text = key.slice(prefix.length + OWNER_SET_MARK.length)
+  try {
+    const owner: unknown = JSON.parse(text)
+    return typeof owner === 'string' && JSON.stringify(owner) === text
+  } catch {
+    return false
+  }
+}
