@@ -63,7 +63,7 @@ function ownersApp(engine: SessionEngine, options: AppOptions = {}) {
     release: () => releaseSlowWrite(),
   }
   const app = new Elysia()
-    // SQLite without its owner index would warn on every test: a quiet logger unless a test reads it.
+    // Engines without an owner index warn once per plugin: a quiet logger unless a test reads it.
     .use(session({ secret: SECRET, engine, gcInterval: 0, logger: recordingLogger(), ...options }))
     .post('/login/:user', async ({ session, params, headers }) => {
       await session.regenerate()

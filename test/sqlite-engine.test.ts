@@ -2,7 +2,7 @@ import { Database } from 'bun:sqlite'
 import { afterAll, describe, expect, test } from 'bun:test'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { generateSQLiteDrizzleJson, generateSQLiteMigration } from 'drizzle-kit/api'
 import { drizzle } from 'drizzle-orm/bun-sqlite'
 import { SessionConfigError, type SessionEngine, type StoredSession } from 'elysia-sessions'
@@ -14,23 +14,25 @@ import {
   sqliteEngine,
 } from 'elysia-sessions/engines/sqlite'
 import { runEngineConformance } from 'elysia-sessions/testing'
-import { freshDatabasePath, openRaw } from './support/sqlite.js'
-
-const MIGRATIONS = resolve(import.meta.dir, '../drizzle/sqlite')
+import { bundledMigrations, freshDatabasePath, openRaw, SQLITE_MIGRATIONS } from './support/sqlite.js'
 
 const folder = mkdtempSync(join(tmpdir(), 'elysia-sessions-sqlite-'))
 afterAll(() => rmSync(folder, { recursive: true, force: true }))
 
 let files = 0
-runEngineConformance('sqlite (file)', () => sqliteEngine({ path: join(folder, `own-${files++}.sqlite`) }))
+// Said here rather than read from the engine: an engine that stopped declaring owners would fail the owner tests.
+runEngineConformance('sqlite (file)', () => sqliteEngine({ path: join(folder, `own-${files++}.sqlite`) }), {
+  owners: true,
+})
 runEngineConformance(
   'sqlite (two connections on one file)',
   () => sqliteEngine({ path: join(folder, 'shared.sqlite') }),
   {
     sharedStore: true,
+    owners: true,
   },
 )
-runEngineConformance('sqlite (:memory:)', () => sqliteEngine({ path: ':memory:' }))
+runEngineConformance('sqlite (:memory:)', () => sqliteEngine({ path: ':memory:' }), { owners: true })
 
 const HOUR = 3_600_000
 
@@ -57,7 +59,7 @@ describe('sqliteEngine({ path })', () => {
     await (await sqliteEngine({ path })).close()
     await (await sqliteEngine({ path })).close()
     const raw = openRaw(path)
-    expect(raw.query(`SELECT count(*) AS n FROM ${MIGRATIONS_TABLE}`).get()).toEqual({ n: 1 })
+    expect(raw.query(`SELECT count(*) AS n FROM ${MIGRATIONS_TABLE}`).get()).toEqual({ n: bundledMigrations().length })
     expect(raw.query("SELECT name FROM sqlite_master WHERE name = '__drizzle_migrations'").get()).toBeNull()
     raw.close()
   })
@@ -106,7 +108,7 @@ describe('sqliteEngine({ database })', () => {
     const engine = await sqliteEngine({ database: db, migrate: true })
     expect(await commitAndLoad(engine)).not.toBeNull()
     const rows = await db.select().from(sessions)
-    expect(rows).toEqual([{ id: 'abc', data: { 'string:name': 'Ada' }, expiresAt: expect.any(Number) }])
+    expect(rows).toEqual([{ id: 'abc', data: { 'string:name': 'Ada' }, expiresAt: expect.any(Number), owner: null }])
     await engine.close()
   })
 
@@ -178,12 +180,9 @@ describe('sqliteEngine options', () => {
 
 describe('bundled migrations', () => {
   test('match the schema: drizzle-kit finds nothing to generate (run bun run db:generate after a schema change)', async () => {
-    const journal = JSON.parse(readFileSync(join(MIGRATIONS, 'meta/_journal.json'), 'utf8')) as {
-      entries: { idx: number; tag: string }[]
-    }
-    const last = journal.entries.at(-1)!
+    const last = bundledMigrations().at(-1)!
     const snapshot = JSON.parse(
-      readFileSync(join(MIGRATIONS, `meta/${String(last.idx).padStart(4, '0')}_snapshot.json`), 'utf8'),
+      readFileSync(join(SQLITE_MIGRATIONS, `meta/${String(last.idx).padStart(4, '0')}_snapshot.json`), 'utf8'),
     )
     const current = await generateSQLiteDrizzleJson({ sessions })
     expect(await generateSQLiteMigration(snapshot, current)).toEqual([])

@@ -15,7 +15,14 @@ import {
   startServer,
   stopServer,
 } from './support/server-process.js'
-import { eventually, insertRows, openRaw, rowCount } from './support/sqlite.js'
+import {
+  bundledMigrations,
+  eventually,
+  insertRows,
+  migrateAsOlderRelease,
+  openRaw,
+  rowCount,
+} from './support/sqlite.js'
 
 const folder = mkdtempSync(join(tmpdir(), 'elysia-sessions-multi-process-'))
 
@@ -54,13 +61,43 @@ describe('sqlite engine across processes', () => {
       const raw = openRaw(path)
       try {
         const applied = raw.query(`SELECT count(*) AS n FROM ${MIGRATIONS_TABLE}`).get() as { n: number }
-        expect(applied.n).toBe(1)
+        expect(applied.n).toBe(bundledMigrations().length)
         expect(tableExists(raw, 'sessions')).toBe(true)
         expect(rowCount(raw)).toBe(4)
       } finally {
         raw.close()
       }
 
+      expect(await Promise.all(servers.map(stopServer))).toEqual(servers.map(() => CLEAN_STOP))
+    } finally {
+      await Promise.all(servers.map((server) => killNow(server.child)))
+    }
+  }, 20_000)
+
+  test('four processes of a new release starting at once on a file of the previous one all come up and upgrade it once', async () => {
+    const path = newDatabasePath()
+    migrateAsOlderRelease(path, bundledMigrations().length - 1)
+    const old = openRaw(path)
+    old.query('INSERT INTO sessions (id, data, expires_at) VALUES (?, ?, ?)').run('kept', '{}', Date.now() + 60_000)
+    old.close()
+    const startAt = Date.now() + 1_500
+    const started = await Promise.allSettled(
+      Array.from({ length: 4 }, () => startServer('sqlite', { options: { path: path }, startAt })),
+    )
+    const servers = started.flatMap((each) => (each.status === 'fulfilled' ? [each.value] : []))
+    try {
+      const failures = started.flatMap((each) => (each.status === 'rejected' ? [String(each.reason)] : []))
+      expect(failures).toEqual([])
+      const writes = await Promise.all(servers.map((server, index) => setKey(server, 'who', `server ${index}`)))
+      expect(writes.map((write) => write.status)).toEqual([200, 200, 200, 200])
+      const raw = openRaw(path)
+      try {
+        const applied = raw.query(`SELECT count(*) AS n FROM ${MIGRATIONS_TABLE}`).get() as { n: number }
+        expect(applied.n).toBe(bundledMigrations().length)
+        expect(rowCount(raw)).toBe(5)
+      } finally {
+        raw.close()
+      }
       expect(await Promise.all(servers.map(stopServer))).toEqual(servers.map(() => CLEAN_STOP))
     } finally {
       await Promise.all(servers.map((server) => killNow(server.child)))
@@ -210,7 +247,9 @@ describe('sqlite engine across processes', () => {
     const raw = openRaw(path)
     try {
       expect(tableExists(raw, 'sessions')).toBe(true)
-      expect((raw.query(`SELECT count(*) AS n FROM ${MIGRATIONS_TABLE}`).get() as { n: number }).n).toBe(1)
+      expect((raw.query(`SELECT count(*) AS n FROM ${MIGRATIONS_TABLE}`).get() as { n: number }).n).toBe(
+        bundledMigrations().length,
+      )
       // The host's bookkeeping is untouched.
       expect(raw.query('SELECT hash FROM __drizzle_migrations').all()).toEqual([{ hash: 'host-app-hash' }])
     } finally {

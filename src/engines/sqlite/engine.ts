@@ -1,5 +1,5 @@
 import type { Database, SQLQueryBindings } from 'bun:sqlite'
-import { and, count, eq, gt, inArray, lte, sql } from 'drizzle-orm'
+import { and, count, eq, gt, inArray, lte, notInArray, sql } from 'drizzle-orm'
 import { drizzle } from 'drizzle-orm/bun-sqlite'
 import type {
   IterateOptions,
@@ -78,6 +78,27 @@ export function createSqliteEngine(connection: Database, parts: SqliteEnginePart
       }),
     ['id', 'data', 'expiresAt'],
   )
+  // The upsert of a commit that sets or removes the owner, or creates the session: the plain upsert above leaves the
+  // owner column as it is, so a commit that keeps the owner writes no more than it did before owners existed.
+  const upsertWithOwner = prepare<[id: string, data: string, expiresAt: number, owner: string | null]>(
+    db
+      .insert(table)
+      .values({
+        id: placeholder('id'),
+        data: placeholder('data'),
+        expiresAt: placeholder('expiresAt'),
+        owner: placeholder('owner'),
+      })
+      .onConflictDoUpdate({
+        target: table.id,
+        set: {
+          data: sql`excluded.${sql.identifier(table.data.name)}`,
+          expiresAt: sql`excluded.${sql.identifier(table.expiresAt.name)}`,
+          owner: sql`excluded.${sql.identifier(table.owner.name)}`,
+        },
+      }),
+    ['id', 'data', 'expiresAt', 'owner'],
+  )
   const moveExpiry = prepare<[expiresAt: number, id: string, now: number]>(
     db
       .update(table)
@@ -96,6 +117,27 @@ export function createSqliteEngine(connection: Database, parts: SqliteEnginePart
       .orderBy(table.id)
       .limit(placeholder('limit')),
     ['after', 'now', 'limit'],
+  )
+  const listOwned = prepare<[owner: string, now: number]>(
+    db
+      .select({ id: table.id, data: table.data, expiresAt: table.expiresAt })
+      .from(table)
+      .where(and(eq(table.owner, placeholder('owner')), alive)),
+    ['owner', 'now'],
+  )
+  // The ids to keep arrive as one JSON array, so one prepared statement serves any number of them.
+  const deleteOwnedExcept = prepare<[owner: string, now: number, except: string]>(
+    db
+      .delete(table)
+      .where(
+        and(
+          eq(table.owner, placeholder('owner')),
+          alive,
+          notInArray(table.id, sql`(select value from json_each(${placeholder('except')}))`),
+        ),
+      )
+      .returning({ id: table.id }),
+    ['owner', 'now', 'except'],
   )
   const expiredIds = db
     .select({ id: table.id })
@@ -132,7 +174,9 @@ export function createSqliteEngine(connection: Database, parts: SqliteEnginePart
     const stored = readAlive(id, now)
     if (!stored && changes.existingOnly) return false
     const text = JSON.stringify(applyChanges(stored?.data, changes))
-    upsert.run(id, text, changes.expiresAt)
+    // A session created afresh may replace an expired row that still holds its last owner.
+    if (changes.owner !== undefined || !stored) upsertWithOwner.run(id, text, changes.expiresAt, changes.owner ?? null)
+    else upsert.run(id, text, changes.expiresAt)
     cache?.set(id, text, changes.expiresAt)
     return true
   }
@@ -208,6 +252,7 @@ export function createSqliteEngine(connection: Database, parts: SqliteEnginePart
 
   return {
     name: 'sqlite',
+    capabilities: { owners: true },
 
     load(id: string, now: number): Promise<StoredSession | null> {
       return inBatch(() => readAlive(id, now), false)
@@ -251,6 +296,25 @@ export function createSqliteEngine(connection: Database, parts: SqliteEnginePart
         if (rows.length < batchSize) return
         after = rows[rows.length - 1]![0] as string
       }
+    },
+
+    listByOwner(owner: string, now: number): Promise<readonly SessionEntry[]> {
+      return inBatch(
+        () =>
+          listOwned
+            .values(owner, now)
+            .map((row): SessionEntry => ({ id: row[0] as string, data: dataOf(row[1]), expiresAt: expiryOf(row[2]) })),
+        false,
+      )
+    },
+
+    deleteByOwner(owner: string, except: readonly string[], now: number): Promise<number> {
+      const keep = JSON.stringify(except)
+      return inBatch(() => {
+        const deleted = deleteOwnedExcept.values(owner, now, keep)
+        if (cache) for (const [id] of deleted) cache.delete(id as string)
+        return deleted.length
+      }, true)
     },
 
     deleteExpired(now: number): Promise<number> {

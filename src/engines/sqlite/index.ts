@@ -69,6 +69,7 @@ export async function sqliteEngine(options: SqliteEngineOptions): Promise<Sessio
       }
     }
     requireTable(connection, table)
+    requireOwnerColumn(connection, table)
     return createSqliteEngine(connection, {
       table: sessionsTable(table),
       ownsConnection,
@@ -129,6 +130,15 @@ function requireTable(connection: Database, table: string): void {
   if (found) return
   throw new SessionConfigError(
     `SQLite table '${table}' does not exist in ${describeFile(connection)}. Create it from sessionsTable('${table}') in your migrations, or let the engine create the default 'sessions' table with migrate: true.`,
+  )
+}
+
+/** Fails at startup when a table the app created from an older `sessionsTable` lacks the owner column. */
+function requireOwnerColumn(connection: Database, table: string): void {
+  const found = connection.query('SELECT 1 FROM pragma_table_info(?) WHERE name = ?').get(table, 'owner')
+  if (found) return
+  throw new SessionConfigError(
+    `SQLite table '${table}' in ${describeFile(connection)} has no 'owner' column, which sessionsTable('${table}') now defines. Generate a migration for it with drizzle-kit (drizzle-kit generate), or let the engine migrate the default 'sessions' table with migrate: true.`,
   )
 }
 

@@ -15,8 +15,9 @@ const MIGRATION_ATTEMPTS = 5
 
 /**
  * Applies the bundled migrations that are not applied yet. Drizzle's migrator reads what was applied before it takes
- * the write lock, so two processes starting on a fresh file can both try the first migration; the loser fails on
- * `CREATE TABLE` and, on the next attempt, sees the winner's record and skips it.
+ * the write lock, so two processes starting on a fresh file (or on one an older release made) can both try the same
+ * migration; the loser fails on its first statement (`CREATE TABLE`, `ALTER TABLE ... ADD`) and, on the next attempt,
+ * sees the winner's record and skips it.
  */
 export function applyMigrations(connection: Database): void {
   const statements = preparedStatements(connection)
@@ -41,12 +42,18 @@ function migrateWithRetries(db: BunSQLiteDatabase): void {
   }
 }
 
-/** The failures of a migration another process applied first: its table exists, or its lock is held. */
+/**
+ * The failures of a migration another process applied first: its table or index exists, its column exists, or its lock
+ * is held.
+ */
 function lostTheRace(error: unknown): boolean {
   // Drizzle wraps SQLite's error in its own, with SQLite's as the cause.
   for (let current = error; current instanceof Error; current = current.cause) {
     const { code } = current as { code?: unknown }
-    if (code === 'SQLITE_BUSY' || current.message.includes('already exists')) return true
+    const { message } = current
+    if (code === 'SQLITE_BUSY' || message.includes('already exists') || message.includes('duplicate column name')) {
+      return true
+    }
   }
   return false
 }

@@ -1,3 +1,4 @@
+import { isNotNull } from 'drizzle-orm'
 import { index, integer, sqliteTable, text } from 'drizzle-orm/sqlite-core'
 import type { SessionData } from '../../engine.js'
 
@@ -19,8 +20,14 @@ export function sessionsTable<TName extends string>(name: TName) {
       data: text('data', { mode: 'json' }).$type<SessionData>().notNull(),
       /** When the session expires, in epoch milliseconds. */
       expiresAt: integer('expires_at').notNull(),
+      /** The session's owner id, or null for a session without one; the same value as the owner in `data`. */
+      owner: text('owner'),
     },
-    (table) => [index(`${name}_expires_at_idx`).on(table.expiresAt)],
+    (table) => [
+      index(`${name}_expires_at_idx`).on(table.expiresAt),
+      // Partial: sessions without an owner (most of them) cost the index nothing when they are written.
+      index(`${name}_owner_idx`).on(table.owner).where(isNotNull(table.owner)),
+    ],
   )
 }
 
