@@ -312,7 +312,7 @@ describe('upgrading a SQLite database made before owners', () => {
   }, 15_000)
 
   test('adds the column and its index in place, without copying the table', () => {
-    const migration = readFileSync(join(SQLITE_MIGRATIONS, '0001_owner.sql'), 'utf8')
+    const migration = readFileSync(join(SQLITE_MIGRATIONS, '0001_owners.sql'), 'utf8')
     expect(migration).toContain('ALTER TABLE `sessions` ADD `owner` text;')
     expect(migration).not.toMatch(/DROP TABLE|INSERT INTO/)
   })
