@@ -96,6 +96,17 @@ export function registerOwnerTests(harness: ConformanceHarness): void {
       expect(await idsOf(harness, 'alic')).toEqual([])
     })
 
+    contractTest('owners that differ only in characters UTF-8 cannot carry as they are stay apart', async () => {
+      // A lone surrogate, its look-alikes, U+0000 and a control character: any string of up to 256 code units is an owner.
+      const owners = ['a\uD800b', 'a\uDC00b', 'a\uFFFDb', 'a\u0000b', 'a\u0001b', '\u0001ab', 'a']
+      const ids = new Map(owners.map((owner) => [owner, newId()]))
+      for (const [owner, id] of ids) await commitOwned(harness, id, { owner })
+      for (const [owner, id] of ids) expect(await idsOf(harness, owner)).toEqual([id])
+      const now = harness.clock.now()
+      expect(await deleteByOwner(harness.engine, 'a\uD800b', [], now)).toBe(1)
+      for (const [owner, id] of ids) expect(await idsOf(harness, owner)).toEqual(owner === 'a\uD800b' ? [] : [id])
+    })
+
     contractTest('a commit that leaves the owner unchanged keeps the session listed, with its new data', async () => {
       const id = newId()
       await commitOwned(harness, id, { owner: 'alice', set: { 'int:count': 1 } })

@@ -11,7 +11,7 @@ import { applyChanges } from '../apply-changes.js'
 import { checkBatchSize } from '../batch-size.js'
 import { closedError } from '../closed-error.js'
 import { deleteInBatches } from '../delete-in-batches.js'
-import { isStorableOwner, ownerColumnAfter, unstorableOwnerError } from '../owner-column.js'
+import { ownerColumnAfter, ownerColumnValue } from '../owner-column.js'
 import { isSafeSessionId, unsafeIdError } from '../safe-id.js'
 import { createCallRunner, type Lease } from './calls.js'
 import type { SessionsTable } from './schema.js'
@@ -71,9 +71,6 @@ export function createMysqlEngine(pool: Pool, parts: MysqlEngineParts): SessionE
     async commit(id: string, changes: SessionChanges, now: number): Promise<boolean> {
       // Other ids could merge: utf8 turns lone surrogates into U+FFFD, and a lax sql_mode cuts long ids short.
       if (!isSafeSessionId(id)) throw unsafeIdError('mysqlEngine', id)
-      if (typeof changes.owner === 'string' && !isStorableOwner(changes.owner)) {
-        throw unstorableOwnerError('mysqlEngine')
-      }
       return call('commit', (lease) =>
         lease.transaction(async () => {
           await lease.write(statements.lockRow, { id })
@@ -125,21 +122,20 @@ export function createMysqlEngine(pool: Pool, parts: MysqlEngineParts): SessionE
     },
 
     listByOwner(owner: string, now: number): Promise<readonly SessionEntry[]> {
-      if (!isStorableOwner(owner)) return unknownId([])
       return call('list sessions by owner', async (lease) =>
-        (await lease.rows(statements.listOwned, { owner, now })).map(entryOf),
+        (await lease.rows(statements.listOwned, { owner: ownerColumnValue(owner), now })).map(entryOf),
       )
     },
 
     deleteByOwner(owner: string, except: readonly string[], now: number): Promise<number> {
-      if (!isStorableOwner(owner)) return unknownId(0)
       // Ids no row can have are left out, and with them the empty list MySQL cannot take.
       const kept = except.filter(isSafeSessionId)
+      const column = ownerColumnValue(owner)
       return call('delete sessions by owner', async (lease) => {
         // As for sweeps: the rows it deletes are locked, and no gaps, so commits creating sessions never wait for it.
         await lease.write(statements.readCommittedNext)
-        if (kept.length === 0) return lease.write(statements.deleteOwned, { owner, now })
-        return lease.write(statements.deleteOwnedExcept, { owner, now, except: kept })
+        if (kept.length === 0) return lease.write(statements.deleteOwned, { owner: column, now })
+        return lease.write(statements.deleteOwnedExcept, { owner: column, now, except: kept })
       })
     },
 

@@ -15,7 +15,7 @@ import { buildStatement } from '../built-statement.js'
 import { closedError } from '../closed-error.js'
 import { EngineTimeoutError, withinDeadline } from '../deadlines.js'
 import { deleteInBatches } from '../delete-in-batches.js'
-import { isStorableOwner, ownerColumnAfter, unstorableOwnerError } from '../owner-column.js'
+import { ownerColumnAfter, ownerColumnValue } from '../owner-column.js'
 import { isSafeSessionId, unsafeIdError } from '../safe-id.js'
 import { createTurnQueue, type TurnQueueLimits } from '../turn-queue.js'
 import { type CommitOutcome, commitGroup, type GroupCommit } from './commit-group.js'
@@ -349,9 +349,6 @@ export function createPostgresEngine(client: SQL, parts: PostgresEngineParts): S
       if (!isSafeSessionId(id)) {
         return Promise.reject(unsafeIdError('postgresEngine', id))
       }
-      if (typeof changes.owner === 'string' && !isStorableOwner(changes.owner)) {
-        return Promise.reject(unstorableOwnerError('postgresEngine'))
-      }
       return addGroupedCall(commits, { id, changes, now }, operationTimeout, commitTimedOut)
     },
 
@@ -395,18 +392,22 @@ export function createPostgresEngine(client: SQL, parts: PostgresEngineParts): S
     },
 
     listByOwner(owner: string, now: number): Promise<readonly SessionEntry[]> {
-      if (!isStorableOwner(owner)) return unknownId([])
       return call('listByOwner', async (connection) =>
-        (await runIndexed(connection, () => queryRows(connection, listOwned, { owner, now }))).map(entryOf),
+        (
+          await runIndexed(connection, () => queryRows(connection, listOwned, { owner: ownerColumnValue(owner), now }))
+        ).map(entryOf),
       )
     },
 
     deleteByOwner(owner: string, except: readonly string[], now: number): Promise<number> {
-      if (!isStorableOwner(owner)) return unknownId(0)
       return call('deleteByOwner', (connection) =>
         // Ids no row can have are left out: a text array cannot hold every one of them.
         runIndexed(connection, () =>
-          queryChanges(connection, deleteOwned, { owner, now, except: except.filter(isSafeSessionId) }),
+          queryChanges(connection, deleteOwned, {
+            owner: ownerColumnValue(owner),
+            now,
+            except: except.filter(isSafeSessionId),
+          }),
         ),
       )
     },

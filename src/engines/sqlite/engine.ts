@@ -13,6 +13,7 @@ import type { SessionLogger } from '../../options.js'
 import { applyChanges } from '../apply-changes.js'
 import { buildStatement, type DrizzleQuery, fixedStatement } from '../built-statement.js'
 import { closedError } from '../closed-error.js'
+import { ownerColumnAfter, ownerColumnValue } from '../owner-column.js'
 import { isBusy, retryWhileBusy, setBusyTimeout } from './connection.js'
 import { createGcWorker } from './gc-worker.js'
 import type { GcWorkerStore } from './gc-worker-protocol.js'
@@ -175,8 +176,9 @@ export function createSqliteEngine(connection: Database, parts: SqliteEnginePart
     if (!stored && changes.existingOnly) return false
     const text = JSON.stringify(applyChanges(stored?.data, changes))
     // A session created afresh may replace an expired row that still holds its last owner.
-    if (changes.owner !== undefined || !stored) upsertWithOwner.run(id, text, changes.expiresAt, changes.owner ?? null)
-    else upsert.run(id, text, changes.expiresAt)
+    if (changes.owner !== undefined || !stored) {
+      upsertWithOwner.run(id, text, changes.expiresAt, ownerColumnAfter(changes, false) ?? null)
+    } else upsert.run(id, text, changes.expiresAt)
     cache?.set(id, text, changes.expiresAt)
     return true
   }
@@ -302,7 +304,7 @@ export function createSqliteEngine(connection: Database, parts: SqliteEnginePart
       return inBatch(
         () =>
           listOwned
-            .values(owner, now)
+            .values(ownerColumnValue(owner), now)
             .map((row): SessionEntry => ({ id: row[0] as string, data: dataOf(row[1]), expiresAt: expiryOf(row[2]) })),
         false,
       )
@@ -311,7 +313,7 @@ export function createSqliteEngine(connection: Database, parts: SqliteEnginePart
     deleteByOwner(owner: string, except: readonly string[], now: number): Promise<number> {
       const keep = JSON.stringify(except)
       return inBatch(() => {
-        const deleted = deleteOwnedExcept.values(owner, now, keep)
+        const deleted = deleteOwnedExcept.values(ownerColumnValue(owner), now, keep)
         if (cache) for (const [id] of deleted) cache.delete(id as string)
         return deleted.length
       }, true)
