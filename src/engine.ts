@@ -121,8 +121,8 @@ export interface SessionEngine {
   entries(now: number, options: IterateOptions): AsyncIterable<readonly SessionEntry[]>
 
   /**
-   * With `capabilities.owners`: yields the sessions alive at `now` whose owner (as last set by a commit's `owner`) is
-   * `owner`; an unknown owner yields none, and expired sessions are never yielded, even before they have been swept.
+   * With `capabilities.owners`: resolves to the sessions alive at `now` whose owner (as last set by a commit's `owner`)
+   * is `owner`; an unknown owner has none, and expired sessions are never among them, even before they have been swept.
    */
   listByOwner?(owner: string, now: number): Promise<readonly SessionEntry[]>
 

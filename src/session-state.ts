@@ -322,7 +322,9 @@ export class SessionState implements SessionReport {
 
   /**
    * Moves the data to a new id: written under the new id first, then removed from the old one. When the old session
-   * was destroyed meanwhile, its data is not carried over: only this request's changes go to the new id.
+   * was destroyed meanwhile, its data is not carried over: only this request's changes go to the new id. The old id is
+   * checked after the new one is written, so a destroy that runs in between (`sessions.destroyByOwner`, say) also
+   * finds the new one, or is seen here.
    */
   async regenerate(): Promise<void> {
     this.#checkOpen()
@@ -336,21 +338,27 @@ export class SessionState implements SessionReport {
       this.mode === 'detached' && this.#expiresAt !== null
         ? this.#expiresAt
         : expiryAt(this.runtime, this.createdAt, now)
+    const writes = new Map([...(this.#changes ?? [])].filter(isWrite))
+    this.#startUnder(generateSessionId(), this.data)
+    await this.save()
     const alive = await callEngine('touch a session', () => this.runtime.engine.touch(oldId, expiresAt, now))
-    // Everything the new id must hold becomes a change over nothing stored.
-    const carried = alive ? this.data : new Map([...(this.#changes ?? [])].filter(isWrite))
-    this.#id = generateSessionId()
+    if (alive) {
+      await this.#deleteFromEngine(oldId)
+      return
+    }
+    await this.#deleteFromEngine(this.id)
+    this.#startUnder(generateSessionId(), writes)
+    this.#expiresAt = null
+    await this.save()
+  }
+
+  /** Makes everything in `changes` the whole of a session not yet stored under `id`. */
+  #startUnder(id: string, changes: Map<string, SessionValue>): void {
+    this.#id = id
     this.#stored = false
     this.#loaded = undefined
     this.#saved = undefined
-    this.#changes = new Map(carried)
-    if (!alive) {
-      this.#expiresAt = null
-      await this.save()
-      return
-    }
-    await this.save()
-    await this.#deleteFromEngine(oldId)
+    this.#changes = new Map(changes)
   }
 
   #checkOpen(): void {

@@ -111,8 +111,11 @@ export class Sessions {
    * engine this reads every session (and warns once). An invalid owner id is a TypeError.
    *
    * @example
-   * app.get('/devices', async ({ session, sessions }) =>
-   *   (await sessions.listByOwner(session.owner() ?? '')).map((each) => ({ id: each.id, expiresAt: each.expiresAt })))
+   * app.get('/devices', async ({ session, sessions, status }) => {
+   *   const owner = session.owner()
+   *   if (owner === null) return status(401)
+   *   return (await sessions.listByOwner(owner)).map((each) => ({ since: each.createdAt, until: each.expiresAt }))
+   * })
    */
   async listByOwner(ownerId: string): Promise<Session[]> {
     checkOwnerId(ownerId, 'sessions.listByOwner(ownerId)')
@@ -154,6 +157,8 @@ export class Sessions {
     const except = exceptedIds(options)
     const engine = this.#core.runtime.engine
     if (hasOwnerIndex(engine)) {
+      // Listing first deletes the sessions past their absolute lifetime, which the engine would count as live.
+      if (this.#core.runtime.absoluteTimeout !== undefined) await this.listByOwner(ownerId)
       const now = this.#core.runtime.now()
       return callEngine('delete the sessions of an owner', () => engine.deleteByOwner(ownerId, except, now))
     }

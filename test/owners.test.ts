@@ -314,6 +314,16 @@ describe.each(FEATURE_ENGINES)('owners on the %s engine', (_name, make) => {
     expect(await sessions.get(idOf(pair))).toBeNull()
   })
 
+  test('destroyByOwner never counts a session past an absolute lifetime set after it was stored', async () => {
+    const engine = await make()
+    await login(ownersApp(engine).app, 'alice')
+    await Bun.sleep(200)
+    const { app, sessions } = ownersApp(engine, { absoluteTimeout: 150 })
+    await login(app, 'alice')
+    expect(await sessions.destroyByOwner('alice')).toBe(1)
+    expect(await sessions.listByOwner('alice')).toEqual([])
+  })
+
   test('expired sessions are never listed, even before GC ran', async () => {
     const { app, sessions } = ownersApp(await make(), { timeout: 150 })
     await login(app, 'alice')
@@ -388,6 +398,47 @@ describe('owners on an engine without an owner index', () => {
 })
 
 describe('owners and the engine', () => {
+  test('a regenerate() racing destroyByOwner never brings the destroyed session back under its new id', async () => {
+    const inner = memoryEngine()
+    // Runs once, right after the engine answered the regenerate's touch of the old id.
+    let afterTouch: (() => Promise<unknown>) | undefined
+    const engine: SessionEngine = {
+      ...inner,
+      name: 'memory, paused after touch',
+      listByOwner: inner.listByOwner?.bind(inner),
+      deleteByOwner: inner.deleteByOwner?.bind(inner),
+      async touch(id, expiresAt, now) {
+        const alive = await inner.touch(id, expiresAt, now)
+        const run = afterTouch
+        afterTouch = undefined
+        await run?.()
+        return alive
+      },
+    }
+    const app = opened(
+      new Elysia()
+        .use(session({ secret: SECRET, engine, gcInterval: 0 }))
+        .get('/login', ({ session }) => {
+          session.owner('u1')
+          return 'ok'
+        })
+        .get('/elevate', async ({ session }) => {
+          await session.regenerate()
+          session.int('elevated', 1)
+          return 'ok'
+        }),
+    )
+    const { sessions } = app.decorator
+    const pair = cookiePairOf(await send(app, '/login'))
+    let destroyed: number | undefined
+    afterTouch = async () => {
+      destroyed = await sessions.destroyByOwner('u1')
+    }
+    expect((await send(app, '/elevate', { cookie: pair })).status).toBe(200)
+    expect(destroyed).toBeGreaterThan(0)
+    expect(await sessions.listByOwner('u1')).toEqual([])
+  })
+
   test('a request that never binds an owner sends no owner change to the engine', async () => {
     const engine = recordingEngine()
     const app = opened(
