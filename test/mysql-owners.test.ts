@@ -1,47 +1,26 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
 import { drizzle } from 'drizzle-orm/mysql2'
 import { migrate } from 'drizzle-orm/mysql2/migrator'
-import type { SessionChanges, SessionEngine } from 'elysia-sessions'
+import type { SessionEngine } from 'elysia-sessions'
 import { MIGRATIONS_TABLE, mysqlEngine } from 'elysia-sessions/engines/mysql'
 import { createPool, type Pool } from 'mysql2/promise'
 import { OWNER_KEY } from '../src/internal-keys.js'
 import { randomSessionId } from './support/cookie-format.js'
+import { withOlderReleaseMigrations } from './support/migrations.js'
 import { type FreshDatabase, freshDatabases, rowsOf, scalar } from './support/mysql.js'
 import { listingCostRatio } from './support/owner-scale.js'
+import { owning } from './support/owners.js'
 import { testService } from './support/services.js'
 
-const MIGRATIONS = resolve(import.meta.dir, '../drizzle/mysql')
 const HOUR = 3_600_000
 
 const mysql = testService('MYSQL_URL', 'mysql engine owners')
 
-/** A commit's changes that bind the session to `owner` (null removes it), with one key of data. */
-function owning(owner: string | null, now: number, extra: Partial<SessionChanges> = {}): SessionChanges {
-  return {
-    set: { 'string:k': 'v', ...(owner !== null && { [OWNER_KEY]: owner }) },
-    deleted: owner === null ? [OWNER_KEY] : [],
-    expiresAt: now + HOUR,
-    owner,
-    ...extra,
-  }
-}
-
 /** Applies only the first of the bundled migrations, as the previous release did, recorded where the engine looks. */
-async function migrateToFirstRelease(pool: Pool): Promise<void> {
-  const folder = mkdtempSync(join(tmpdir(), 'mysql-migrations-'))
-  try {
-    cpSync(MIGRATIONS, folder, { recursive: true })
-    const journalPath = join(folder, 'meta/_journal.json')
-    const journal = JSON.parse(readFileSync(journalPath, 'utf8')) as { entries: { tag: string }[] }
-    journal.entries = journal.entries.slice(0, 1)
-    writeFileSync(journalPath, JSON.stringify(journal))
-    await migrate(drizzle({ client: pool }), { migrationsFolder: folder, migrationsTable: MIGRATIONS_TABLE })
-  } finally {
-    rmSync(folder, { recursive: true, force: true })
-  }
+function migrateToFirstRelease(pool: Pool): Promise<void> {
+  return withOlderReleaseMigrations('mysql', 1, (folder) =>
+    migrate(drizzle({ client: pool }), { migrationsFolder: folder, migrationsTable: MIGRATIONS_TABLE }),
+  )
 }
 
 describe.skipIf(!mysql.url)(mysql.label, () => {

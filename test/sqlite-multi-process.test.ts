@@ -76,7 +76,7 @@ describe('sqlite engine across processes', () => {
 
   test('four processes of a new release starting at once on a file of the previous one all come up and upgrade it once', async () => {
     const path = newDatabasePath()
-    migrateAsOlderRelease(path, bundledMigrations().length - 1)
+    await migrateAsOlderRelease(path, bundledMigrations().length - 1)
     const old = openRaw(path)
     old.query('INSERT INTO sessions (id, data, expires_at) VALUES (?, ?, ?)').run('kept', '{}', Date.now() + 60_000)
     old.close()

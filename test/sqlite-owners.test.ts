@@ -263,7 +263,7 @@ describe('the SQLite engine under the plugin', () => {
 describe('upgrading a SQLite database made before owners', () => {
   test('keeps its sessions, without an owner, and indexes owners from then on', async () => {
     const path = freshDatabasePath()
-    migrateAsOlderRelease(path, 1)
+    await migrateAsOlderRelease(path, 1)
     const old = new Database(path, { strict: true })
     const now = Date.now()
     const insert = old.prepare('INSERT INTO sessions (id, data, expires_at) VALUES (?, ?, ?)')
@@ -291,7 +291,7 @@ describe('upgrading a SQLite database made before owners', () => {
 
   test('a process that finds another one upgrading the same file at the same moment comes up too', async () => {
     const path = freshDatabasePath()
-    migrateAsOlderRelease(path, 1)
+    await migrateAsOlderRelease(path, 1)
     // The other process holds the write lock from before this one reads which migrations are applied until after it
     // has applied the new one: this one then tries the same migration, and must see it applied.
     const other = Bun.spawn(

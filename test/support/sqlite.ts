@@ -1,11 +1,12 @@
 import { Database } from 'bun:sqlite'
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { drizzle } from 'drizzle-orm/bun-sqlite'
 import { migrate } from 'drizzle-orm/bun-sqlite/migrator'
 import { MIGRATIONS_TABLE } from 'elysia-sessions/engines/sqlite'
 import { randomSessionId } from './cookie-format.js'
+import { withOlderReleaseMigrations } from './migrations.js'
 
 /** A path for a fresh database file in a new temporary folder. */
 export function freshDatabasePath(prefix = 'elysia-sessions-sqlite-'): string {
@@ -27,19 +28,16 @@ export function bundledMigrations(): { idx: number; tag: string }[] {
  * Creates the database at `path` as an older release of the engine left it: in WAL mode, with only the first `count`
  * bundled migrations applied, recorded where the engine records them.
  */
-export function migrateAsOlderRelease(path: string, count: number): void {
-  const folder = join(mkdtempSync(join(tmpdir(), 'elysia-sessions-migrations-')), 'sqlite')
-  cpSync(SQLITE_MIGRATIONS, folder, { recursive: true })
-  const journalPath = join(folder, 'meta/_journal.json')
-  const journal = JSON.parse(readFileSync(journalPath, 'utf8')) as { entries: unknown[] }
-  writeFileSync(journalPath, JSON.stringify({ ...journal, entries: journal.entries.slice(0, count) }))
-  const database = new Database(path, { create: true, strict: true })
-  try {
-    database.run('PRAGMA journal_mode = WAL')
-    migrate(drizzle({ client: database }), { migrationsFolder: folder, migrationsTable: MIGRATIONS_TABLE })
-  } finally {
-    database.close()
-  }
+export async function migrateAsOlderRelease(path: string, count: number): Promise<void> {
+  await withOlderReleaseMigrations('sqlite', count, (folder) => {
+    const database = new Database(path, { create: true, strict: true })
+    try {
+      database.run('PRAGMA journal_mode = WAL')
+      migrate(drizzle({ client: database }), { migrationsFolder: folder, migrationsTable: MIGRATIONS_TABLE })
+    } finally {
+      database.close()
+    }
+  })
 }
 
 /** Opens a second connection to a sessions file, as another process would. */
