@@ -15,7 +15,7 @@ const OWNER_KEY = 'meta:owner'
 const INDEX = '.owners'
 
 /** The folder of `owner` in the index: the SHA-256 of its JSON text in base64url (the engine's storage layout). */
-const folderOf = (owner: string) => createHash('sha256').update(JSON.stringify(owner)).digest('base64url')
+const folderOf = (owner: string) => createHash('sha256').update(Buffer.from(owner, 'utf16le')).digest('base64url')
 
 const tempDirs: string[] = []
 function tempDir(): string {

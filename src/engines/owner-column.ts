@@ -1,4 +1,5 @@
 import type { SessionChanges } from '../engine.js'
+import { ownerDigest } from './owner-digest.js'
 
 /** A surrogate that is not part of a pair: in a `u` regular expression a surrogate class matches no other. */
 const LONE_SURROGATE = /[\uD800-\uDFFF]/u
@@ -9,11 +10,11 @@ const HASHED_OWNER = '\u0001'
 /**
  * What a SQL engine's owner column holds for `owner`: the owner itself, or, for one that UTF-8 text cannot hold as it
  * is (PostgreSQL refuses U+0000; a lone surrogate would become U+FFFD, making two owners one) or that starts with
- * `HASHED_OWNER`, that mark and the SHA-256 of its UTF-16 code units. Distinct owners get distinct values either way.
+ * `HASHED_OWNER`, that mark and its `ownerDigest`. Distinct owners get distinct values either way.
  */
 export function ownerColumnValue(owner: string): string {
   if (!owner.startsWith(HASHED_OWNER) && !owner.includes('\u0000') && !LONE_SURROGATE.test(owner)) return owner
-  return HASHED_OWNER + new Bun.CryptoHasher('sha256').update(Buffer.from(owner, 'utf16le')).digest('base64url')
+  return HASHED_OWNER + ownerDigest(owner)
 }
 
 /**

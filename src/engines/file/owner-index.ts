@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto'
 import { mkdir, readdir, rmdir, unlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { ownerDigest } from '../owner-digest.js'
 import { isSafeSessionId } from '../safe-id.js'
 import { hasCode } from './session-file.js'
 
@@ -14,11 +14,11 @@ const ADD_ATTEMPTS = 3
 const OWNER_FOLDER_NAME = /^[A-Za-z0-9_-]{43}$/
 
 /**
- * The name of `owner`'s folder in the index: the SHA-256 digest of its JSON text in base64url, so owners of any
- * length and characters (lone surrogates included) get a short, safe file name of their own.
+ * The name of `owner`'s folder in the index: its `ownerDigest`, so owners of any length and characters (lone
+ * surrogates included) get a short, safe file name of their own.
  */
 export function ownerFolderOf(owner: string): string {
-  return createHash('sha256').update(JSON.stringify(owner)).digest('base64url')
+  return ownerDigest(owner)
 }
 
 /**
