@@ -1,3 +1,5 @@
+import type { StandardIssue } from './standard-schema.js'
+
 /** Thrown by `session(...)` and `storable(...)` when the configuration cannot work; the message says how to fix it. */
 export class SessionConfigError extends Error {
   override readonly name = 'SessionConfigError'
@@ -37,5 +39,21 @@ export function callEngine<T>(operation: string, call: () => Promise<T>): Promis
     return call().then(undefined, wrap)
   } catch (error) {
     return Promise.reject(new SessionEngineError(operation, error))
+  }
+}
+
+/**
+ * Thrown by `session.set(key, value)` when the value does not match the key's schema. The message names the key and
+ * where the check failed, never the value; `issues` holds the validator's own findings (which may quote the value).
+ */
+export class SessionValueError extends TypeError {
+  override readonly name = 'SessionValueError'
+
+  constructor(
+    message: string,
+    readonly key: string,
+    readonly issues: readonly StandardIssue[],
+  ) {
+    super(message)
   }
 }

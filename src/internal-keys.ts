@@ -17,3 +17,6 @@ export const CREATED_AT_KEY = 'meta:createdAt'
 
 /** The session's owner id (a user id, say), mirrored in each commit's `owner` for engines that index owners. */
 export const OWNER_KEY = 'meta:owner'
+
+/** Values set with `session.set(key, value)` are stored as `data:<key>`, apart from the typed namespaces. */
+export const DATA_KEY_PREFIX = 'data:'

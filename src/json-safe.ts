@@ -45,7 +45,8 @@ class Copier {
         return copy
       }
     }
-    throw this.#error(describeValue(value))
+    // A bigint is named, not shown: the value may be private.
+    throw this.#error(typeof value === 'bigint' ? 'a bigint' : describeValue(value))
   }
 
   #copyArray(array: unknown[]): SessionValue[] {

@@ -1,6 +1,7 @@
 import type { SessionEngine } from './engine.js'
 import { memoryEngine } from './engines/memory.js'
 import { SessionConfigError } from './errors.js'
+import type { SessionSchema } from './session-schema.js'
 
 /** The `SameSite` attribute of the session cookie. */
 export type SameSite = 'lax' | 'strict' | 'none'
@@ -16,7 +17,7 @@ export interface SessionLogger {
 }
 
 /** Options of `session(...)`. Every option but `secret` has a safe default. */
-export interface SessionOptions {
+export interface SessionOptions<Schema extends SessionSchema | undefined = SessionSchema | undefined> {
   /**
    * Secret(s) that sign the session cookie, each at least 32 characters. With several, the first signs and all verify,
    * so a secret can be rotated without logging anyone out.
@@ -83,6 +84,16 @@ export interface SessionOptions {
    * @default true
    */
   readonly httpOnly?: boolean
+  /**
+   * One schema per key of the data read with `session.get` and written with `session.set`: a TypeBox schema (Elysia's
+   * `t`) or a synchronous Standard Schema v1 validator (Zod, Valibot, ArkType, …). Types flow into every handler; values
+   * are checked when set, and stored values when first read in a request. Absent means any key and any JSON-safe value.
+   *
+   * @example
+   * schema: { userId: t.Number(), theme: t.Union([t.Literal('light'), t.Literal('dark')]) }
+   * @default undefined (no schema)
+   */
+  readonly schema?: Schema
   /**
    * Receives GC failures (`error`) and warnings (`warn`, else `error`).
    * @default console

@@ -2,6 +2,7 @@ import type { SessionEngine } from './engine.js'
 import { callEngine } from './errors.js'
 import { createGcTimer, type GcTimer } from './gc.js'
 import { type ResolvedSessionOptions, type SessionLogger, warnThrough } from './options.js'
+import type { SchemaRules } from './schema-rules.js'
 import type { SessionRuntime } from './session-state.js'
 
 /**
@@ -11,12 +12,15 @@ import type { SessionRuntime } from './session-state.js'
 export class PluginCore {
   /** The engine, lifetimes and clock that every session of this plugin uses. */
   readonly runtime: SessionRuntime
+  /** The compiled `schema` every session of this plugin checks its values with. */
+  readonly rules: SchemaRules
   readonly #logger: SessionLogger
   readonly #gc: GcTimer
   #closed: Promise<void> | undefined
   #warnedOfOwnerScan = false
 
-  constructor(options: ResolvedSessionOptions) {
+  constructor(options: ResolvedSessionOptions, rules: SchemaRules) {
+    this.rules = rules
     this.runtime = {
       engine: options.engine,
       timeout: options.timeout,

@@ -9,7 +9,9 @@ import { cookieMaxAge, hasOutlived } from './lifetime.js'
 import { insecureCookieWarning, resolveSessionOptions, type SessionOptions, warnThrough } from './options.js'
 import { PluginCore } from './plugin-core.js'
 import { optOutMacro } from './route-opt-out.js'
+import { SchemaRules } from './schema-rules.js'
 import { Session } from './session.js'
+import type { FieldsOf, SessionSchema } from './session-schema.js'
 import { type IncomingCookie, SessionState } from './session-state.js'
 import { Sessions } from './sessions.js'
 import { createCookieSigner } from './signing.js'
@@ -46,17 +48,19 @@ interface ResponseSettings {
  *   .get('/get', ({ session }) => `number is ${session.int('number')}`)
  *   .get('/health', () => 'ok', { session: false })
  */
-export function session(options: SessionOptions) {
+export function session<Schema extends SessionSchema | undefined = undefined>(options: SessionOptions<Schema>) {
+  type Fields = FieldsOf<Schema>
   const config = resolveSessionOptions(options)
   const { cookieName, cookie: attributes } = config
   const warning = insecureCookieWarning(attributes.secure, process.env.NODE_ENV)
   if (warning) warnThrough(config.logger, warning)
   const signer = createCookieSigner(config.secrets)
-  const core = new PluginCore(config)
+  const rules = new SchemaRules(options.schema, config.logger)
+  const core = new PluginCore(config, rules)
   const { runtime } = core
-  const sessions = new Sessions(core)
+  const sessions = new Sessions<Fields>(core)
   const disabledState = new SessionState(runtime, null, null, 'disabled')
-  const disabledSession = new Session(disabledState)
+  const disabledSession = new Session<Fields>(disabledState, rules)
   const disabledFlash = new Flash(disabledState)
   // Per-request state rides on the request's `set` object under a symbol of this plugin instance, so two plugins in
   // one app (a sub-app's second cookie) never see each other's; a property costs less than a WeakMap entry. Hooks
@@ -156,7 +160,7 @@ export function session(options: SessionOptions) {
         const flash = new Flash(state)
         slots[stateKey] = state
         slots[flashKey] = flash
-        return { session: new Session(state), flash, sessions }
+        return { session: new Session<Fields>(state, rules), flash, sessions }
       })
       // mapResponse runs after every afterHandle hook, so writes made there (an app's own hooks) are saved too.
       // Declared async because Elysia awaits a mapResponse hook only when it is an async function.

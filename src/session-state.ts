@@ -61,6 +61,8 @@ export class SessionState implements SessionReport {
   #idChanged = false
   #expiryMoved = false
   #startedOver = 0
+  /** Keys whose stored values are no longer valid, removed by the next save that writes (set by a schema view). */
+  staleKeys: (() => readonly string[]) | undefined
 
   /**
    * @param id the session id, or `null` for a new session that gets a fresh one
@@ -203,6 +205,7 @@ export class SessionState implements SessionReport {
   async save(): Promise<void> {
     const changes = this.#changes
     if (changes === undefined || !this.hasChanges) return
+    for (const key of this.staleKeys?.() ?? NO_KEYS) changes.set(key, REMOVED)
     const now = this.runtime.now()
     if (this.read(CREATED_AT_KEY) === undefined) changes.set(CREATED_AT_KEY, now)
     const createdAt = this.createdAt

@@ -1,6 +1,9 @@
 import { SessionKeyError } from './errors.js'
 import { OWNER_KEY } from './internal-keys.js'
 import { checkOwnerId } from './owner-id.js'
+import type { SchemaRules } from './schema-rules.js'
+import { SchemaValues } from './schema-values.js'
+import type { Frozen, SessionDataOf, SessionFields, UntypedFields } from './session-schema.js'
 import type { SessionState } from './session-state.js'
 import {
   checkKey,
@@ -45,22 +48,70 @@ export interface TypedAccessors extends GetterSetters, NullableGetters, Snapshot
 let readState: (session: Session) => SessionState
 
 /**
- * One user's session: typed values in six namespaces (`int`, `bigint`, `string`, `float`, `bool`, `object`), each
- * read with `T(key)`, `TOrNull(key)` or the `Ts` snapshot, written with `T(key, value)` and removed with `deleteT(key)`.
+ * One user's session. Values declared by the plugin's `schema` (or, without one, any JSON-safe value) are read with
+ * `get`, written with `set` and removed with `delete`; `data` is a frozen snapshot of them. kemal-session's typed
+ * values live beside them in six namespaces (`int`, `bigint`, `string`, `float`, `bool`, `object`), each read with
+ * `T(key)`, `TOrNull(key)` or the `Ts` snapshot, written with `T(key, value)` and removed with `deleteT(key)`.
  * Changes are written to the engine once, when the request is done (or on `save()`).
+ *
+ * `Fields` comes from the schema; a helper typed with the plain `Session` accepts a schema-typed session too.
  *
  * @example
  * app.get('/visit', ({ session }) => {
- *   session.int('visits', (session.intOrNull('visits') ?? 0) + 1)
- *   return `visit ${session.int('visits')}`
+ *   session.set('visits', session.get('visits') + 1) // schema: { visits: withDefault(t.Integer(), 0) }
+ *   return `visit ${session.get('visits')}`
  * })
  */
-export class Session implements TypedAccessors {
+export class Session<Fields extends SessionFields = UntypedFields> implements TypedAccessors {
   readonly #state: SessionState
+  readonly #rules: SchemaRules
+  /** Made on first use: most requests never touch the schema's values. */
+  #values: SchemaValues | undefined
 
   /** Sessions are made by the plugin and by `sessions.get(id)`, not by applications. */
-  constructor(state: SessionState) {
+  constructor(state: SessionState, rules: SchemaRules) {
     this.#state = state
+    this.#rules = rules
+    // Stale values go with the next write even when this request never reads them.
+    if (rules.keys !== undefined && state.mode !== 'disabled') {
+      state.staleKeys = () => this.#schemaValues.staleStorageKeys()
+    }
+  }
+
+  get #schemaValues(): SchemaValues {
+    this.#values ??= new SchemaValues(this.#live, this.#rules)
+    return this.#values
+  }
+
+  /**
+   * The value under `key`, frozen; its default, or `undefined`, while the session holds none or holds one that no
+   * longer matches the schema (stale data is reported once through the logger and removed with the next write).
+   */
+  get<K extends keyof Fields & string>(key: K): Frozen<Fields[K]['output']> {
+    return this.#schemaValues.get(key) as Frozen<Fields[K]['output']>
+  }
+
+  /**
+   * Stores `value` under `key` after checking that it is JSON-safe and matches the key's schema; otherwise a TypeError
+   * (a `SessionValueError` for a schema mismatch) that changes nothing.
+   */
+  set<K extends keyof Fields & string>(key: K, value: Frozen<Fields[K]['input']>): void {
+    this.#schemaValues.set(key, value)
+  }
+
+  /** Removes the value under `key`; no error when it is absent. */
+  delete<K extends keyof Fields & string>(key: K): void {
+    this.#schemaValues.delete(key)
+  }
+
+  /** Whether a valid value is stored under `key` (a default does not count). */
+  has<K extends keyof Fields & string>(key: K): boolean {
+    return this.#schemaValues.has(key)
+  }
+
+  /** A frozen snapshot of every key that holds a valid value or has a default. */
+  get data(): SessionDataOf<Fields> {
+    return this.#schemaValues.data() as SessionDataOf<Fields>
   }
 
   get #live(): SessionState {

@@ -1,4 +1,4 @@
-import type { SessionEntry } from './engine.js'
+import type { SessionEntry, StoredSession } from './engine.js'
 import { callEngine, SessionEngineError } from './errors.js'
 import { OWNER_KEY } from './internal-keys.js'
 import { hasOutlived } from './lifetime.js'
@@ -6,6 +6,7 @@ import { checkOwnerId, hasOwnerIndex } from './owner-id.js'
 import type { PluginCore } from './plugin-core.js'
 import { Session } from './session.js'
 import { isSessionId } from './session-id.js'
+import type { SessionFields, UntypedFields } from './session-schema.js'
 import { SessionState } from './session-state.js'
 
 /** How many sessions `each` and `all` fetch from the engine at a time. */
@@ -27,7 +28,7 @@ export interface DestroyByOwnerOptions {
  *   return 'done'
  * })
  */
-export class Sessions {
+export class Sessions<Fields extends SessionFields = UntypedFields> {
   readonly #core: PluginCore
 
   /** The admin API over `core`; the plugin makes one for each `session(...)`. */
@@ -39,7 +40,7 @@ export class Sessions {
    * The session with this raw id, or `null` when it is unknown, expired or past its `absoluteTimeout` (then deleted,
    * as a request would). Change it and `save()` to persist.
    */
-  async get(id: string): Promise<Session | null> {
+  async get(id: string): Promise<Session<Fields> | null> {
     if (typeof id !== 'string' || !isSessionId(id)) return null
     const { runtime } = this.#core
     const now = runtime.now()
@@ -49,14 +50,14 @@ export class Sessions {
       await this.#core.deleteOutlived(id)
       return null
     }
-    return new Session(new SessionState(runtime, id, stored, 'detached'))
+    return this.#detached(id, stored)
   }
 
   /**
    * Calls `fn` for every live session, fetching them in batches and awaiting `fn` each time. Sessions past their
    * `absoluteTimeout` are skipped.
    */
-  async each(fn: (session: Session) => unknown): Promise<void> {
+  async each(fn: (session: Session<Fields>) => unknown): Promise<void> {
     const { runtime } = this.#core
     const now = runtime.now()
     let batches: AsyncIterator<readonly SessionEntry[]>
@@ -73,7 +74,7 @@ export class Sessions {
         if (step.done) return
         for (const { id, data, expiresAt } of step.value) {
           if (hasOutlived(runtime, data, now)) continue
-          await fn(new Session(new SessionState(runtime, id, { data, expiresAt }, 'detached')))
+          await fn(this.#detached(id, { data, expiresAt }))
         }
       }
     } finally {
@@ -83,8 +84,8 @@ export class Sessions {
   }
 
   /** Every live session at once. Holds them all in memory: prefer `each` for large stores. */
-  async all(): Promise<Session[]> {
-    const found: Session[] = []
+  async all(): Promise<Session<Fields>[]> {
+    const found: Session<Fields>[] = []
     await this.each((session) => {
       found.push(session)
     })
@@ -117,13 +118,13 @@ export class Sessions {
    *   return (await sessions.listByOwner(owner)).map((each) => ({ since: each.createdAt, until: each.expiresAt }))
    * })
    */
-  async listByOwner(ownerId: string): Promise<Session[]> {
+  async listByOwner(ownerId: string): Promise<Session<Fields>[]> {
     checkOwnerId(ownerId, 'sessions.listByOwner(ownerId)')
     const { runtime } = this.#core
     const engine = runtime.engine
     if (!hasOwnerIndex(engine)) {
       this.#core.warnOfOwnerScan()
-      const found: Session[] = []
+      const found: Session<Fields>[] = []
       await this.each((session) => {
         if (session.owner() === ownerId) found.push(session)
       })
@@ -131,12 +132,12 @@ export class Sessions {
     }
     const now = runtime.now()
     const entries = await callEngine('list the sessions of an owner', () => engine.listByOwner(ownerId, now))
-    const found: Session[] = []
+    const found: Session<Fields>[] = []
     for (const { id, data, expiresAt } of entries) {
       // The data is the truth: an index that lags behind it never hands out another owner's session.
       if (data[OWNER_KEY] !== ownerId) continue
       if (hasOutlived(runtime, data, now)) await this.#core.deleteOutlived(id)
-      else found.push(new Session(new SessionState(runtime, id, { data, expiresAt }, 'detached')))
+      else found.push(this.#detached(id, { data, expiresAt }))
     }
     return found
   }
@@ -166,6 +167,11 @@ export class Sessions {
     const doomed = (await this.listByOwner(ownerId)).map((session) => session.id).filter((id) => !kept.has(id))
     for (const id of doomed) await this.#core.callEngine('delete a session', (engine) => engine.delete(id))
     return doomed.length
+  }
+
+  /** A session of the admin API: it keeps its stored expiry when saved. */
+  #detached(id: string, stored: StoredSession): Session<Fields> {
+    return new Session<Fields>(new SessionState(this.#core.runtime, id, stored, 'detached'), this.#core.rules)
   }
 
   /** Deletes every session of this engine. */

@@ -577,7 +577,7 @@ describe('flash values and keys', () => {
     ['undefined', undefined, 'got undefined'],
     ['a function', function greet() {}, 'got a function (greet)'],
     ['a symbol', Symbol('s'), 'got symbol Symbol(s)'],
-    ['a bigint', 10n, 'got bigint 10'],
+    ['a bigint', 10n, 'got a bigint'],
     ['NaN', Number.NaN, 'got number NaN'],
     ['Infinity', Number.POSITIVE_INFINITY, 'got number Infinity'],
     ['a Date', new Date(0), 'got an object (Date)'],

@@ -6,6 +6,7 @@ import { SessionEngineError } from '../../src/errors.js'
 import { CREATED_AT_KEY } from '../../src/internal-keys.js'
 import { Session, stateOf } from '../../src/session.js'
 import { type SessionMode, type SessionRuntime, SessionState } from '../../src/session-state.js'
+import { NO_SCHEMA } from '../support/schema.js'
 
 const TIMEOUT = 60_000
 const TOUCH_INTERVAL = 6_000
@@ -72,13 +73,13 @@ function fixture(): Fixture {
     clock,
     fresh(mode = 'request') {
       const state = new SessionState(runtime, null, null, mode)
-      return { state, session: new Session(state) }
+      return { state, session: new Session(state, NO_SCHEMA) }
     },
     async load(id, mode = 'request') {
       const stored = await runtime.engine.load(id, clock.now)
       if (!stored) throw new Error(`session ${id} is not stored`)
       const state = new SessionState(runtime, id, stored, mode)
-      return { state, session: new Session(state) }
+      return { state, session: new Session(state, NO_SCHEMA) }
     },
     async stored(mode = 'request') {
       const { session } = self.fresh()
@@ -503,7 +504,7 @@ describe('disabled sessions', () => {
   for (const [name, use] of Object.entries(uses)) {
     test(`a disabled session throws an Error mentioning session: false on ${name}`, async () => {
       const f = fixture()
-      const session = new Session(new SessionState(f.runtime, null, null, 'disabled'))
+      const session = new Session(new SessionState(f.runtime, null, null, 'disabled'), NO_SCHEMA)
       const error = await rejectionOf(() => use(session))
       expect(error).toBeInstanceOf(Error)
       expect((error as Error).message).toContain('session: false')

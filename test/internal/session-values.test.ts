@@ -5,6 +5,7 @@ import { Session } from '../../src/session.js'
 import { type SessionRuntime, SessionState } from '../../src/session-state.js'
 import { storable } from '../../src/storable.js'
 import type { SessionValueType } from '../../src/value-types.js'
+import { NO_SCHEMA } from '../support/schema.js'
 
 class PointSessionValues {
   constructor(
@@ -47,7 +48,7 @@ function makeRuntime(): SessionRuntime {
 
 function newSession(runtime = makeRuntime()): { runtime: SessionRuntime; state: SessionState; session: Session } {
   const state = new SessionState(runtime, null, null)
-  return { runtime, state, session: new Session(state) }
+  return { runtime, state, session: new Session(state, NO_SCHEMA) }
 }
 
 /** Saves `session`, loads it back from the engine and wraps it in a fresh Session. */
@@ -59,7 +60,7 @@ async function roundTrip(
   const stored = await runtime.engine.load(session.id, runtime.now())
   if (!stored) throw new Error('the session was not stored')
   const state = new SessionState(runtime, session.id, stored)
-  return { state, session: new Session(state) }
+  return { state, session: new Session(state, NO_SCHEMA) }
 }
 
 /** Calls a typed accessor by name, so one test can run over every namespace. */

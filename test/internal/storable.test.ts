@@ -5,6 +5,7 @@ import { CREATED_AT_KEY } from '../../src/internal-keys.js'
 import { Session } from '../../src/session.js'
 import { type SessionRuntime, SessionState } from '../../src/session-state.js'
 import { type StorableClass, storable } from '../../src/storable.js'
+import { NO_SCHEMA } from '../support/schema.js'
 
 // The registry is process-wide and shared by every test file, so each class and name here is unique to this file.
 
@@ -13,7 +14,7 @@ function makeRuntime(): SessionRuntime {
 }
 
 function newSession(runtime: SessionRuntime): Session {
-  return new Session(new SessionState(runtime, null, null))
+  return new Session(new SessionState(runtime, null, null), NO_SCHEMA)
 }
 
 /** Saves `session` and loads it back from the engine as a new Session. */
@@ -21,7 +22,7 @@ async function roundTrip(runtime: SessionRuntime, session: Session): Promise<Ses
   await session.save()
   const stored = await runtime.engine.load(session.id, runtime.now())
   if (!stored) throw new Error('the session was not stored')
-  return new Session(new SessionState(runtime, session.id, stored))
+  return new Session(new SessionState(runtime, session.id, stored), NO_SCHEMA)
 }
 
 /** Defines a fresh storable class, so each test registers its own. */
@@ -196,7 +197,7 @@ describe('storable', () => {
       runtime.now(),
     )
     const stored = await runtime.engine.load(session.id, runtime.now())
-    const loaded = new Session(new SessionState(runtime, session.id, stored))
+    const loaded = new Session(new SessionState(runtime, session.id, stored), NO_SCHEMA)
     expect(loaded.objectOrNull('o')).toBeNull()
     expect(loaded.objects).toEqual({})
   })
