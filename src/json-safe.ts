@@ -11,8 +11,10 @@ import { describeValue } from './value-types.js'
  * jsonSafeCopy({ at: new Date() }, 'flash.set', 'notice') // TypeError: … got an object (Date) at value.at
  */
 export function jsonSafeCopy(value: unknown, method: string, key: string): SessionValue {
-  // Most values are strings, which need no walk.
-  return typeof value === 'string' ? value : new Copier(method, key).copy(value)
+  // Most values are strings or other JSON primitives, which need no walk.
+  if (typeof value === 'string' || typeof value === 'boolean' || value === null) return value
+  if (typeof value === 'number' && Number.isFinite(value)) return value
+  return new Copier(method, key).copy(value)
 }
 
 /** One deep copy: the path from the top to the node being copied, and the objects along it. */

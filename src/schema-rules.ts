@@ -13,6 +13,8 @@ import { checkKey } from './value-types.js'
  */
 export class SchemaRules {
   readonly #validators: ReadonlyMap<string, KeyValidator> | undefined
+  /** The schema's keys, or `undefined` without a schema. */
+  readonly keys: readonly string[] | undefined
   readonly #logger: SessionLogger
   readonly #reported = new Set<string>()
 
@@ -20,11 +22,7 @@ export class SchemaRules {
   constructor(schema: SessionSchema | undefined, logger: SessionLogger) {
     this.#logger = logger
     this.#validators = schema === undefined ? undefined : compile(schema)
-  }
-
-  /** The schema's keys, or `undefined` without a schema. */
-  get keys(): Iterable<string> | undefined {
-    return this.#validators?.keys()
+    this.keys = this.#validators && Object.freeze([...this.#validators.keys()])
   }
 
   /**
@@ -37,7 +35,7 @@ export class SchemaRules {
     if (validators === undefined) return undefined
     const validator = validators.get(key)
     if (validator !== undefined) return validator
-    const known = [...validators.keys()].map((each) => JSON.stringify(each)).join(', ')
+    const known = (this.keys ?? []).map((each) => JSON.stringify(each)).join(', ')
     throw new TypeError(
       `session.${method}(${JSON.stringify(key)}): ${JSON.stringify(key)} is not in the session schema (its keys: ${known || 'none'})`,
     )

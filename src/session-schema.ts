@@ -50,15 +50,20 @@ export type Frozen<T> = T extends (...args: never[]) => unknown
 
 /** The keys a session reads as defined even while absent: those with a default. */
 type DefaultedKeys<F extends SessionFields> = {
-  [K in keyof F]: undefined extends F[K]['output'] ? never : K
-}[keyof F]
+  [K in keyof F & string]: undefined extends F[K]['output'] ? never : K
+}[keyof F & string]
 
 /** `session.data`: every key that holds a valid value or has a default. */
 export type SessionDataOf<F extends SessionFields> = Readonly<
-  { [K in DefaultedKeys<F>]: Frozen<F[K]['output']> } & {
-    [K in Exclude<keyof F, DefaultedKeys<F>>]?: Frozen<Exclude<F[K]['output'], undefined>>
-  }
+  Flatten<
+    { [K in DefaultedKeys<F>]: Frozen<F[K]['output']> } & {
+      [K in Exclude<keyof F & string, DefaultedKeys<F>>]?: Frozen<Exclude<F[K]['output'], undefined>>
+    }
+  >
 >
+
+/** One object type in place of an intersection, so editors show `data` as one shape. */
+type Flatten<T> = { [K in keyof T]: T[K] }
 
 /**
  * A copy of a TypeBox schema with `value` as its `default`, typed so that the session reads the key as that value

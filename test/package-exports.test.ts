@@ -14,7 +14,8 @@ beforeAll(async () => {
   consumer = mkdtempSync(join(tmpdir(), 'elysia-sessions-consumer-'))
   mkdirSync(join(consumer, 'node_modules'))
   symlinkSync(root, join(consumer, 'node_modules', 'elysia-sessions'))
-  for (const dependency of ['elysia', 'drizzle-orm', 'mysql2']) {
+  mkdirSync(join(consumer, 'node_modules', '@sinclair'))
+  for (const dependency of ['elysia', '@sinclair/typebox', 'drizzle-orm', 'mysql2', 'zod']) {
     symlinkSync(join(root, 'node_modules', dependency), join(consumer, 'node_modules', dependency))
   }
   writeFileSync(join(consumer, 'package.json'), '{ "type": "module" }')
@@ -50,11 +51,13 @@ test('the root export loads from dist with its public names', () => {
     'SessionConfigError',
     'SessionEngineError',
     'SessionKeyError',
+    'SessionValueError',
     'Sessions',
     'csrf',
     'memoryEngine',
     'session',
     'storable',
+    'withDefault',
   ])
   expect(importInConsumer('elysia-sessions', 'import.meta.resolve("elysia-sessions")')).toContain('/dist/index.js')
 })
@@ -71,6 +74,27 @@ test('csrf() from dist leaves the body of a route that does not read it to the h
     await app.decorator.sessions.close()
     return [response.status, await response.text()]`
   expect(JSON.parse(importInConsumer('elysia-sessions', `await (async () => {${script}})()`))).toEqual([200, '{"a":1}'])
+})
+
+test('a schema from the app (Elysia t, TypeBox withDefault, Zod) checks session values through dist', () => {
+  const script = `
+    const { Elysia, t } = await import('elysia')
+    const { z } = await import('zod')
+    const app = new Elysia()
+      .use(m.session({ secret: 'a'.repeat(32), schema: { visits: m.withDefault(t.Integer(), 0), name: z.string().min(2) } }))
+      .get('/', ({ session }) => {
+        session.set('visits', session.get('visits') + 1)
+        let refused = ''
+        try { session.set('name', 'x') } catch (error) { refused = error.name + ' ' + (error instanceof TypeError) }
+        return { visits: session.get('visits'), refused }
+      })
+    const response = await app.handle(new Request('http://localhost/'))
+    await app.decorator.sessions.close()
+    return response.json()`
+  expect(JSON.parse(importInConsumer('elysia-sessions', `await (async () => {${script}})()`))).toEqual({
+    visits: 1,
+    refused: 'SessionValueError true',
+  })
 })
 
 test('the memory engine export loads from dist', () => {

@@ -41,6 +41,15 @@ export const ROWS: readonly RowSpec[] = [
     env: { ENGINE: 'memory', CSRF: '1' },
   },
   {
+    id: 'memory-schema',
+    label: 'elysia-sessions memory + a three-key schema',
+    kind: 'engine',
+    storage: 'memory',
+    runtime: 'bun',
+    script: 'servers/elysia-sessions.ts',
+    env: { ENGINE: 'memory', SCHEMA: '1' },
+  },
+  {
     id: 'express-memory',
     label: 'express-session MemoryStore',
     kind: 'peer',

@@ -7,7 +7,7 @@
  *   bun bench/micro/index.ts --filter request     only the groups whose name matches the regex (case-insensitive)
  *   bun bench/micro/index.ts --json               one JSON document on stdout, progress on stderr
  *   bun --cpu-prof-md bench/micro/index.ts --profile a [--seconds 10]
- *                                                 one request scenario (bare, a, b, c, d) in a loop, for a profiler
+ *                                                 one request scenario (bare, a, b, c, d, sa, sb) in a loop, for a profiler
  *
  * Groups: `cookie`, `engine memory`, `engine sqlite`, `engine file`, `engine redis`, `engine postgres`,
  * `engine mysql`, `memory engine holding 100,000 sessions`, `request`. The server engines connect to `REDIS_URL`,

@@ -2,6 +2,7 @@ import { Elysia } from 'elysia'
 import type { SessionEngine } from '../../src/engine.js'
 import { memoryEngine } from '../../src/engines/memory.js'
 import { session } from '../../src/plugin.js'
+import { benchSchema } from '../schema.js'
 
 /** The secret every benchmark app signs with (at least 32 characters, as `session()` requires). */
 export const BENCH_SECRET = 'bench-secret-that-is-at-least-32-characters-long'
@@ -14,7 +15,7 @@ const NEW_SESSIONS_KEPT = 50_000
 
 /** One kind of request sent through `app.handle`, without any network. */
 export interface RequestScenario {
-  /** Short key for `--profile`: `bare`, `a`, `b`, `c` or `d`. */
+  /** Short key for `--profile`: `bare`, `a`, `b`, `c`, `d`, or `sa` and `sb` (a and b with a schema). */
   readonly key: string
   readonly name: string
   readonly send: () => Promise<Response>
@@ -42,9 +43,21 @@ function sessionApp(engine: SessionEngine) {
     .get('/unused', () => 1)
 }
 
+/** `sessionApp`'s counter routes, declared with the benchmarks' three-key schema and kept with get/set. */
+function typedSessionApp(engine: SessionEngine) {
+  return new Elysia()
+    .use(session({ secret: BENCH_SECRET, engine, schema: benchSchema }))
+    .get('/increment', ({ session }) => {
+      session.set('counter', session.get('counter') + 1)
+      return session.get('counter')
+    })
+    .get('/read', ({ session }) => session.get('counter'))
+}
+
 /**
  * Bare Elysia against the plugin on the memory engine: a (read and increment an existing session), b (read it
- * only), c (a request without a cookie that writes a new session), d (no cookie, the handler ignores the session).
+ * only), c (a request without a cookie that writes a new session), d (no cookie, the handler ignores the session);
+ * then a and b again with a three-key schema.
  * Each scenario is checked once before it is returned, so a benchmark never measures a broken path.
  */
 export async function openRequestScenarios(): Promise<RequestScenarios> {
@@ -59,6 +72,10 @@ export async function openRequestScenarios(): Promise<RequestScenarios> {
   if (!cookie?.startsWith('sessid=')) throw new Error('the plugin did not set a session cookie')
   const headers = { cookie }
   let made = 0
+  const typed = typedSessionApp(memoryEngine())
+  const typedCookie = (await typed.handle(new Request(`${ORIGIN}/increment`))).headers.getSetCookie()[0]?.split(';')[0]
+  if (!typedCookie?.startsWith('sessid=')) throw new Error('the plugin with a schema did not set a session cookie')
+  const typedHeaders = { cookie: typedCookie }
 
   const scenarios: RequestScenario[] = [
     {
@@ -89,6 +106,16 @@ export async function openRequestScenarios(): Promise<RequestScenarios> {
       name: 'd: no cookie, session unused',
       send: () => app.handle(new Request(`${ORIGIN}/unused`)),
     },
+    {
+      key: 'sa',
+      name: 'a with a three-key schema',
+      send: () => typed.handle(new Request(`${ORIGIN}/increment`, { headers: typedHeaders })),
+    },
+    {
+      key: 'sb',
+      name: 'b with a three-key schema',
+      send: () => typed.handle(new Request(`${ORIGIN}/read`, { headers: typedHeaders })),
+    },
   ]
 
   await checkScenarios(scenarios)
@@ -97,6 +124,7 @@ export async function openRequestScenarios(): Promise<RequestScenarios> {
     async close() {
       await app.decorator.sessions.close()
       await fresh.decorator.sessions.close()
+      await typed.decorator.sessions.close()
     },
   }
 }
@@ -118,6 +146,8 @@ async function checkScenarios(scenarios: readonly RequestScenario[]): Promise<vo
       bare: !first.setsCookie && first.body === '1',
       a: Number(second.body) === Number(first.body) + 1,
       b: Number(first.body) > 0 && second.body === first.body,
+      sa: Number(second.body) === Number(first.body) + 1,
+      sb: Number(first.body) > 0 && second.body === first.body,
       c: first.setsCookie && second.setsCookie,
       d: !first.setsCookie && first.body === '1',
     }

@@ -2,7 +2,8 @@
  * elysia-sessions with the engine named by ENGINE (memory, sqlite, file, redis or postgres), imported from src/, on
  * the three benchmark routes: /a reads a counter and writes it plus one, /b only reads it, /c is /a (the runner sends
  * no cookie there, so each request makes a session). SESSIONS_PATH is the SQLite file or the file engine's folder;
- * REDIS_URL with REDIS_PREFIX and DATABASE_URL name the servers. CSRF=1 adds csrf().
+ * REDIS_URL with REDIS_PREFIX and DATABASE_URL name the servers. CSRF=1 adds csrf(). SCHEMA=1 declares the session's
+ * data with a three-key schema and keeps the counter with session.get/set instead of session.int.
  */
 import { Elysia } from 'elysia'
 import { csrf } from '../../src/csrf.js'
@@ -14,6 +15,7 @@ import { redisEngine } from '../../src/engines/redis/index.js'
 import { sqliteEngine } from '../../src/engines/sqlite/index.js'
 import { session } from '../../src/plugin.js'
 import type { Session } from '../../src/session.js'
+import { benchSchema } from '../schema.js'
 import { benchSecret, serve } from './serve.js'
 
 function required(name: string): string {
@@ -41,20 +43,38 @@ async function openEngine(name: string | undefined): Promise<SessionEngine> {
 
 const engine = await openEngine(process.env['ENGINE'])
 
-const plugin = session({ secret: benchSecret(), engine })
-
 function increment({ session }: { session: Session }): string {
   const counter = (session.intOrNull('counter') ?? 0) + 1
   session.int('counter', counter)
   return String(counter)
 }
 
-const app = new Elysia()
-  .use(plugin)
-  // csrf() checks none of these GETs: with CSRF=1 the row shows what it costs the requests it lets through.
-  .use(process.env['CSRF'] === '1' ? csrf() : new Elysia())
-  .get('/a', increment)
-  .get('/b', ({ session }) => String(session.intOrNull('counter') ?? 0))
-  .get('/c', increment)
+function typedApp() {
+  return new Elysia()
+    .use(session({ secret: benchSecret(), engine, schema: benchSchema }))
+    .get('/a', ({ session }) => {
+      session.set('counter', session.get('counter') + 1)
+      return String(session.get('counter'))
+    })
+    .get('/b', ({ session }) => String(session.get('counter')))
+    .get('/c', ({ session }) => {
+      session.set('counter', session.get('counter') + 1)
+      return String(session.get('counter'))
+    })
+}
+
+function plainApp() {
+  return (
+    new Elysia()
+      .use(session({ secret: benchSecret(), engine }))
+      // csrf() checks none of these GETs: with CSRF=1 the row shows what it costs the requests it lets through.
+      .use(process.env['CSRF'] === '1' ? csrf() : new Elysia())
+      .get('/a', increment)
+      .get('/b', ({ session }) => String(session.intOrNull('counter') ?? 0))
+      .get('/c', increment)
+  )
+}
+
+const app = process.env['SCHEMA'] === '1' ? typedApp() : plainApp()
 
 serve(app, () => app.decorator.sessions.close())
