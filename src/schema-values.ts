@@ -77,8 +77,9 @@ export class SchemaValues {
   staleStorageKeys(): string[] {
     const stale: string[] = []
     for (const key of this.rules.keys ?? []) {
-      const { stored, held } = this.#checkedValue(key, this.rules.validatorFor(key, 'data'))
-      if (stored !== undefined && !held) stale.push(DATA_KEY_PREFIX + key)
+      // Only a stored value can be stale: an absent key's default is none of the save's business.
+      if (this.state.read(DATA_KEY_PREFIX + key) === undefined) continue
+      if (!this.#checkedValue(key, this.rules.validatorFor(key, 'data')).held) stale.push(DATA_KEY_PREFIX + key)
     }
     return stale
   }
