@@ -96,7 +96,9 @@ function parsedType(transform: object, key: string): unknown {
   const [only] = typed
   if (typed.length === 1 && typeof only === 'object' && only !== null && !(TransformKind in only)) {
     // A default given to the whole type (withDefault's copy, say) sits on the union, not on its members.
-    return Object.hasOwn(transform, 'default') ? { ...only, default: (transform as { default: unknown }).default } : only
+    return Object.hasOwn(transform, 'default')
+      ? { ...only, default: (transform as { default: unknown }).default }
+      : only
   }
   throw new SessionConfigError(
     `schema.${key} uses a transform type (such as t.Date) that converts request values into others; session values are stored as they are typed, so use a plain type (t.String({ format: 'date-time' }) for a date)`,

@@ -50,11 +50,13 @@ test('the root export loads from dist with its public names', () => {
     'SessionConfigError',
     'SessionEngineError',
     'SessionKeyError',
+    'SessionValueError',
     'Sessions',
     'csrf',
     'memoryEngine',
     'session',
     'storable',
+    'withDefault',
   ])
   expect(importInConsumer('elysia-sessions', 'import.meta.resolve("elysia-sessions")')).toContain('/dist/index.js')
 })
