@@ -1,25 +1,20 @@
-import { type Session, storable } from 'elysia-sessions'
+import { type Static, t } from 'elysia'
+import { withDefault } from 'elysia-sessions'
 
-/** The logged-in user, stored in the session with `session.object('user', user)`. */
-export class User {
-  constructor(
-    readonly name: string,
-    readonly loggedInAt: string,
-  ) {}
+/** The logged-in user as the session keeps it: plain JSON, checked by its schema when it is set and when it is read. */
+export const userSchema = t.Object({
+  name: t.String({ minLength: 1, maxLength: 64 }),
+  loggedInAt: t.String(),
+})
 
-  toJSON() {
-    return { name: this.name, loggedInAt: this.loggedInAt }
-  }
+/** The logged-in user. */
+export type User = Static<typeof userSchema>
 
-  static fromJSON(json: { name: string; loggedInAt: string }): User {
-    return new User(json.name, json.loggedInAt)
-  }
-}
-
-storable(User)
-
-/** The user logged in to `session`, or null: `instanceof` narrows the stored object to a `User` without a cast. */
-export function currentUser(session: Session): User | null {
-  const user = session.objectOrNull('user')
-  return user instanceof User ? user : null
+/**
+ * What the demo keeps in a session, one schema per key. Every handler reads `session.get('user')` as
+ * `User | undefined` and `session.get('visits')` as a number (0 until the first visit is counted).
+ */
+export const demoSchema = {
+  user: userSchema,
+  visits: withDefault(t.Integer({ minimum: 0 }), 0),
 }
