@@ -15,7 +15,7 @@ import { csrf, type Flash, type SessionEngine, session } from 'elysia-sessions'
 import { sqliteEngine } from 'elysia-sessions/engines/sqlite'
 import { authGuard } from './auth-guard.js'
 import { accountPage, devicesPage, homePage, htmlResponse, loginPage, type PageContext } from './pages.js'
-import { currentUser, User } from './user.js'
+import { demoSchema } from './session-data.js'
 
 /** Options of `createDemoApp`. */
 export interface DemoAppOptions {
@@ -27,7 +27,8 @@ export interface DemoAppOptions {
 
 /** Builds the demo app without starting a server, so tests can drive it with `app.handle(request)`. */
 export function createDemoApp(options: DemoAppOptions) {
-  const sessions = session({ secret: options.secret, engine: options.engine })
+  // The schema types session.get/set in every handler and checks each value, including data an older version wrote.
+  const sessions = session({ secret: options.secret, engine: options.engine, schema: demoSchema })
   return (
     new Elysia()
       .use(sessions)
@@ -38,11 +39,11 @@ export function createDemoApp(options: DemoAppOptions) {
       .get('/health', () => ({ status: 'ok' }), { session: false })
 
       .get('/', ({ session, flash, csrfToken }) =>
-        htmlResponse(homePage(pageContext(flash, csrfToken), currentUser(session), session.intOrNull('visits') ?? 0)),
+        htmlResponse(homePage(pageContext(flash, csrfToken), session.get('user'), session.get('visits'))),
       )
 
       .post('/visits', ({ session, redirect }) => {
-        session.int('visits', (session.intOrNull('visits') ?? 0) + 1)
+        session.set('visits', session.get('visits') + 1)
         return redirect('/', 303)
       })
 
@@ -53,8 +54,8 @@ export function createDemoApp(options: DemoAppOptions) {
         async ({ body, session, flash, redirect }) => {
           // A new id on login: an id planted or seen before login is worthless afterwards.
           await session.regenerate()
-          const user = new User(body.username.trim(), new Date().toISOString())
-          session.object('user', user)
+          const user = { name: body.username.trim(), loggedInAt: new Date().toISOString() }
+          session.set('user', user)
           // The owner binds this session to the user, so "Your devices" can find all of theirs.
           session.owner(user.name)
           flash.set('notice', `Welcome, ${user.name}!`)
@@ -98,7 +99,7 @@ export function createDemoApp(options: DemoAppOptions) {
         async ({ sessions }) => {
           const users: string[] = []
           await sessions.each((each) => {
-            const user = currentUser(each)
+            const user = each.get('user')
             if (user) users.push(user.name)
           })
           return { sessions: await sessions.count(), loggedIn: users }

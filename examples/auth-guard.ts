@@ -1,6 +1,9 @@
 import { Elysia } from 'elysia'
 import type { session } from 'elysia-sessions'
-import { currentUser } from './user.js'
+import type { demoSchema } from './session-data.js'
+
+/** The demo's `session(...)` plugin, typed by its schema. */
+type DemoSessions = ReturnType<typeof session<typeof demoSchema>>
 
 /** Where the guard sends a browser that asks for a page while nobody is logged in. */
 const LOGIN_PAGE = '/login'
@@ -11,18 +14,18 @@ const LOGIN_PAGE = '/login'
  * (browsers asking for a page). Pass the app's own `session(...)` plugin: Elysia runs it once, however often it is used.
  *
  * @example
- * const sessions = session({ secret })
+ * const sessions = session({ secret, schema: demoSchema })
  * new Elysia()
  *   .use(sessions)
  *   .use(authGuard(sessions))
  *   .get('/me', ({ user }) => ({ name: user.name }), { auth: true })
  */
-export function authGuard(sessions: ReturnType<typeof session>) {
+export function authGuard(sessions: DemoSessions) {
   return new Elysia().use(sessions).macro({
     auth: {
       resolve: function requireUser({ session, flash, request, set, status }) {
         // Elysia types a plugin's scoped context as optional inside a macro; the session plugin always provides it.
-        const user = session && currentUser(session)
+        const user = session?.get('user')
         if (user) return { user }
         // Thrown, not returned: a refusal returned from a resolve skips the hook that saves the session (and its flash).
         if (!acceptsHtml(request)) throw status(401, { error: 'not logged in' })

@@ -1,5 +1,5 @@
 import type { Session } from 'elysia-sessions'
-import type { User } from './user.js'
+import type { User } from './session-data.js'
 
 /** Markup that `html` inserts as it is; everything else it escapes. */
 export class Html {
@@ -59,7 +59,7 @@ function postForm({ csrfToken }: PageContext, action: string, fields: Html, butt
 }
 
 /** The home page: the visit counter and its button, and who is logged in. */
-export function homePage(context: PageContext, user: User | null, visits: number): Html {
+export function homePage(context: PageContext, user: User | undefined, visits: number): Html {
   const account = user
     ? html`<p>Logged in as <strong id="user">${user.name}</strong>. <a href="/account">Your account</a></p>
   ${postForm(context, '/logout', html``, 'Log out')}`

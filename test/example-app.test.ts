@@ -1,6 +1,7 @@
-import { afterEach, describe, expect, test } from 'bun:test'
+import { afterEach, describe, expect, spyOn, test } from 'bun:test'
 import { existsSync } from 'node:fs'
-import { memoryEngine, type SessionEngine } from 'elysia-sessions'
+import { Elysia } from 'elysia'
+import { memoryEngine, type SessionEngine, session } from 'elysia-sessions'
 import { sqliteEngine } from 'elysia-sessions/engines/sqlite'
 import { createDemoApp } from '../examples/app.js'
 import { freshDatabasePath } from './support/sqlite.js'
@@ -272,6 +273,41 @@ describe.each(engines)('demo app over app.handle, %s', (_name, makeEngine) => {
     expect(admin.status).toBe(200)
     expect(await admin.json()).toEqual({ sessions: 2, loggedIn: ['barbara'] })
     expect(admin.headers.getSetCookie()).toEqual([])
+  })
+
+  test('session data in a shape its schema no longer allows reads as absent, is reported once and goes with the next write', async () => {
+    const engine = await makeEngine()
+    // An older version of the demo, without the schema, that kept a text visit count and a user without a name.
+    const older = new Elysia().use(session({ secret: SECRET, engine, gcInterval: 0 })).get('/', ({ session }) => {
+      session.set('visits', 'seven')
+      session.set('user', { loggedInAt: 'yesterday' })
+      return 'ok'
+    })
+    const visitor = new Visitor(createDemoApp({ secret: SECRET, engine }))
+    openApps.push(visitor.app)
+    visitor.cookie = sessionCookie(await older.handle(new Request('http://localhost/')))
+    const [stale] = await older.decorator.sessions.all()
+    const id = stale?.id as string
+
+    const warn = spyOn(console, 'warn').mockImplementation(() => undefined)
+    try {
+      // A read-only request (the guard reads the user) removes nothing.
+      expect((await visitor.request('/me')).status).toBe(401)
+      expect(Object.keys((await engine.load(id, Date.now()))?.data ?? {})).toContain('data:visits')
+      expect((await visitor.page('/')).html).toContain('Not logged in.')
+      expect(await visitor.visits()).toBe(0)
+      await visitor.submit('/visits')
+      expect(await visitor.visits()).toBe(1)
+      expect(warn.mock.calls.map(([message]) => String(message).match(/session key "(\w+)"/)?.[1]).sort()).toEqual([
+        'user',
+        'visits',
+      ])
+    } finally {
+      warn.mockRestore()
+    }
+    const stored = (await engine.load(id, Date.now()))?.data ?? {}
+    expect(stored['data:visits']).toBe(1)
+    expect(stored['data:user']).toBeUndefined()
   })
 
   test('/health sets no cookie, with or without a session cookie', async () => {
