@@ -45,10 +45,12 @@ export class SchemaRules {
   reportStale(key: string, issues: readonly StandardIssue[]): void {
     if (this.#reported.has(key)) return
     this.#reported.add(key)
-    warnThrough(
-      this.#logger,
-      `elysia-sessions: a stored value of session key ${JSON.stringify(key)} does not match its schema (${where(issues)}): it reads as absent and is removed with the session's next write; reported once per key`,
-    )
+    const message = `elysia-sessions: a stored value of session key ${JSON.stringify(key)} does not match its schema (${where(issues)}): it reads as absent and is removed with the session's next write; reported once per key`
+    try {
+      warnThrough(this.#logger, message)
+    } catch {
+      // Stale data must never fail a request, not even through a logger that throws.
+    }
   }
 }
 

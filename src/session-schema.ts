@@ -32,9 +32,15 @@ export type FieldOf<S> = S extends TSchema
   : S extends StandardSchemaV1
     ? {
         readonly input: Exclude<StandardInput<S>, undefined>
-        readonly output: undefined extends StandardInput<S> ? StandardOutput<S> : StandardOutput<S> | undefined
+        readonly output: HasDefault<StandardInput<S>> extends true ? StandardOutput<S> : StandardOutput<S> | undefined
       }
     : never
+
+/**
+ * Whether a Standard Schema's input type says it fills in `undefined`: it accepts `undefined` but is not a schema that
+ * takes anything (`unknown` input, as coercions and preprocessors have), which may well refuse it.
+ */
+type HasDefault<Input> = unknown extends Input ? false : undefined extends Input ? true : false
 
 /** The fields a `schema` option gives a session; without a schema, `UntypedFields`. */
 export type FieldsOf<S> = [S] extends [SessionSchema]
@@ -74,5 +80,6 @@ type Flatten<T> = { [K in keyof T]: T[K] }
  * // in a handler: session.set('visits', session.get('visits') + 1)
  */
 export function withDefault<T extends TSchema>(schema: T, value: Static<T>): T & { readonly default: Static<T> } {
-  return CloneType(schema, { default: value }) as T & { readonly default: Static<T> }
+  // Spread after the schema, so a default the schema already has gives way.
+  return CloneType({ ...schema, default: value }) as T & { readonly default: Static<T> }
 }

@@ -1,5 +1,6 @@
 import { Kind, TransformKind, type TSchema } from '@sinclair/typebox'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
+import { HasTransform, Value } from '@sinclair/typebox/value'
 import { SessionConfigError } from './errors.js'
 import { deepFreeze } from './frozen.js'
 import { jsonSafeCopy } from './json-safe.js'
@@ -21,6 +22,9 @@ const NON_JSON_KINDS = new Set([
   'Files',
 ])
 
+/** Enough issues to tell what is wrong; a stale value with thousands of them costs no more to report than one. */
+const MAX_ISSUES = 10
+
 /** Whether `value` is a TypeBox schema (Elysia's `t` included). */
 export function isTypeBoxSchema(value: unknown): value is TSchema {
   return typeof value === 'object' && value !== null && Kind in value
@@ -29,7 +33,8 @@ export function isTypeBoxSchema(value: unknown): value is TSchema {
 /**
  * Compiles the TypeBox schema of `key` with TypeBox's compiler. Elysia's request-parsing types (`t.Integer`,
  * `t.Numeric`, `t.BooleanString`, `t.ObjectString`, `t.ArrayString`) accept a string and convert it; a session stores
- * typed JSON, so each is checked as the one type it converts to (an integer, never `"5"`). Any other transform
+ * typed JSON, so each is checked as the one type it converts to (an integer, never `"5"`), and a value passes only
+ * when the type's own decoding leaves it as it is (so `t.NumericEnum` still checks its enum). Any other transform
  * (`t.Date`, a custom one) and any kind JSON cannot hold is a `SessionConfigError`, and so is a default that does not
  * match its schema.
  */
@@ -43,24 +48,42 @@ export function typeBoxValidator(key: string, schema: TSchema): KeyValidator {
       `schema.${key} cannot be compiled by TypeBox: ${error instanceof Error ? error.message : String(error)}`,
     )
   }
-  const fallback = Object.hasOwn(stored, 'default') ? checkedDefault(key, stored, compiled) : undefined
+  const decodes = HasTransform(schema, [])
+  const passes = (value: unknown) => compiled.Check(value) && (!decodes || decodesToItself(schema, value))
+  const fallback = Object.hasOwn(stored, 'default') ? checkedDefault(key, stored, passes) : undefined
   return {
     check(value) {
-      if (compiled.Check(value)) return { ok: true, value }
-      return { ok: false, issues: [...compiled.Errors(value)].map(asIssue) }
+      if (passes(value)) return { ok: true, value }
+      const issues: StandardIssue[] = []
+      for (const error of compiled.Errors(value)) {
+        issues.push(asIssue(error))
+        if (issues.length === MAX_ISSUES) break
+      }
+      // Only the decoding refused it: an Elysia type's own check (t.NumericEnum's enum, say) failed.
+      if (issues.length === 0) issues.push({ message: 'Expected a value its type decodes to itself', path: [] })
+      return { ok: false, issues }
     },
     absent: () => fallback,
   }
 }
 
-function checkedDefault(key: string, schema: TSchema, compiled: { Check(value: unknown): boolean }): unknown {
+/** Whether decoding `value` with the schema's transforms succeeds and changes nothing. */
+function decodesToItself(schema: TSchema, value: unknown): boolean {
+  try {
+    return Value.Equal(Value.Decode(schema, value), value)
+  } catch {
+    return false
+  }
+}
+
+function checkedDefault(key: string, schema: TSchema, passes: (value: unknown) => boolean): unknown {
   let copy: unknown
   try {
     copy = jsonSafeCopy(schema['default'], `schema.${key} default`, key)
   } catch (error) {
     throw new SessionConfigError((error as Error).message)
   }
-  if (!compiled.Check(copy)) throw new SessionConfigError(`schema.${key} has a default that does not match its schema`)
+  if (!passes(copy)) throw new SessionConfigError(`schema.${key} has a default that does not match its schema`)
   return deepFreeze(copy)
 }
 
@@ -73,6 +96,11 @@ function storedForm(node: unknown, key: string): unknown {
   if (typeof node !== 'object' || node === null) return node
   if (TransformKind in node) return storedForm(parsedType(node, key), key)
   const kind = (node as { [Kind]?: unknown })[Kind]
+  if (kind === 'Undefined' || kind === 'Void') {
+    throw new SessionConfigError(
+      `schema.${key} allows undefined, which a session cannot store: leave the key absent (session.delete(key)) instead`,
+    )
+  }
   if (typeof kind === 'string' && NON_JSON_KINDS.has(kind)) {
     throw new SessionConfigError(
       `schema.${key} holds ${kind} values, which JSON cannot store: store a JSON form instead (an ISO date string with t.String({ format: 'date-time' }), say)`,
@@ -101,7 +129,7 @@ function parsedType(transform: object, key: string): unknown {
       : only
   }
   throw new SessionConfigError(
-    `schema.${key} uses a transform type (such as t.Date) that converts request values into others; session values are stored as they are typed, so use a plain type (t.String({ format: 'date-time' }) for a date)`,
+    `schema.${key} uses a transform type (t.Date, t.ArrayQuery, a custom Transform) that converts request values into others; session values are stored as they are typed, so use the plain type (t.String({ format: 'date-time' }) for a date, t.Array for a list)`,
   )
 }
 

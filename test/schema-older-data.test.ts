@@ -192,6 +192,21 @@ describe.each(FEATURE_ENGINES)('data written by an older app version, on the %s 
     expect(warnings).toHaveLength(4)
   })
 
+  test('a logger that throws cannot make a stale read fail the request', async () => {
+    const { engine, cookie } = await deployment()
+    const failing: SessionLogger = {
+      warn() {
+        throw new Error('the log sink is down')
+      },
+      error() {
+        throw new Error('the log sink is down')
+      },
+    }
+    const response = await send(newApp(engine, failing), '/read/cart', { cookie })
+    expect(response.status).toBe(200)
+    expect(await response.json()).toEqual({ value: NONE, has: false })
+  })
+
   test('a logger without warn gets the report through error', async () => {
     const { engine, cookie } = await deployment()
     const { logger, errors } = recordingLogger(false)

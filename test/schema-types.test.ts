@@ -29,6 +29,7 @@ const schema = {
   tags: v.optional(v.array(v.string()), []),
   nickname: z.string().optional(),
   length: z.string().transform((text) => text.length),
+  coerced: z.coerce.number(),
 }
 
 type Cart = { sku: string; qty: number }[]
@@ -72,6 +73,8 @@ describe('schema types', () => {
           assertType<Equal<ReturnType<typeof session.get<'tags'>>, readonly string[]>>()
           // An optional Standard Schema accepts undefined but returns it too.
           assertType<Equal<ReturnType<typeof session.get<'nickname'>>, string | undefined>>()
+          // A schema that takes anything (a coercion) may refuse undefined, so it promises no default.
+          assertType<Equal<ReturnType<typeof session.get<'coerced'>>, number | undefined>>()
           // A transform: set takes the input type, get returns the output type.
           assertType<Equal<ReturnType<typeof session.get<'length'>>, number | undefined>>()
           assertType<Equal<Parameters<typeof session.set<'length'>>[1], string>>()
@@ -87,6 +90,7 @@ describe('schema types', () => {
                 theme?: 'light' | 'dark'
                 nickname?: string
                 length?: number
+                coerced?: number
               }>
             >
           >()

@@ -111,4 +111,45 @@ describe('typeBoxValidator', () => {
     expect(() => typeBoxValidator('n', t.Any({ default: new Map() }))).toThrow(SessionConfigError)
     expect(() => typeBoxValidator('n', t.Any({ default: new Map() }))).toThrow(/schema\.n/)
   })
+
+  test("t.NumericEnum keeps its enum: a number outside it is refused, though the type's union says only number", () => {
+    enum Level {
+      Low = 1,
+      High = 2,
+    }
+    const validator = typeBoxValidator('level', t.NumericEnum(Level))
+    expect(validator.check(Level.High).ok).toBe(true)
+    expect(validator.check(99).ok).toBe(false)
+    expect(validator.check('1').ok).toBe(false)
+  })
+
+  test('withDefault replaces a default the schema already has', () => {
+    const theme = t.Union([t.Literal('light'), t.Literal('dark')], { default: 'light' })
+    expect(typeBoxValidator('theme', withDefault(theme, 'dark')).absent()).toBe('dark')
+    expect(typeBoxValidator('theme', theme).absent()).toBe('light')
+  })
+
+  test('a value with thousands of issues reports the first ten, so a stale value costs little to report', () => {
+    const cart = t.Array(t.Object({ sku: t.String(), qty: t.Integer({ minimum: 1 }) }))
+    const stale = Array.from({ length: 5_000 }, () => ({ sku: 1, qty: 0 }))
+    const result = typeBoxValidator('cart', cart).check(stale)
+    if (result.ok) throw new Error('the stale cart was accepted')
+    expect(result.issues).toHaveLength(10)
+    expect(issuePath(result.issues[0]!)).toBe('/0/sku')
+  })
+
+  test.each([
+    ['t.Undefined()', t.Undefined()],
+    ['t.Void()', t.Void()],
+    ['a union with t.Undefined()', t.Union([t.String(), t.Undefined()])],
+    ['an undefined property', t.Object({ a: t.Undefined() })],
+  ])('%s is a SessionConfigError: a session cannot store undefined', (_, schema) => {
+    expect(() => typeBoxValidator('k', schema)).toThrow(/^schema\.k allows undefined/)
+  })
+
+  test('t.ArrayQuery, a transform of a plain string and an array, is a SessionConfigError naming it', () => {
+    expect(() => typeBoxValidator('ids', t.ArrayQuery(t.Number()))).toThrow(
+      /^schema\.ids uses a transform type \(.*t\.ArrayQuery/,
+    )
+  })
 })
