@@ -1,4 +1,5 @@
 import { SessionConfigError } from './errors.js'
+import { DATA_KEY_PREFIX } from './internal-keys.js'
 import { issuePath, type KeyValidator } from './key-validator.js'
 import { type SessionLogger, warnThrough } from './options.js'
 import type { SessionSchema } from './session-schema.js'
@@ -7,12 +8,21 @@ import { standardValidator } from './standard-validator.js'
 import { isTypeBoxSchema, typeBoxValidator } from './typebox-validator.js'
 import { checkKey } from './value-types.js'
 
+/** One key as `session.get`/`set` use it: where it is stored, and its validator (none without a schema). */
+export interface KeyRule {
+  readonly key: string
+  readonly storageKey: string
+  readonly validator: KeyValidator | undefined
+  /** The key's place in the schema (a slot for per-request state), or -1 without a schema. */
+  readonly index: number
+}
+
 /**
  * The `schema` of one `session(...)` plugin, compiled once: each key's validator, and which keys' stale data was
  * already reported. Without a schema, any key is allowed and nothing is validated beyond JSON-safety.
  */
 export class SchemaRules {
-  readonly #validators: ReadonlyMap<string, KeyValidator> | undefined
+  readonly #rules: ReadonlyMap<string, KeyRule> | undefined
   /** The schema's keys, or `undefined` without a schema. */
   readonly keys: readonly string[] | undefined
   readonly #logger: SessionLogger
@@ -21,20 +31,20 @@ export class SchemaRules {
   /** Compiles `schema`; throws a `SessionConfigError` naming the key whose schema cannot be used. */
   constructor(schema: SessionSchema | undefined, logger: SessionLogger) {
     this.#logger = logger
-    this.#validators = schema === undefined ? undefined : compile(schema)
-    this.keys = this.#validators && Object.freeze([...this.#validators.keys()])
+    this.#rules = schema === undefined ? undefined : compile(schema)
+    this.keys = this.#rules && Object.freeze([...this.#rules.keys()])
   }
 
   /**
-   * The validator of `key` for a call of `session.<method>(key…)`, or `undefined` without a schema. A key outside the
-   * schema (or not a string) is a TypeError, since types would have refused it.
+   * The rule of `key` for a call of `session.<method>(key…)`. A key outside the schema (or not a string) is a
+   * TypeError, since types would have refused it; without a schema, every string key has a rule with no validator.
    */
-  validatorFor(key: unknown, method: string): KeyValidator | undefined {
+  ruleFor(key: unknown, method: string): KeyRule {
     checkKey(key, 'Session')
-    const validators = this.#validators
-    if (validators === undefined) return undefined
-    const validator = validators.get(key)
-    if (validator !== undefined) return validator
+    const rules = this.#rules
+    if (rules === undefined) return { key, storageKey: DATA_KEY_PREFIX + key, validator: undefined, index: -1 }
+    const rule = rules.get(key)
+    if (rule !== undefined) return rule
     const known = (this.keys ?? []).map((each) => JSON.stringify(each)).join(', ')
     throw new TypeError(
       `session.${method}(${JSON.stringify(key)}): ${JSON.stringify(key)} is not in the session schema (its keys: ${known || 'none'})`,
@@ -63,21 +73,24 @@ export function where(issues: readonly StandardIssue[]): string {
   return `${path === '' ? 'at the top level' : `at ${path}`}${more}`
 }
 
-function compile(schema: unknown): ReadonlyMap<string, KeyValidator> {
+function compile(schema: unknown): ReadonlyMap<string, KeyRule> {
   if (typeof schema !== 'object' || schema === null || Array.isArray(schema)) {
     throw new SessionConfigError(
       'schema must be an object with one schema per key, e.g. schema: { userId: t.Number(), theme: t.String() }',
     )
   }
-  const validators = new Map<string, KeyValidator>()
+  const rules = new Map<string, KeyRule>()
   for (const [key, each] of Object.entries(schema)) {
-    if (isTypeBoxSchema(each)) validators.set(key, typeBoxValidator(key, each))
-    else if (isStandardSchema(each)) validators.set(key, standardValidator(key, each))
-    else {
+    const storageKey = DATA_KEY_PREFIX + key
+    const index = rules.size
+    if (isTypeBoxSchema(each)) rules.set(key, { key, storageKey, validator: typeBoxValidator(key, each), index })
+    else if (isStandardSchema(each)) {
+      rules.set(key, { key, storageKey, validator: standardValidator(key, each), index })
+    } else {
       throw new SessionConfigError(
         `schema.${key} must be a TypeBox schema (Elysia's t) or a Standard Schema v1 validator (Zod, Valibot, ArkType, …)`,
       )
     }
   }
-  return validators
+  return rules
 }

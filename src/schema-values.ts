@@ -4,7 +4,7 @@ import { deepFreeze } from './frozen.js'
 import { DATA_KEY_PREFIX } from './internal-keys.js'
 import { jsonSafeCopy } from './json-safe.js'
 import type { KeyValidator } from './key-validator.js'
-import { type SchemaRules, where } from './schema-rules.js'
+import { type KeyRule, type SchemaRules, where } from './schema-rules.js'
 import type { SessionState } from './session-state.js'
 
 /** A key's value as this request has checked it, valid for as long as the stored value is the same one. */
@@ -22,23 +22,28 @@ interface CheckedValue {
  * `set` validated is never checked again in the request.
  */
 export class SchemaValues {
-  readonly #checked = new Map<string, CheckedValue>()
+  /** By schema index; without a schema, by key. */
+  readonly #checked: (CheckedValue | undefined)[] | Map<string, CheckedValue>
 
   constructor(
     readonly state: SessionState,
     readonly rules: SchemaRules,
-  ) {}
+  ) {
+    // An array slot per schema key costs less than a Map on the hot path.
+    this.#checked = rules.keys === undefined ? new Map() : new Array(rules.keys.length)
+  }
 
   get(key: string): unknown {
-    return this.#checkedValue(key, this.rules.validatorFor(key, 'get')).value
+    return this.#checkedValue(this.rules.ruleFor(key, 'get')).value
   }
 
   has(key: string): boolean {
-    return this.#checkedValue(key, this.rules.validatorFor(key, 'has')).held
+    return this.#checkedValue(this.rules.ruleFor(key, 'has')).held
   }
 
   set(key: string, value: unknown): void {
-    const validator = this.rules.validatorFor(key, 'set')
+    const rule = this.rules.ruleFor(key, 'set')
+    const { storageKey, validator } = rule
     const copy = jsonSafeCopy(value, 'session.set', key)
     let checked: unknown = copy
     if (validator !== undefined) {
@@ -52,13 +57,12 @@ export class SchemaValues {
       }
       checked = result.value
     }
-    this.state.write(DATA_KEY_PREFIX + key, copy)
-    this.#checked.set(key, { stored: copy, value: deepFreeze(checked), held: true })
+    this.state.write(storageKey, copy)
+    this.#remember(rule, { stored: copy, value: deepFreeze(checked), held: true })
   }
 
   delete(key: string): void {
-    this.rules.validatorFor(key, 'delete')
-    this.state.remove(DATA_KEY_PREFIX + key)
+    this.state.remove(this.rules.ruleFor(key, 'delete').storageKey)
   }
 
   /** Every key that holds a valid value or has a default, frozen. */
@@ -66,7 +70,7 @@ export class SchemaValues {
     const entries: [string, unknown][] = []
     const keys = this.rules.keys ?? this.state.keysWithPrefix(DATA_KEY_PREFIX).map(withoutPrefix)
     for (const key of keys) {
-      const { value } = this.#checkedValue(key, this.rules.validatorFor(key, 'data'))
+      const { value } = this.#checkedValue(this.rules.ruleFor(key, 'data'))
       if (value !== undefined) entries.push([key, value])
     }
     // fromEntries defines own properties, so a key such as "__proto__" is kept as a key.
@@ -77,20 +81,29 @@ export class SchemaValues {
   staleStorageKeys(): string[] {
     const stale: string[] = []
     for (const key of this.rules.keys ?? []) {
+      const rule = this.rules.ruleFor(key, 'data')
       // Only a stored value can be stale: an absent key's default is none of the save's business.
-      if (this.state.read(DATA_KEY_PREFIX + key) === undefined) continue
-      if (!this.#checkedValue(key, this.rules.validatorFor(key, 'data')).held) stale.push(DATA_KEY_PREFIX + key)
+      if (this.state.read(rule.storageKey) === undefined) continue
+      if (!this.#checkedValue(rule).held) stale.push(rule.storageKey)
     }
     return stale
   }
 
-  #checkedValue(key: string, validator: KeyValidator | undefined): CheckedValue {
-    const stored = this.state.read(DATA_KEY_PREFIX + key)
-    const known = this.#checked.get(key)
+  #checkedValue(rule: KeyRule): CheckedValue {
+    const stored = this.state.read(rule.storageKey)
+    const checks = this.#checked
+    const known = Array.isArray(checks) ? checks[rule.index] : checks.get(rule.key)
     if (known !== undefined && known.stored === stored) return known
+    const { key, validator } = rule
     const checked = validator === undefined ? untyped(stored) : this.#check(key, stored, validator)
-    this.#checked.set(key, checked)
+    this.#remember(rule, checked)
     return checked
+  }
+
+  #remember(rule: KeyRule, checked: CheckedValue): void {
+    const checks = this.#checked
+    if (Array.isArray(checks)) checks[rule.index] = checked
+    else checks.set(rule.key, checked)
   }
 
   #check(key: string, stored: SessionValue | undefined, validator: KeyValidator): CheckedValue {

@@ -1,6 +1,6 @@
-import { Kind, TransformKind, type TSchema } from '@sinclair/typebox'
+import { Kind, TransformKind, type TSchema, TypeRegistry } from '@sinclair/typebox'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
-import { HasTransform, Value } from '@sinclair/typebox/value'
+import { Value } from '@sinclair/typebox/value'
 import { SessionConfigError } from './errors.js'
 import { deepFreeze } from './frozen.js'
 import { jsonSafeCopy } from './json-safe.js'
@@ -25,6 +25,27 @@ const NON_JSON_KINDS = new Set([
 /** Enough issues to tell what is wrong; a stale value with thousands of them costs no more to report than one. */
 const MAX_ISSUES = 10
 
+/**
+ * The kind of the stand-in for an Elysia parsing transform: a value passes when it is of the type the transform
+ * converts to and the transform's own decoding leaves it as it is (so `t.NumericEnum` still checks its enum).
+ */
+const DECODED_KIND = 'ElysiaSessions:Decoded'
+
+interface DecodedStandIn {
+  readonly target: { Check(value: unknown): boolean }
+  readonly decode: (value: unknown) => unknown
+}
+
+function checkDecoded(standIn: DecodedStandIn, value: unknown): boolean {
+  if (!standIn.target.Check(value)) return false
+  try {
+    const decoded = standIn.decode(value)
+    return decoded === value || Value.Equal(decoded, value)
+  } catch {
+    return false
+  }
+}
+
 /** Whether `value` is a TypeBox schema (Elysia's `t` included). */
 export function isTypeBoxSchema(value: unknown): value is TSchema {
   return typeof value === 'object' && value !== null && Kind in value
@@ -39,51 +60,42 @@ export function isTypeBoxSchema(value: unknown): value is TSchema {
  * match its schema.
  */
 export function typeBoxValidator(key: string, schema: TSchema): KeyValidator {
+  if (!TypeRegistry.Has(DECODED_KIND)) TypeRegistry.Set(DECODED_KIND, checkDecoded)
   const stored = storedForm(schema, key) as TSchema
-  let compiled: ReturnType<typeof TypeCompiler.Compile<TSchema>>
-  try {
-    compiled = TypeCompiler.Compile(stored)
-  } catch (error) {
-    throw new SessionConfigError(
-      `schema.${key} cannot be compiled by TypeBox: ${error instanceof Error ? error.message : String(error)}`,
-    )
-  }
-  const decodes = HasTransform(schema, [])
-  const passes = (value: unknown) => compiled.Check(value) && (!decodes || decodesToItself(schema, value))
-  const fallback = Object.hasOwn(stored, 'default') ? checkedDefault(key, stored, passes) : undefined
+  const compiled = compile(stored, key)
+  const fallback = Object.hasOwn(stored, 'default') ? checkedDefault(key, stored, compiled) : undefined
   return {
     check(value) {
-      if (passes(value)) return { ok: true, value }
+      if (compiled.Check(value)) return { ok: true, value }
       const issues: StandardIssue[] = []
       for (const error of compiled.Errors(value)) {
         issues.push(asIssue(error))
         if (issues.length === MAX_ISSUES) break
       }
-      // Only the decoding refused it: an Elysia type's own check (t.NumericEnum's enum, say) failed.
-      if (issues.length === 0) issues.push({ message: 'Expected a value its type decodes to itself', path: [] })
       return { ok: false, issues }
     },
     absent: () => fallback,
   }
 }
 
-/** Whether decoding `value` with the schema's transforms succeeds and changes nothing. */
-function decodesToItself(schema: TSchema, value: unknown): boolean {
+function compile(schema: TSchema, key: string): ReturnType<typeof TypeCompiler.Compile<TSchema>> {
   try {
-    return Value.Equal(Value.Decode(schema, value), value)
-  } catch {
-    return false
+    return TypeCompiler.Compile(schema)
+  } catch (error) {
+    throw new SessionConfigError(
+      `schema.${key} cannot be compiled by TypeBox: ${error instanceof Error ? error.message : String(error)}`,
+    )
   }
 }
 
-function checkedDefault(key: string, schema: TSchema, passes: (value: unknown) => boolean): unknown {
+function checkedDefault(key: string, schema: TSchema, compiled: { Check(value: unknown): boolean }): unknown {
   let copy: unknown
   try {
     copy = jsonSafeCopy(schema['default'], `schema.${key} default`, key)
   } catch (error) {
     throw new SessionConfigError((error as Error).message)
   }
-  if (!passes(copy)) throw new SessionConfigError(`schema.${key} has a default that does not match its schema`)
+  if (!compiled.Check(copy)) throw new SessionConfigError(`schema.${key} has a default that does not match its schema`)
   return deepFreeze(copy)
 }
 
@@ -94,7 +106,7 @@ function storedForm(node: unknown, key: string): unknown {
     return items.some((item, index) => item !== node[index]) ? items : node
   }
   if (typeof node !== 'object' || node === null) return node
-  if (TransformKind in node) return storedForm(parsedType(node, key), key)
+  if (TransformKind in node) return decodedStandIn(node, key)
   const kind = (node as { [Kind]?: unknown })[Kind]
   if (kind === 'Undefined' || kind === 'Void') {
     throw new SessionConfigError(
@@ -115,6 +127,16 @@ function storedForm(node: unknown, key: string): unknown {
     copy[name] = replaced
   }
   return copy ?? node
+}
+
+/** The stand-in for a parsing transform: its target type, compiled, and its decoding; it keeps the target's default. */
+function decodedStandIn(transform: object, key: string): object {
+  const target = storedForm(parsedType(transform, key), key) as TSchema
+  const { Decode } = (transform as { [TransformKind]: { Decode: (value: unknown) => unknown } })[TransformKind]
+  const standIn: DecodedStandIn = { target: compile(target, key), decode: Decode }
+  return Object.hasOwn(target, 'default')
+    ? { [Kind]: DECODED_KIND, ...standIn, default: target['default'] }
+    : { [Kind]: DECODED_KIND, ...standIn }
 }
 
 /** The one member of an Elysia parsing union that is not a formatted string, else a `SessionConfigError`. */
@@ -138,9 +160,13 @@ function isFormattedString(member: unknown): boolean {
   return type === 'string' && typeof format === 'string'
 }
 
-function asIssue(error: { message: string; path: string }): StandardIssue {
+function asIssue(error: { message: string; path: string; schema: TSchema }): StandardIssue {
   const path = error.path === '' ? [] : error.path.slice(1).split('/').map(unescapePointer)
-  return { message: error.message, path }
+  const message =
+    error.schema[Kind] === DECODED_KIND
+      ? 'Expected a value of the type this Elysia type converts to, never a request string'
+      : error.message
+  return { message, path }
 }
 
 function unescapePointer(segment: string): string {
