@@ -17,14 +17,35 @@ export class SessionKeyError extends Error {
   }
 }
 
-/** Wraps a failure of a session engine; the engine's own error is kept as `cause`. */
+/**
+ * Wraps a failure of a session engine. The message names only the operation, so a response built from it (Elysia
+ * answers an unhandled error with its message and `status`: 503 here) never shows what the engine said, which may
+ * name hosts or users; the engine's own error is kept as `cause` for the logs.
+ */
 export class SessionEngineError extends Error {
   override readonly name = 'SessionEngineError'
+  /** The HTTP status an unhandled engine failure answers with: the service is unavailable, not broken. */
+  readonly status = 503
 
-  constructor(operation: string, cause: unknown) {
-    const reason = cause instanceof Error ? cause.message : String(cause)
-    super(`Session engine failed to ${operation}: ${reason}`, { cause })
+  constructor(
+    readonly operation: string,
+    cause: unknown,
+  ) {
+    super(`Session engine failed to ${operation}`, { cause })
   }
+}
+
+/**
+ * An error's message followed by the messages of its causes (`Session engine failed to load a session: connect
+ * ECONNREFUSED 127.0.0.1:6379`), for logs: never for a response, as a cause may name hosts or users.
+ */
+export function failureReason(error: unknown): string {
+  const parts: string[] = []
+  for (let each: unknown = error; each !== undefined && parts.length < 5; each = (each as { cause?: unknown }).cause) {
+    parts.push(each instanceof Error ? each.message : String(each))
+    if (!(each instanceof Error)) break
+  }
+  return parts.join(': ')
 }
 
 /**

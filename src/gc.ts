@@ -1,4 +1,5 @@
 import { isEngineClosed } from './engines/closed-error.js'
+import { failureReason } from './errors.js'
 import type { SessionLogger } from './options.js'
 
 /** Runs `sweep` every `interval` ms and on demand, one sweep at a time. */
@@ -43,7 +44,10 @@ export function createGcTimer(sweep: () => Promise<number>, interval: number, lo
         run().catch((error: unknown) => {
           // A sweep that the engine's close cut short after stop() is no failure; anything else is.
           if (!(stopped && isEngineClosed(error)))
-            logger.error('elysia-sessions: GC sweep failed; the next tick will try again', error)
+            logger.error(
+              `elysia-sessions: GC sweep failed (${failureReason(error)}); the next tick will try again`,
+              error,
+            )
         })
       }, interval)
       timer.unref()

@@ -16,6 +16,12 @@ export interface SessionLogger {
   warn?(message: string): void
 }
 
+/**
+ * What a request does when its session cannot be loaded: `'fail'` answers it with the error (a 503 unless the app's
+ * `onError` answers), `'continue'` runs it with an unavailable session (`session.available` is false, writes throw).
+ */
+export type EngineErrorMode = 'fail' | 'continue'
+
 /** Options of `session(...)`. Every option but `secret` has a safe default. */
 export interface SessionOptions<Schema extends SessionSchema | undefined = SessionSchema | undefined> {
   /**
@@ -95,6 +101,14 @@ export interface SessionOptions<Schema extends SessionSchema | undefined = Sessi
    */
   readonly schema?: Schema
   /**
+   * When the engine fails to load a request's session: `'fail'` throws a `SessionEngineError`, which answers 503 with a
+   * short generic body unless the app's own `onError` answers it; `'continue'` runs the request with an empty session
+   * whose `available` is false and whose writes throw a `SessionEngineError`, so nothing is silently dropped. Either
+   * way the browser's cookie is left as it is, so an outage logs no one out, and the failure is logged (rate-limited).
+   * @default 'fail'
+   */
+  readonly onEngineError?: EngineErrorMode
+  /**
    * Receives GC failures (`error`) and warnings (`warn`, else `error`).
    * @default console
    */
@@ -122,6 +136,7 @@ export interface ResolvedSessionOptions {
   readonly touchInterval: number
   readonly cookie: SessionCookieAttributes
   readonly logger: SessionLogger
+  readonly onEngineError: EngineErrorMode
 }
 
 const MIN_SECRET_LENGTH = 32
@@ -178,7 +193,23 @@ export function resolveSessionOptions(options: SessionOptions): ResolvedSessionO
     throw new SessionConfigError('logger.warn must be a warn(message) method, or absent to send warnings to error()')
   }
 
-  return { secrets, timeout, absoluteTimeout, cookieName, engine, gcInterval, touchInterval, cookie, logger }
+  const onEngineError = options.onEngineError ?? 'fail'
+  if (onEngineError !== 'fail' && onEngineError !== 'continue') {
+    throw new SessionConfigError(`onEngineError must be 'fail' or 'continue', got ${JSON.stringify(onEngineError)}`)
+  }
+
+  return {
+    secrets,
+    timeout,
+    absoluteTimeout,
+    cookieName,
+    engine,
+    gcInterval,
+    touchInterval,
+    cookie,
+    logger,
+    onEngineError,
+  }
 }
 
 /**

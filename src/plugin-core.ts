@@ -1,5 +1,6 @@
 import type { SessionEngine } from './engine.js'
-import { callEngine } from './errors.js'
+import { EngineFailureLog } from './engine-failure-log.js'
+import { callEngine, type SessionEngineError } from './errors.js'
 import { createGcTimer, type GcTimer } from './gc.js'
 import { type ResolvedSessionOptions, type SessionLogger, warnThrough } from './options.js'
 import type { SchemaRules } from './schema-rules.js'
@@ -14,6 +15,8 @@ export class PluginCore {
   readonly runtime: SessionRuntime
   /** The compiled `schema` every session of this plugin checks its values with. */
   readonly rules: SchemaRules
+  /** Where the engine failures of requests are logged, a burst at a time. */
+  readonly failures: EngineFailureLog
   readonly #logger: SessionLogger
   readonly #gc: GcTimer
   #closed: Promise<void> | undefined
@@ -29,6 +32,7 @@ export class PluginCore {
       now: Date.now,
     }
     this.#logger = options.logger
+    this.failures = new EngineFailureLog(options.logger)
     const sweep = () => this.callEngine('sweep expired sessions', (engine, now) => engine.deleteExpired(now))
     this.#gc = createGcTimer(sweep, options.gcInterval, options.logger)
   }
@@ -44,9 +48,9 @@ export class PluginCore {
    */
   async deleteOutlived(id: string): Promise<void> {
     try {
-      await this.callEngine('delete a session', (engine) => engine.delete(id))
+      await this.callEngine('delete a session past its absoluteTimeout', (engine) => engine.delete(id))
     } catch (error) {
-      this.#logger.error('elysia-sessions: could not delete a session past its absoluteTimeout', error)
+      this.failures.report(error as SessionEngineError)
     }
   }
 
@@ -79,6 +83,7 @@ export class PluginCore {
   close(): Promise<void> {
     this.#closed ??= (async () => {
       const sweepEnded = this.#gc.stop()
+      this.failures.flush()
       try {
         await this.callEngine('close', (engine) => engine.close())
       } finally {

@@ -93,9 +93,25 @@ export function session<Schema extends SessionSchema | undefined = undefined>(op
     const flash = set[flashKey]
     if (flash) settleFlash(flash)
     state.close()
-    const writing = state.hasChanges ? state.save() : state.touchIfDue()
+    const writing = state.hasChanges ? state.save() : touchIfDue(state)
     if (!writing) return setHeaders(state, set, response)
     return writing.then(() => setHeaders(state, set, response))
+  }
+
+  /** Keeps `state` for the end of the request and hands the handler its session and flash. */
+  function exposeState(slots: ResponseSet, state: SessionState) {
+    const flash = new Flash(state)
+    slots[stateKey] = state
+    slots[flashKey] = flash
+    return { session: new Session<Fields>(state, rules), flash, sessions }
+  }
+
+  /** A touch only slides the expiry: when it fails, the failure is logged and the response goes out as it is. */
+  function touchIfDue(state: SessionState): Promise<void> | undefined {
+    return state.touchIfDue()?.catch((error: unknown) => {
+      if (!(error instanceof SessionEngineError)) throw error
+      core.failures.report(error)
+    })
   }
 
   function setHeaders(state: SessionState, set: ResponseSet, response: unknown): undefined {
@@ -142,7 +158,12 @@ export function session<Schema extends SessionSchema | undefined = undefined>(op
           try {
             stored = await runtime.engine.load(verified.id, now)
           } catch (error) {
-            throw new SessionEngineError('load a session', error)
+            const failure = new SessionEngineError('load a session', error)
+            if (config.onEngineError === 'fail') throw failure
+            core.failures.report(failure)
+            // The cookie counts as current, so it is neither cleared nor re-sent: an outage logs no one out.
+            const state = new SessionState(runtime, verified.id, null, 'unavailable', 'current', failure)
+            return exposeState(slots, state)
           }
           if (stored && hasOutlived(runtime, stored.data, now)) {
             stored = null
@@ -157,17 +178,16 @@ export function session<Schema extends SessionSchema | undefined = undefined>(op
               ? 'old-secret'
               : 'current'
         const state = new SessionState(runtime, stored && verified ? verified.id : null, stored, 'request', incoming)
-        const flash = new Flash(state)
-        slots[stateKey] = state
-        slots[flashKey] = flash
-        return { session: new Session<Fields>(state, rules), flash, sessions }
+        return exposeState(slots, state)
       })
       // mapResponse runs after every afterHandle hook, so writes made there (an app's own hooks) are saved too.
       // Declared async because Elysia awaits a mapResponse hook only when it is an async function.
       .mapResponse({ as: 'scoped' }, async function commitSession({ set, responseValue }) {
         await finishSession(set as ResponseSet, responseValue)
       })
-      .onError({ as: 'scoped' }, async function commitSessionOnError({ set, request }) {
+      .onError({ as: 'scoped' }, async function commitSessionOnError({ set, request, error }) {
+        // Logged here, rate-limited; the response is the app's own onError's, else the error's 503 and short message.
+        if (error instanceof SessionEngineError) core.failures.report(error)
         const slots = set as ResponseSet
         // No session was loaded (an unknown route, a body that failed validation, an engine that failed the load),
         // but the error response still answers a request that carried the cookie.
@@ -179,7 +199,8 @@ export function session<Schema extends SessionSchema | undefined = undefined>(op
         try {
           await finishSession(slots)
         } catch (error) {
-          config.logger.error('elysia-sessions: could not save the session of a failed request', error)
+          if (error instanceof SessionEngineError) core.failures.report(error)
+          else config.logger.error('elysia-sessions: could not save the session of a failed request', error)
         }
       })
   )

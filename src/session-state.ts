@@ -14,9 +14,10 @@ export interface SessionRuntime extends Lifetimes {
 
 /**
  * Where a session lives: `request` sessions belong to a request and slide their expiry; `detached` ones come from the
- * admin API and keep their stored expiry; `disabled` ones stand in on routes with `session: false` and refuse use.
+ * admin API and keep their stored expiry; `disabled` ones stand in on routes with `session: false` and refuse use;
+ * `unavailable` ones stand in, empty, for a session the engine failed to load, and refuse changes.
  */
-export type SessionMode = 'request' | 'detached' | 'disabled'
+export type SessionMode = 'request' | 'detached' | 'disabled' | 'unavailable'
 
 /**
  * What the engine saw of a session during its request: `unmodified` (nothing committed), `modified` (changes
@@ -68,6 +69,7 @@ export class SessionState implements SessionReport {
    * @param id the session id, or `null` for a new session that gets a fresh one
    * @param stored what the engine holds under `id`, or `null` when nothing is stored yet
    * @param incomingCookie what the request's cookie was, for a request session
+   * @param loadFailure why an `unavailable` session could not be loaded, for the errors its changes throw
    */
   constructor(
     readonly runtime: SessionRuntime,
@@ -75,6 +77,7 @@ export class SessionState implements SessionReport {
     stored: StoredSession | null,
     readonly mode: SessionMode = 'request',
     readonly incomingCookie: IncomingCookie = 'none',
+    readonly loadFailure?: SessionEngineError,
   ) {
     this.#id = id
     this.#stored = stored !== null
@@ -365,6 +368,10 @@ export class SessionState implements SessionReport {
   }
 
   #checkOpen(): void {
+    if (this.mode === 'unavailable') {
+      // Refused rather than dropped: the change could only be lost, or overwrite data the engine still holds.
+      throw new SessionEngineError('load this session, so it cannot be changed', this.loadFailure?.cause)
+    }
     if (this.#closed) {
       throw new Error(
         'The session was already saved for this request, so this change would be lost: change it in the handler or in a hook that runs before the response is sent (not in a streaming generator)',

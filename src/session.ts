@@ -121,6 +121,14 @@ export class Session<Fields extends SessionFields = UntypedFields> implements Ty
     return this.#state
   }
 
+  /**
+   * False when the engine failed to load this session and the plugin runs with `onEngineError: 'continue'`: the
+   * session then reads as empty and every change throws a `SessionEngineError`.
+   */
+  get available(): boolean {
+    return this.#live.mode !== 'unavailable'
+  }
+
   /** The raw session id (never the signed cookie value). Reading it on a new session writes nothing. */
   get id(): string {
     return this.#live.id

@@ -311,7 +311,8 @@ describe('engine failures', () => {
         return 'ok'
       })
     const response = await send(app, '/set')
-    expect(response.status).toBe(500)
+    expect(response.status).toBe(503)
+    expect(await response.text()).toBe('Session engine failed to commit a session')
     const error = errors.find((each) => each instanceof SessionEngineError) as SessionEngineError
     expect(error).toBeInstanceOf(SessionEngineError)
     expect((error.cause as Error).message).toBe('commit is down')
@@ -329,7 +330,9 @@ describe('engine failures', () => {
       .use(session({ secret: SECRET, engine: { ...failing('load') } }))
       .get('/peek', ({ session }) => session.id)
     const response = await send(app, '/peek', { cookie: pair })
-    expect(response.status).toBe(500)
+    expect(response.status).toBe(503)
+    expect(await response.text()).toBe('Session engine failed to load a session')
+    expect(setCookieOf(response)).toBeUndefined()
     expect(errors.some((each) => each instanceof SessionEngineError && each.cause instanceof Error)).toBe(true)
   })
 

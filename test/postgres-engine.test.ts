@@ -616,7 +616,10 @@ describe.skipIf(!postgres.url)(postgres.label, () => {
         errors.length = 0
         const request = await timed(send(app, '/name', { cookie }))
         expect(request.elapsed).toBeLessThan(OUTAGE_TIMEOUT + SLACK)
-        expect(request.result).toMatchObject({ status: 'fulfilled', value: { status: 500 } })
+        expect(request.result).toMatchObject({ status: 'fulfilled', value: { status: 503 } })
+        const answer = (request.result as PromiseFulfilledResult<Response>).value
+        expect(await answer.text()).toBe('Session engine failed to load a session')
+        expect(answer.headers.getSetCookie()).toEqual([])
         const failure = errors.find((error) => error instanceof SessionEngineError) as SessionEngineError
         expect(failure).toBeInstanceOf(SessionEngineError)
         expect(failure.cause).toBeInstanceOf(Error)
@@ -652,7 +655,7 @@ describe.skipIf(!postgres.url)(postgres.label, () => {
         expect(call.elapsed).toBeLessThan(OUTAGE_TIMEOUT + SLACK)
 
         const answered = await request
-        expect(answered.result).toMatchObject({ status: 'fulfilled', value: { status: 500 } })
+        expect(answered.result).toMatchObject({ status: 'fulfilled', value: { status: 503 } })
         expect(answered.elapsed).toBeLessThan(OUTAGE_TIMEOUT + SLACK)
         const failure = errors.find((error) => error instanceof SessionEngineError) as SessionEngineError
         expect(failure.cause).toBeInstanceOf(EngineTimeoutError)

@@ -3,6 +3,7 @@ import { existsSync, readdirSync, readFileSync, renameSync } from 'node:fs'
 import { Elysia } from 'elysia'
 import { type SessionEngine, type SessionLogger, session } from 'elysia-sessions'
 import { sqliteEngine } from 'elysia-sessions/engines/sqlite'
+import { failureReason } from '../src/errors.js'
 import { SECRET } from './support/http.js'
 import { eventually, freshDatabasePath, insertRows, openRaw, rowCount } from './support/sqlite.js'
 
@@ -281,7 +282,7 @@ describe('when the GC worker cannot sweep, the SQLite engine sweeps on the main 
     const { sessions } = app.decorator
     const sweep = sessions.gc().then(
       () => 'resolved',
-      (error: Error) => error.message,
+      (error: Error) => failureReason(error),
     )
     const closing = sessions.close().then(() => 'closed')
     expect(await Promise.race([closing, Bun.sleep(2_000).then(() => 'still closing')])).toBe('closed')

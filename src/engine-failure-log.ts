@@ -1,0 +1,72 @@
+import { failureReason, type SessionEngineError } from './errors.js'
+import type { SessionLogger } from './options.js'
+
+/** How long one burst of engine failures lasts: its first failure is logged at once, the rest as one count. */
+const BURST_MS = 10_000
+
+/**
+ * Logs session engine failures without flooding the logger during an outage: the first failure of a burst in full
+ * (with its cause), then one line with how many more came before the burst ended. Each error is logged at most once,
+ * however many hooks see it.
+ */
+export class EngineFailureLog {
+  readonly #logger: SessionLogger
+  readonly #now: () => number
+  readonly #reported = new WeakSet<Error>()
+  #burstEnd = 0
+  #more = 0
+  #last: SessionEngineError | undefined
+  #timer: ReturnType<typeof setTimeout> | undefined
+
+  constructor(logger: SessionLogger, now: () => number = Date.now) {
+    this.#logger = logger
+    this.#now = now
+  }
+
+  report(error: SessionEngineError): void {
+    if (this.#reported.has(error)) return
+    this.#reported.add(error)
+    const now = this.#now()
+    if (now >= this.#burstEnd) {
+      this.flush()
+      this.#burstEnd = now + BURST_MS
+      this.#log(
+        `elysia-sessions: ${lowerFirst(failureReason(error))}; requests that need a session fail until it recovers`,
+        error.cause,
+      )
+      return
+    }
+    this.#more++
+    this.#last = error
+    if (this.#timer === undefined) {
+      this.#timer = setTimeout(() => this.flush(), this.#burstEnd - now)
+      this.#timer.unref()
+    }
+  }
+
+  /** Logs the count of failures held back, if any; the timer calls it when a burst ends, and `close` on shutdown. */
+  flush(): void {
+    clearTimeout(this.#timer)
+    this.#timer = undefined
+    const more = this.#more
+    const last = this.#last
+    this.#more = 0
+    this.#last = undefined
+    if (more === 0 || last === undefined) return
+    const count =
+      more === 1 ? '1 more session engine failure' : `${more.toLocaleString('en')} more session engine failures`
+    this.#log(`elysia-sessions: ${count} in the same burst; the last: ${lowerFirst(failureReason(last))}`, last.cause)
+  }
+
+  #log(message: string, cause: unknown): void {
+    try {
+      this.#logger.error(message, cause)
+    } catch {
+      // A logger that throws must not turn an engine failure into a different one.
+    }
+  }
+}
+
+function lowerFirst(text: string): string {
+  return text.charAt(0).toLowerCase() + text.slice(1)
+}
