@@ -14,7 +14,7 @@ export { EngineTimeoutError } from './engines/deadlines.js'
 export { type MemoryEngineOptions, memoryEngine } from './engines/memory.js'
 export { SessionConfigError, SessionEngineError, SessionKeyError, SessionValueError } from './errors.js'
 export { Flash, type FlashValue } from './flash.js'
-export type { SameSite, SessionLogger, SessionOptions } from './options.js'
+export type { EngineErrorMode, SameSite, SessionLogger, SessionOptions } from './options.js'
 export { session } from './plugin.js'
 export { Session, type TypedAccessors } from './session.js'
 export {

@@ -187,8 +187,9 @@ export function session<Schema extends SessionSchema | undefined = undefined>(op
       })
       .onError({ as: 'scoped' }, async function commitSessionOnError({ set, request, error }) {
         // Logged here, rate-limited; the response is the app's own onError's, else the error's 503 and short message.
-        if (error instanceof SessionEngineError) core.failures.report(error)
         const slots = set as ResponseSet
+        // Logged here, rate-limited. The answer is the app's own onError's, else the error's 503 and short message.
+        if (error instanceof SessionEngineError) core.failures.report(error)
         // No session was loaded (an unknown route, a body that failed validation, an engine that failed the load),
         // but the error response still answers a request that carried the cookie.
         if (!slots[stateKey] && !slots[cacheKey] && !slots[SKIP_SESSION]) {

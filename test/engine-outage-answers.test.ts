@@ -1,0 +1,156 @@
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { Elysia } from 'elysia'
+import { type EngineErrorMode, type SessionEngine, type SessionLogger, session } from 'elysia-sessions'
+import { mysqlEngine } from 'elysia-sessions/engines/mysql'
+import { postgresEngine } from 'elysia-sessions/engines/postgres'
+import { redisEngine } from 'elysia-sessions/engines/redis'
+import { cookiePairOf, SECRET, send, setCookieOf } from './support/http.js'
+import { freshDatabases } from './support/mysql.js'
+import { createFreshDatabase, urlWithPort } from './support/postgres.js'
+import { uniquePrefix } from './support/redis.js'
+import { testService } from './support/services.js'
+import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js'
+
+/** Short, so a cut connection fails requests fast. */
+const OPERATION_TIMEOUT = 500
+
+/** How an engine of each networked kind is opened through a proxy to its server. */
+interface NetworkedEngine {
+  readonly name: string
+  readonly variable: 'REDIS_URL' | 'DATABASE_URL' | 'MYSQL_URL'
+  /** Prepares a store of the test's own and opens an engine through `port`; `close` closes it and removes the store. */
+  open(url: string, port: number): Promise<{ engine: SessionEngine; close(): Promise<void> }>
+}
+
+const ENGINES: readonly NetworkedEngine[] = [
+  {
+    name: 'Redis',
+    variable: 'REDIS_URL',
+    async open(url, port) {
+      const engine = await redisEngine({
+        url: urlWithPort(url, port),
+        prefix: uniquePrefix('outage'),
+        operationTimeout: OPERATION_TIMEOUT,
+      })
+      return {
+        engine,
+        async close() {
+          await engine.deleteAll()
+          await engine.close()
+        },
+      }
+    },
+  },
+  {
+    name: 'PostgreSQL',
+    variable: 'DATABASE_URL',
+    async open(url, port) {
+      const database = await createFreshDatabase(url, 'outage')
+      const engine = await postgresEngine({ url: urlWithPort(database.url, port), operationTimeout: OPERATION_TIMEOUT })
+      return {
+        engine,
+        async close() {
+          await engine.close()
+          await database.drop()
+        },
+      }
+    },
+  },
+  {
+    name: 'MySQL',
+    variable: 'MYSQL_URL',
+    async open(url, port) {
+      const databases = freshDatabases(url)
+      const database = await databases.create()
+      const engine = await mysqlEngine({ url: database.urlThrough(port), operationTimeout: OPERATION_TIMEOUT })
+      return {
+        engine,
+        async close() {
+          await engine.close()
+          await databases.dropAll()
+        },
+      }
+    },
+  },
+]
+
+const silent: SessionLogger = { error() {}, warn() {} }
+
+/** Answers within a few seconds once the server is reachable again; the same engine, never a new one. */
+async function eventuallyAnswers(app: { handle(request: Request): Promise<Response> }, cookie: string) {
+  const deadline = performance.now() + 5_000
+  for (;;) {
+    const response = await send(app, '/name', { cookie })
+    if (response.status === 200 || performance.now() > deadline) return response
+    await Bun.sleep(50)
+  }
+}
+
+for (const networked of ENGINES) {
+  const service = testService(networked.variable, `${networked.name} engine outages answered safely`)
+  describe.skipIf(!service.url)(service.label, () => {
+    let proxy: TcpProxy
+    let engine: SessionEngine
+    let close: () => Promise<void>
+
+    beforeAll(async () => {
+      const url = service.url as string
+      proxy = await startTcpProxy(Number(new URL(url).port))
+      ;({ engine, close } = await networked.open(url, proxy.port))
+    })
+
+    afterAll(async () => {
+      await proxy.restore()
+      await close()
+      await proxy.close()
+    })
+
+    function appFor(onEngineError: EngineErrorMode) {
+      return new Elysia()
+        .use(session({ secret: SECRET, engine, onEngineError, logger: silent, gcInterval: 0 }))
+        .get('/set', ({ session }) => {
+          session.string('name', 'Ada')
+          return 'set'
+        })
+        .get('/name', ({ session }) => (session.available ? (session.stringOrNull('name') ?? 'nobody') : 'unavailable'))
+    }
+
+    test("'fail': a cut connection answers 503 with the generic body, keeps the cookie, and recovers", async () => {
+      const app = appFor('fail')
+      const cookie = cookiePairOf(await send(app, '/set')) as string
+      await proxy.cut()
+      try {
+        const started = performance.now()
+        const failed = await send(app, '/name', { cookie })
+        expect(performance.now() - started).toBeLessThan(OPERATION_TIMEOUT + 1_000)
+        expect(failed.status).toBe(503)
+        const body = await failed.text()
+        expect(body).toBe('Session engine failed to load a session')
+        expect(body).not.toContain('127.0.0.1')
+        expect(setCookieOf(failed)).toBeUndefined()
+      } finally {
+        await proxy.restore()
+      }
+      const back = await eventuallyAnswers(app, cookie)
+      expect([back.status, await back.text()]).toEqual([200, 'Ada'])
+    })
+
+    test("'continue': a cut connection runs the request with an unavailable session and refuses its writes", async () => {
+      const app = appFor('continue')
+      const cookie = cookiePairOf(await send(app, '/set')) as string
+      await proxy.cut()
+      try {
+        const read = await send(app, '/name', { cookie })
+        expect([read.status, await read.text()]).toEqual([200, 'unavailable'])
+        expect(setCookieOf(read)).toBeUndefined()
+        const write = await send(app, '/set', { cookie })
+        expect(write.status).toBe(503)
+        expect(setCookieOf(write)).toBeUndefined()
+      } finally {
+        await proxy.restore()
+      }
+      const back = await eventuallyAnswers(app, cookie)
+      expect([back.status, await back.text()]).toEqual([200, 'Ada'])
+    })
+  })
+}
