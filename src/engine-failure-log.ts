@@ -31,7 +31,7 @@ export class EngineFailureLog {
       this.flush()
       this.#burstEnd = now + BURST_MS
       this.#log(
-        `elysia-sessions: ${lowerFirst(failureReason(error))}; requests that need a session fail until it recovers`,
+        `elysia-sessions: ${lowerFirst(failureReason(error))} (more failures in the next 10 s are counted, not logged)`,
         error.cause,
       )
       return

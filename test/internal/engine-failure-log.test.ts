@@ -20,7 +20,7 @@ test('the first failure of a burst is logged in full with its cause, the rest as
   expect(lines).toEqual([
     {
       message:
-        'elysia-sessions: session engine failed to load a session: ECONNREFUSED; requests that need a session fail until it recovers',
+        'elysia-sessions: session engine failed to load a session: ECONNREFUSED (more failures in the next 10 s are counted, not logged)',
       cause: first.cause,
     },
   ])
