@@ -39,12 +39,13 @@ afterAll(() => {
   for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true })
 })
 
-runEngineConformance('file', () => fileEngine({ dir: tempDir() }), { timeout: BULK_TIMEOUT })
+runEngineConformance('file', () => fileEngine({ dir: tempDir() }), { timeout: BULK_TIMEOUT, modelRuns: 20 })
 
 const sharedDir = tempDir()
 runEngineConformance('file (shared dir)', () => fileEngine({ dir: sharedDir }), {
   timeout: BULK_TIMEOUT,
   sharedStore: true,
+  modelRuns: 20,
 })
 
 const engines: SessionEngine[] = []

@@ -71,6 +71,7 @@ describe.skipIf(!mysql.url)(mysql.label, () => {
     timeout: 20_000,
     // Declared, not read from an engine while the tests register: the database is made in beforeAll.
     owners: true,
+    modelRuns: 20,
   })
 
   describe('mysqlEngine({ url })', () => {

@@ -93,6 +93,7 @@ describe.skipIf(!redis.url)(redis.label, () => {
     sharedStore: true,
     timeout: 15_000,
     owners: true,
+    modelRuns: 40,
   })
 
   /** Engines a test opens; closed after the file. */

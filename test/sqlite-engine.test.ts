@@ -23,6 +23,7 @@ let files = 0
 // Said here rather than read from the engine: an engine that stopped declaring owners would fail the owner tests.
 runEngineConformance('sqlite (file)', () => sqliteEngine({ path: join(folder, `own-${files++}.sqlite`) }), {
   owners: true,
+  modelRuns: 30,
 })
 runEngineConformance(
   'sqlite (two connections on one file)',
@@ -30,9 +31,10 @@ runEngineConformance(
   {
     sharedStore: true,
     owners: true,
+    modelRuns: 30,
   },
 )
-runEngineConformance('sqlite (:memory:)', () => sqliteEngine({ path: ':memory:' }), { owners: true })
+runEngineConformance('sqlite (:memory:)', () => sqliteEngine({ path: ':memory:' }), { owners: true, modelRuns: 30 })
 
 const HOUR = 3_600_000
 

@@ -111,7 +111,7 @@ function mapEngine(store: MapStore): SessionEngine {
 
 const sharedStore: MapStore = new Map()
 
-runEngineConformance('third-party map', () => mapEngine(sharedStore), { sharedStore: true })
+runEngineConformance('third-party map', () => mapEngine(sharedStore), { sharedStore: true, modelRuns: 50 })
 
 describe('a third-party engine in the session plugin', () => {
   test('stores the sessions of the plugin and gives them back on the next request', async () => {

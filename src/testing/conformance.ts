@@ -1,7 +1,9 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, test } from 'bun:test'
 import type { SessionEngine } from '../engine.js'
 import { type ConformanceHarness, createSuiteClock, type SuiteClock } from './harness.js'
+import { registerModelTests } from './model-tests.js'
 import { registerOwnerTests } from './owner-tests.js'
+import { randomSeed } from './random.js'
 import { registerSessionTests } from './session-tests.js'
 import { registerStoreTests } from './store-tests.js'
 import { registerValueTests } from './value-tests.js'
@@ -36,6 +38,24 @@ export interface EngineConformanceOptions {
    * @default read from the engine
    */
   readonly owners?: boolean
+  /**
+   * How many runs the model-based test makes: each empties the store, then takes `modelSteps` random steps (commits,
+   * some of them concurrent, touches, loads, deletes, sweeps, counts, iterations and clock moves) and checks the engine
+   * against a reference model after every step. `0` leaves the test out.
+   * @default 10
+   */
+  readonly modelRuns?: number
+  /**
+   * How many steps each run of the model-based test takes.
+   * @default 40
+   */
+  readonly modelSteps?: number
+  /**
+   * The seed of the first run of the model-based test; run `n` uses `modelSeed + n`. A failing run prints its seed and
+   * steps: pass that seed with `modelRuns: 1` to replay it.
+   * @default a new random seed each time the suite is registered
+   */
+  readonly modelSeed?: number
 }
 
 /**
@@ -44,7 +64,9 @@ export interface EngineConformanceOptions {
  * test the suite empties the store with `deleteAll()`, so give it a store of its own; it closes every engine it opened.
  * Expiry is proven by passing later `now` values, except for engines with `capabilities.serverExpiry`: those get a few
  * real waits of two seconds each. Engines with `capabilities.owners` also get the tests of `listByOwner` and
- * `deleteByOwner` (see the `owners` option for how the suite learns it).
+ * `deleteByOwner` (see the `owners` option for how the suite learns it). A model-based test then runs seeded random
+ * sequences of every method, with concurrent commits and a moving clock, against a reference model of the contract
+ * (see `modelRuns`); a failure prints the seed and the steps that replay it.
  *
  * @example
  * import { runEngineConformance } from 'elysia-sessions/testing'
@@ -56,12 +78,35 @@ export function runEngineConformance(
   factory: EngineFactory,
   options: EngineConformanceOptions = {},
 ): void {
-  const { timeout = 30_000, bulkSize = 2_000, sharedStore = false, owners } = options
+  const {
+    timeout = 30_000,
+    bulkSize = 2_000,
+    sharedStore = false,
+    owners,
+    modelRuns = 10,
+    modelSteps = 40,
+    modelSeed = randomSeed(),
+  } = options
   if (!(Number.isSafeInteger(bulkSize) && bulkSize >= 2)) {
     throw new RangeError(`runEngineConformance({ bulkSize }) needs an integer of at least 2, got ${String(bulkSize)}`)
   }
   if (!(typeof timeout === 'number' && timeout > 0)) {
     throw new RangeError(`runEngineConformance({ timeout }) needs a positive number of ms, got ${String(timeout)}`)
+  }
+  for (const [option, value, least] of [
+    ['modelRuns', modelRuns, 0],
+    ['modelSteps', modelSteps, 1],
+  ] as const) {
+    if (!(Number.isSafeInteger(value) && value >= least)) {
+      throw new RangeError(
+        `runEngineConformance({ ${option} }) needs an integer of at least ${least}, got ${String(value)}`,
+      )
+    }
+  }
+  if (!(Number.isSafeInteger(modelSeed) && modelSeed >= 0 && modelSeed < 2 ** 32)) {
+    throw new RangeError(
+      `runEngineConformance({ modelSeed }) needs an integer from 0 to 2 ** 32 - 1, got ${String(modelSeed)}`,
+    )
   }
   let engine: SessionEngine | undefined
   let clock: SuiteClock | undefined
@@ -115,6 +160,7 @@ export function runEngineConformance(
     registerSessionTests(harness, { sharedStore })
     registerValueTests(harness)
     registerStoreTests(harness)
+    if (modelRuns > 0) registerModelTests(harness, { runs: modelRuns, steps: modelSteps, seed: modelSeed, sharedStore })
     // Which tests exist must be known before any runs, so an engine is made here only to read its capabilities.
     const declared = owners ?? (await declaresOwners(factory, timeout))
     if (declared === true) registerOwnerTests(harness)
