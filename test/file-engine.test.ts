@@ -20,6 +20,7 @@ import { SessionConfigError, type SessionEngine, type SessionLogger } from 'elys
 import { fileEngine } from 'elysia-sessions/engines/file'
 import { runEngineConformance } from 'elysia-sessions/testing'
 import { CRASH_IDS, payloadOf } from './fixtures/file-engine-crash-writer.js'
+import { PROPERTY_SEED } from './support/property-runs.js'
 
 const HOUR = 3_600_000
 const BULK_TIMEOUT = 30_000
@@ -39,13 +40,18 @@ afterAll(() => {
   for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true })
 })
 
-runEngineConformance('file', () => fileEngine({ dir: tempDir() }), { timeout: BULK_TIMEOUT, modelRuns: 20 })
+runEngineConformance('file', () => fileEngine({ dir: tempDir() }), {
+  timeout: BULK_TIMEOUT,
+  modelRuns: 20,
+  modelSeed: PROPERTY_SEED,
+})
 
 const sharedDir = tempDir()
 runEngineConformance('file (shared dir)', () => fileEngine({ dir: sharedDir }), {
   timeout: BULK_TIMEOUT,
   sharedStore: true,
   modelRuns: 20,
+  modelSeed: PROPERTY_SEED,
 })
 
 const engines: SessionEngine[] = []

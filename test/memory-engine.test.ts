@@ -3,12 +3,16 @@ import { SessionConfigError, type SessionEngine } from 'elysia-sessions'
 import { memoryEngine } from 'elysia-sessions/engines/memory'
 import { runEngineConformance } from 'elysia-sessions/testing'
 import { fillOwnedStore, listingCostRatio } from './support/owner-scale.js'
+import { PROPERTY_SEED } from './support/property-runs.js'
 
 // More model-based runs than the suite's default: CI can afford them for an engine this fast.
-runEngineConformance('memory', () => memoryEngine(), { modelRuns: 50 })
+runEngineConformance('memory', () => memoryEngine(), { modelRuns: 50, modelSeed: PROPERTY_SEED })
 
 // The bounded engine keeps its least-recently-used order on every call, so it runs the whole contract too.
-runEngineConformance('memory with maxSessions', () => memoryEngine({ maxSessions: 100_000 }), { modelRuns: 50 })
+runEngineConformance('memory with maxSessions', () => memoryEngine({ maxSessions: 100_000 }), {
+  modelRuns: 50,
+  modelSeed: PROPERTY_SEED,
+})
 
 const HOUR = 3_600_000
 const SWEEP_SIZE = 100_000

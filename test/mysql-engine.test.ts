@@ -25,6 +25,7 @@ import { createPool as createPromisePool, type Pool } from 'mysql2/promise'
 import { randomSessionId } from './support/cookie-format.js'
 import { cookiePairOf, SECRET, send } from './support/http.js'
 import { connectionIdsOn, type FreshDatabase, freshDatabases, rowsOf, scalar } from './support/mysql.js'
+import { PROPERTY_SEED } from './support/property-runs.js'
 import { testService } from './support/services.js'
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js'
 
@@ -72,6 +73,7 @@ describe.skipIf(!mysql.url)(mysql.label, () => {
     // Declared, not read from an engine while the tests register: the database is made in beforeAll.
     owners: true,
     modelRuns: 20,
+    modelSeed: PROPERTY_SEED,
   })
 
   describe('mysqlEngine({ url })', () => {

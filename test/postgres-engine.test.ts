@@ -32,6 +32,7 @@ import {
   terminateConnections,
   urlWithPort,
 } from './support/postgres.js'
+import { PROPERTY_SEED } from './support/property-runs.js'
 import { testService } from './support/services.js'
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js'
 
@@ -143,6 +144,7 @@ describe.skipIf(!postgres.url)(postgres.label, () => {
     // Declared, not read from an engine while the tests register: the database is made in beforeAll.
     owners: true,
     modelRuns: 20,
+    modelSeed: PROPERTY_SEED,
   })
 
   describe('postgresEngine({ url })', () => {

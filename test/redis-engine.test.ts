@@ -12,6 +12,7 @@ import { type RedisEngineOptions, redisEngine } from 'elysia-sessions/engines/re
 import { runEngineConformance } from 'elysia-sessions/testing'
 import { randomSessionId } from './support/cookie-format.js'
 import { cookiePairOf, SECRET, send } from './support/http.js'
+import { PROPERTY_SEED } from './support/property-runs.js'
 import { deleteKeysStartingWith, keysStartingWith, openRawClient, uniquePrefix, urlWithPort } from './support/redis.js'
 import { testService } from './support/services.js'
 import { startTcpProxy } from './support/tcp-proxy.js'
@@ -94,6 +95,7 @@ describe.skipIf(!redis.url)(redis.label, () => {
     timeout: 15_000,
     owners: true,
     modelRuns: 40,
+    modelSeed: PROPERTY_SEED,
   })
 
   /** Engines a test opens; closed after the file. */

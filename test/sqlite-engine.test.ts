@@ -14,6 +14,7 @@ import {
   sqliteEngine,
 } from 'elysia-sessions/engines/sqlite'
 import { runEngineConformance } from 'elysia-sessions/testing'
+import { PROPERTY_SEED } from './support/property-runs.js'
 import { bundledMigrations, freshDatabasePath, openRaw, SQLITE_MIGRATIONS } from './support/sqlite.js'
 
 const folder = mkdtempSync(join(tmpdir(), 'elysia-sessions-sqlite-'))
@@ -24,6 +25,7 @@ let files = 0
 runEngineConformance('sqlite (file)', () => sqliteEngine({ path: join(folder, `own-${files++}.sqlite`) }), {
   owners: true,
   modelRuns: 30,
+  modelSeed: PROPERTY_SEED,
 })
 runEngineConformance(
   'sqlite (two connections on one file)',
@@ -32,9 +34,14 @@ runEngineConformance(
     sharedStore: true,
     owners: true,
     modelRuns: 30,
+    modelSeed: PROPERTY_SEED,
   },
 )
-runEngineConformance('sqlite (:memory:)', () => sqliteEngine({ path: ':memory:' }), { owners: true, modelRuns: 30 })
+runEngineConformance('sqlite (:memory:)', () => sqliteEngine({ path: ':memory:' }), {
+  owners: true,
+  modelRuns: 30,
+  modelSeed: PROPERTY_SEED,
+})
 
 const HOUR = 3_600_000
 

@@ -11,6 +11,7 @@ import {
 } from 'elysia-sessions'
 import { runEngineConformance } from 'elysia-sessions/testing'
 import { appDataOf } from './support/http.js'
+import { PROPERTY_SEED } from './support/property-runs.js'
 
 // An engine as an outside author would write it: only the public types, and a layout unlike memoryEngine's.
 
@@ -111,7 +112,11 @@ function mapEngine(store: MapStore): SessionEngine {
 
 const sharedStore: MapStore = new Map()
 
-runEngineConformance('third-party map', () => mapEngine(sharedStore), { sharedStore: true, modelRuns: 50 })
+runEngineConformance('third-party map', () => mapEngine(sharedStore), {
+  sharedStore: true,
+  modelRuns: 50,
+  modelSeed: PROPERTY_SEED,
+})
 
 describe('a third-party engine in the session plugin', () => {
   test('stores the sessions of the plugin and gives them back on the next request', async () => {

@@ -1,4 +1,4 @@
-/** The base seed of the property tests when `FC_SEED` is not set: fixed, so every run tries the same cases. */
+/** The base seed of the property and model tests when `FC_SEED` is not set: fixed, so every run tries the same cases. */
 const DEFAULT_SEED = 15_042_025
 
 /**
