@@ -10,11 +10,12 @@ import {
 } from './csrf-options.js'
 import { bodyField, isCrossOrigin, tokenInBody } from './csrf-request.js'
 import { csrfTokenMatches, generateCsrfSecret, isCsrfSecret, maskCsrfToken } from './csrf-token.js'
-import { SessionConfigError } from './errors.js'
+import { SessionConfigError, SessionEngineError } from './errors.js'
 import type { Flash } from './flash.js'
 import { CSRF_SECRET_KEY } from './internal-keys.js'
 import { optOutMacro } from './route-opt-out.js'
 import { type Session, stateOf } from './session.js'
+import type { SessionState } from './session-state.js'
 import { Sessions } from './sessions.js'
 
 const DEFAULT_MESSAGES: Readonly<Record<CsrfRefusal, string>> = {
@@ -171,13 +172,18 @@ function csrfTokenFor(session: Session | undefined): string {
 
 /** The session's CSRF secret, or `undefined` when it has none or is turned off by `{ session: false }`. */
 function secretOf(session: Session): string | undefined {
-  let secret: unknown
+  let state: SessionState
   try {
-    secret = stateOf(session).read(CSRF_SECRET_KEY)
+    state = stateOf(session)
   } catch {
     // stateOf throws on a disabled session: with no session there is no secret to match.
     return undefined
   }
+  if (state.mode === 'unavailable') {
+    // A session the engine could not load has a secret nobody can read: the request is unanswerable, not forged.
+    throw new SessionEngineError('load this session, so its CSRF token cannot be checked', state.loadFailure)
+  }
+  const secret = state.read(CSRF_SECRET_KEY)
   return isCsrfSecret(secret) ? secret : undefined
 }
 

@@ -1,8 +1,11 @@
-import { failureReason, type SessionEngineError } from './errors.js'
+import { failureReason, SessionEngineError } from './errors.js'
 import type { SessionLogger } from './options.js'
 
 /** How long one burst of engine failures lasts: its first failure is logged at once, the rest as one count. */
 const BURST_MS = 10_000
+
+/** Errors already logged, by any plugin. */
+const reported = new WeakSet<SessionEngineError>()
 
 /**
  * Logs session engine failures without flooding the logger during an outage: the first failure of a burst in full
@@ -12,7 +15,6 @@ const BURST_MS = 10_000
 export class EngineFailureLog {
   readonly #logger: SessionLogger
   readonly #now: () => number
-  readonly #reported = new WeakSet<Error>()
   #burstEnd = 0
   #more = 0
   #last: SessionEngineError | undefined
@@ -24,8 +26,10 @@ export class EngineFailureLog {
   }
 
   report(error: SessionEngineError): void {
-    if (this.#reported.has(error)) return
-    this.#reported.add(error)
+    // One failure, one report: the same error seen by another plugin's hooks, or a change refused because of it.
+    const cause: unknown = error.cause
+    if (reported.has(error) || (cause instanceof SessionEngineError && reported.has(cause))) return
+    reported.add(error)
     const now = this.#now()
     if (now >= this.#burstEnd) {
       this.flush()

@@ -109,7 +109,8 @@ export interface SessionOptions<Schema extends SessionSchema | undefined = Sessi
    */
   readonly onEngineError?: EngineErrorMode
   /**
-   * Receives GC failures (`error`) and warnings (`warn`, else `error`).
+   * Receives GC and engine failures (`error`; an outage a burst at a time, with a count) and warnings (`warn`, else
+   * `error`).
    * @default console
    */
   readonly logger?: SessionLogger

@@ -186,7 +186,6 @@ export function session<Schema extends SessionSchema | undefined = undefined>(op
         await finishSession(set as ResponseSet, responseValue)
       })
       .onError({ as: 'scoped' }, async function commitSessionOnError({ set, request, error }) {
-        // Logged here, rate-limited; the response is the app's own onError's, else the error's 503 and short message.
         const slots = set as ResponseSet
         // Logged here, rate-limited. The answer is the app's own onError's, else the error's 503 and short message.
         if (error instanceof SessionEngineError) core.failures.report(error)

@@ -339,6 +339,19 @@ export class SessionState implements SessionReport {
       this.#id = generateSessionId()
       return
     }
+    const before = this.#snapshot()
+    try {
+      await this.#moveFrom(oldId)
+    } catch (error) {
+      // All or nothing: the session stays under its old id (so no cookie for a half-done move goes out), and a record
+      // already written under the new id is removed if the engine lets us.
+      if (this.#id !== null && this.#id !== oldId) await this.runtime.engine.delete(this.#id).catch(() => undefined)
+      this.#restore(before)
+      throw error
+    }
+  }
+
+  async #moveFrom(oldId: string): Promise<void> {
     const now = this.runtime.now()
     const expiresAt =
       this.mode === 'detached' && this.#expiresAt !== null
@@ -358,6 +371,32 @@ export class SessionState implements SessionReport {
     await this.save()
   }
 
+  #snapshot(): StateSnapshot {
+    return {
+      id: this.#id,
+      loaded: this.#loaded,
+      saved: this.#saved,
+      changes: this.#changes && new Map(this.#changes),
+      stored: this.#stored,
+      expiresAt: this.#expiresAt,
+      status: this.#status,
+      idChanged: this.#idChanged,
+      expiryMoved: this.#expiryMoved,
+    }
+  }
+
+  #restore(snapshot: StateSnapshot): void {
+    this.#id = snapshot.id
+    this.#loaded = snapshot.loaded
+    this.#saved = snapshot.saved
+    this.#changes = snapshot.changes
+    this.#stored = snapshot.stored
+    this.#expiresAt = snapshot.expiresAt
+    this.#status = snapshot.status
+    this.#idChanged = snapshot.idChanged
+    this.#expiryMoved = snapshot.expiryMoved
+  }
+
   /** Makes everything in `changes` the whole of a session not yet stored under `id`. */
   #startUnder(id: string, changes: Map<string, SessionValue>): void {
     this.#id = id
@@ -370,7 +409,7 @@ export class SessionState implements SessionReport {
   #checkOpen(): void {
     if (this.mode === 'unavailable') {
       // Refused rather than dropped: the change could only be lost, or overwrite data the engine still holds.
-      throw new SessionEngineError('load this session, so it cannot be changed', this.loadFailure?.cause)
+      throw new SessionEngineError('load this session, so it cannot be changed', this.loadFailure)
     }
     if (this.#closed) {
       throw new Error(
@@ -406,6 +445,19 @@ function appended(list: string[] | undefined, key: string): string[] {
   if (list === undefined) return [key]
   list.push(key)
   return list
+}
+
+/** What `regenerate` puts back when it fails half-way. */
+interface StateSnapshot {
+  readonly id: string | null
+  readonly loaded: SessionData | undefined
+  readonly saved: Changes | undefined
+  readonly changes: Changes | undefined
+  readonly stored: boolean
+  readonly expiresAt: number | null
+  readonly status: SessionStatus
+  readonly idChanged: boolean
+  readonly expiryMoved: boolean
 }
 
 /** Changes over a session's data: a value written under a key, or `REMOVED`. */

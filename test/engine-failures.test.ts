@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, test } from 'bun:test'
 import { Elysia } from 'elysia'
 import {
+  csrf,
   type EngineErrorMode,
   memoryEngine,
   type SessionEngine,
@@ -188,6 +189,33 @@ describe("onEngineError: 'fail' (the default)", () => {
   })
 })
 
+test('a regenerate that fails half-way leaves the session under its old id: no new cookie, no new record', async () => {
+  const { engine, down } = flakyEngine()
+  const app = opened(
+    new Elysia()
+      .use(session({ secret: SECRET, engine, logger: silent }))
+      .get('/set', ({ session }) => {
+        session.string('name', 'Ada')
+        return 'set'
+      })
+      .get('/login', async ({ session }) => {
+        await session.regenerate()
+        session.string('user', 'ada')
+        return 'logged in'
+      })
+      .get('/who', ({ session }) => `${session.stringOrNull('name')} ${session.stringOrNull('user')}`),
+  )
+  const cookie = cookiePairOf(await send(app, '/set'))
+  // The new id is written, then checking the old one fails.
+  down.add('touch')
+  const failed = await send(app, '/login', { cookie })
+  expect(failed.status).toBe(503)
+  expect(setCookieOf(failed)).toBeUndefined()
+  down.clear()
+  expect(await engine.count(Date.now())).toBe(1)
+  expect(await (await send(app, '/who', { cookie })).text()).toBe('Ada null')
+})
+
 describe("onEngineError: 'continue'", () => {
   test('a request whose session cannot load runs with an unavailable, empty session, and the cookie stays', async () => {
     const { app, cookie, down } = await signedIn({ onEngineError: 'continue' })
@@ -239,6 +267,37 @@ describe("onEngineError: 'continue'", () => {
     down.add('load')
     expect(await (await send(app, '/visit', { cookie })).text()).toBe('sessions are down: showing the public page')
     expect(await (await send(app, '/try', { cookie })).text()).toBe('refused')
+  })
+
+  test('with csrf(), a form posted during the outage answers 503, not a 403 that calls it forged', async () => {
+    const { engine, down } = flakyEngine()
+    const app = opened(
+      new Elysia()
+        .use(session({ secret: SECRET, engine, onEngineError: 'continue', logger: silent }))
+        .use(csrf())
+        .get('/form', ({ csrfToken }) => csrfToken())
+        .post('/form', () => 'saved'),
+    )
+    const page = await send(app, '/form')
+    const cookie = cookiePairOf(page)
+    const token = await page.text()
+    down.add('load')
+    const posted = await send(app, '/form', { method: 'POST', cookie, form: { authenticity_token: token } })
+    expect(posted.status).toBe(503)
+    down.clear()
+    expect((await send(app, '/form', { method: 'POST', cookie, form: { authenticity_token: token } })).status).toBe(200)
+  })
+
+  test('a request whose writes are refused counts as one failure in the log, not two', async () => {
+    const { logger, lines } = recordingLogger()
+    const { app, cookie, down } = await signedIn({ onEngineError: 'continue', logger })
+    down.add('load')
+    for (let request = 0; request < 10; request++) expect((await send(app, '/set', { cookie })).status).toBe(503)
+    await app.decorator.sessions.close()
+    expect(lines.map((line) => line.message)).toEqual([
+      expect.stringContaining('failed to load a session'),
+      expect.stringMatching(/^elysia-sessions: 9 more session engine failures/),
+    ])
   })
 
   test('the failed load is logged, rate-limited, with its cause', async () => {
