@@ -78,3 +78,23 @@ export class SessionValueError extends TypeError {
     super(message)
   }
 }
+
+/**
+ * Thrown by a write (`session.set`, a typed accessor, `flash.set`, `session.owner`, …) after which the session's
+ * stored data would be over the `maxSize` limit and larger than before; the write changes nothing. The message names
+ * the limit and the size, never the value.
+ */
+export class SessionSizeError extends Error {
+  override readonly name = 'SessionSizeError'
+
+  constructor(
+    /** The `maxSize` limit, in bytes. */
+    readonly limit: number,
+    /** The size the session's data would have had after the write, in bytes. */
+    readonly size: number,
+  ) {
+    super(
+      `Session data would be ${size} bytes, over the maxSize limit of ${limit} bytes: store less in the session, or raise the limit with session({ maxSize })`,
+    )
+  }
+}

@@ -83,12 +83,10 @@ export class Flash {
     // Read before writing, so that the incoming messages never include this request's own.
     this.#incomingMessages()
     this.#set ??= new Map()
-    let storageKey = this.#set.get(key)
-    if (storageKey === undefined) {
-      storageKey = newFlashStorageKey(key)
-      this.#set.set(key, storageKey)
-    }
+    const storageKey = this.#set.get(key) ?? newFlashStorageKey(key)
+    // Recorded once written: a write refused for its size leaves an incoming message under the key as it was.
     this.#state.write(storageKey, copy)
+    this.#set.set(key, storageKey)
   }
 
   /** Shows a message in this request only, over an incoming one under the same key; it is never stored. */

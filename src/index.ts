@@ -12,7 +12,13 @@ export type {
 } from './engine.js'
 export { EngineTimeoutError } from './engines/deadlines.js'
 export { type MemoryEngineOptions, memoryEngine } from './engines/memory.js'
-export { SessionConfigError, SessionEngineError, SessionKeyError, SessionValueError } from './errors.js'
+export {
+  SessionConfigError,
+  SessionEngineError,
+  SessionKeyError,
+  SessionSizeError,
+  SessionValueError,
+} from './errors.js'
 export { Flash, type FlashValue } from './flash.js'
 export type { EngineErrorMode, SameSite, SessionLogger, SessionOptions } from './options.js'
 export { session } from './plugin.js'

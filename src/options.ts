@@ -109,6 +109,14 @@ export interface SessionOptions<Schema extends SessionSchema | undefined = Sessi
    */
   readonly onEngineError?: EngineErrorMode
   /**
+   * The most a session may hold, in bytes: the UTF-8 length of the JSON of all of its stored data, the plugin's own
+   * keys (flash messages, owner, CSRF secret, creation time) included. A write after which a session would be over it,
+   * and larger than before, throws a `SessionSizeError` and changes nothing; a session stored over it still loads, and
+   * writes that shrink it succeed. `0` turns the limit off.
+   * @default 65_536 (64 KiB)
+   */
+  readonly maxSize?: number
+  /**
    * Receives GC and engine failures (`error`; an outage a burst at a time, with a count) and warnings (`warn`, else
    * `error`).
    * @default console
@@ -135,6 +143,8 @@ export interface ResolvedSessionOptions {
   readonly engine: SessionEngine
   readonly gcInterval: number
   readonly touchInterval: number
+  /** `0` when off. */
+  readonly maxSize: number
   readonly cookie: SessionCookieAttributes
   readonly logger: SessionLogger
   readonly onEngineError: EngineErrorMode
@@ -178,6 +188,10 @@ export function resolveSessionOptions(options: SessionOptions): ResolvedSessionO
     checkDuration('absoluteTimeout', givenAbsoluteTimeout, { min: 1, max: Number.MAX_SAFE_INTEGER })
   }
   const absoluteTimeout = givenAbsoluteTimeout === undefined ? undefined : Math.ceil(givenAbsoluteTimeout)
+  const maxSize = options.maxSize ?? 65_536
+  if (typeof maxSize !== 'number' || !Number.isSafeInteger(maxSize) || maxSize < 0) {
+    throw new SessionConfigError(`maxSize must be a whole number of bytes from 0 (no limit) up, got ${String(maxSize)}`)
+  }
 
   const cookieName = options.cookieName ?? 'sessid'
   if (typeof cookieName !== 'string' || !COOKIE_NAME.test(cookieName)) {
@@ -207,6 +221,7 @@ export function resolveSessionOptions(options: SessionOptions): ResolvedSessionO
     engine,
     gcInterval,
     touchInterval,
+    maxSize,
     cookie,
     logger,
     onEngineError,

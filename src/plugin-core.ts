@@ -29,6 +29,7 @@ export class PluginCore {
       timeout: options.timeout,
       absoluteTimeout: options.absoluteTimeout,
       touchInterval: options.touchInterval,
+      maxSize: options.maxSize,
       now: Date.now,
     }
     this.#logger = options.logger

@@ -1,8 +1,9 @@
 import type { SessionChanges, SessionData, SessionEngine, SessionValue, StoredSession } from './engine.js'
-import { callEngine, SessionEngineError } from './errors.js'
+import { callEngine, SessionEngineError, SessionSizeError } from './errors.js'
 import { CREATED_AT_KEY, OWNER_KEY } from './internal-keys.js'
 import { absoluteEndOf, asCreatedAt, cappedExpiry, expiryAt, type Lifetimes } from './lifetime.js'
 import { generateSessionId } from './session-id.js'
+import { dataBytes, entryBytes } from './session-size.js'
 
 /** What a session needs from the app it belongs to. */
 export interface SessionRuntime extends Lifetimes {
@@ -10,6 +11,8 @@ export interface SessionRuntime extends Lifetimes {
   /** How long after the last recorded activity a read moves the expiry again, in ms. */
   readonly touchInterval: number
   readonly now: () => number
+  /** The most a session may hold, in bytes of the JSON of its data; absent or `0` means no limit. */
+  readonly maxSize?: number
 }
 
 /**
@@ -62,6 +65,12 @@ export class SessionState implements SessionReport {
   #idChanged = false
   #expiryMoved = false
   #startedOver = 0
+  /**
+   * The size the session would be stored at (see `session-size.ts`), measured on the first write under a `maxSize` and
+   * then kept up to date by each write and removal; `undefined` until measured, and again after anything else changes
+   * the data.
+   */
+  #size: number | undefined
   /** Keys whose stored values are no longer valid, removed by the next save that writes (set by a schema view). */
   staleKeys: (() => readonly string[]) | undefined
 
@@ -186,16 +195,45 @@ export class SessionState implements SessionReport {
     this.#closed = true
   }
 
+  /**
+   * Sets `key` to `value`. Throws a `SessionSizeError`, changing nothing, when the session would then be over
+   * `maxSize` and larger than before.
+   */
   write(key: string, value: SessionValue): void {
     this.#checkOpen()
+    const limit = this.runtime.maxSize
+    if (limit) {
+      const before = this.#size ?? this.#measure()
+      const previous = this.read(key)
+      const after = before - (previous === undefined ? 0 : entryBytes(key, previous)) + entryBytes(key, value)
+      this.#size = before
+      if (after > limit && after > before) throw new SessionSizeError(limit, after)
+      this.#size = after
+    }
     this.#changesToMake().set(key, value)
   }
 
   /** Removes a key; removing one this session does not hold changes nothing and writes nothing. */
   remove(key: string): void {
     this.#checkOpen()
-    if (this.read(key) === undefined) return
+    const previous = this.read(key)
+    if (previous === undefined) return
+    if (this.#size !== undefined) this.#size -= entryBytes(key, previous)
     this.#changesToMake().set(key, REMOVED)
+  }
+
+  /**
+   * The size of the session's data with this request's changes, in bytes. A session that was never saved gets its
+   * creation time at its first save, so that counts too: the size is what the engine would store.
+   */
+  #measure(): number {
+    const loaded = this.#loaded
+    let size: number
+    if (this.#saved !== undefined || this.#changes !== undefined) size = dataBytes(Object.fromEntries(this.data))
+    else size = loaded === undefined ? 2 : dataBytes(loaded)
+    if (this.read(CREATED_AT_KEY) !== undefined) return size
+    // The first key of an empty object, `{}`, takes the place of the closing brace's share.
+    return size + entryBytes(CREATED_AT_KEY, this.runtime.now()) - (size === 2 ? 1 : 0)
   }
 
   /**
@@ -239,6 +277,8 @@ export class SessionState implements SessionReport {
     }
     this.#stored = written
     this.#expiresAt = written ? expiresAt : null
+    // The save added a creation time and removed stale keys; a write made while the commit ran missed its changes.
+    this.#size = undefined
     this.#status = 'modified'
     // A record that was not stored before is new to the browser even when its id was already drawn.
     if (!wasStored || this.id !== idBefore) this.#idChanged = true
@@ -305,6 +345,7 @@ export class SessionState implements SessionReport {
     )
     if (written) {
       this.#recordSaved(new Map(Object.entries(set)))
+      this.#size = undefined
       this.#expiresAt = expiresAt
       this.#expiryMoved = true
     }
@@ -320,6 +361,7 @@ export class SessionState implements SessionReport {
     this.#loaded = undefined
     this.#saved = undefined
     this.#changes = undefined
+    this.#size = undefined
     this.#status = 'destroyed'
     this.#idChanged = false
     this.#expiryMoved = false
@@ -404,6 +446,7 @@ export class SessionState implements SessionReport {
     this.#loaded = undefined
     this.#saved = undefined
     this.#changes = new Map(changes)
+    this.#size = undefined
   }
 
   #checkOpen(): void {
@@ -424,6 +467,7 @@ export class SessionState implements SessionReport {
 
   /** Puts back changes whose commit failed, unless the key was changed again meanwhile. */
   #restorePending(pending: Changes): void {
+    this.#size = undefined
     const changes = this.#changesToMake()
     for (const [key, change] of pending) if (!changes.has(key)) changes.set(key, change)
   }

@@ -1,7 +1,10 @@
-import { isSessionId } from './session-id.js'
+import { isSessionId, SESSION_ID_LENGTH } from './session-id.js'
 
 /** An HMAC-SHA256 digest in base64url without padding: 43 ASCII characters, so byte and character lengths agree. */
 const SIGNATURE_PATTERN = /^[A-Za-z0-9_-]{43}$/
+
+/** The length of every validly signed value, `<id>.<signature>`: one of any other length is refused before any work. */
+const SIGNED_LENGTH = SESSION_ID_LENGTH + 1 + 43
 
 /** The id read from a cookie whose signature checked out. */
 export interface VerifiedId {
@@ -31,6 +34,7 @@ export function createCookieSigner(secrets: readonly string[]): CookieSigner {
   return {
     sign: (id) => `${id}.${signWith(primary, id)}`,
     verify(value) {
+      if (value.length !== SIGNED_LENGTH) return null
       const dot = value.indexOf('.')
       if (dot < 0) return null
       const id = value.slice(0, dot)

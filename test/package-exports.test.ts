@@ -51,6 +51,7 @@ test('the root export loads from dist with its public names', () => {
     'SessionConfigError',
     'SessionEngineError',
     'SessionKeyError',
+    'SessionSizeError',
     'SessionValueError',
     'Sessions',
     'csrf',

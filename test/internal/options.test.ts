@@ -169,6 +169,26 @@ describe('durations', () => {
   })
 })
 
+describe('maxSize', () => {
+  test('maxSize defaults to 65_536 bytes (64 KiB)', () => {
+    expect(resolve({ secret: SECRET }).maxSize).toBe(65_536)
+  })
+
+  for (const maxSize of [0, 1, 1_000_000, Number.MAX_SAFE_INTEGER]) {
+    test(`maxSize ${maxSize} is accepted as given`, () => {
+      expect(resolve({ secret: SECRET, maxSize }).maxSize).toBe(maxSize)
+    })
+  }
+
+  for (const maxSize of [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 53, '1000', true]) {
+    test(`maxSize ${JSON.stringify(String(maxSize))} throws a SessionConfigError naming maxSize`, () => {
+      const message = configErrorOf(() => resolve({ secret: SECRET, maxSize })).message
+      expect(message).toContain('maxSize')
+      expect(message).toContain(String(maxSize))
+    })
+  }
+})
+
 describe('cookie attributes', () => {
   test("sameSite 'none' without secure throws a SessionConfigError asking for secure", () => {
     expect(configErrorOf(() => resolve({ secret: SECRET, sameSite: 'none' })).message).toContain('secure: true')

@@ -1,4 +1,4 @@
-import { describe, expect, test } from 'bun:test'
+import { describe, expect, spyOn, test } from 'bun:test'
 import { generateSessionId, isSessionId, SESSION_ID_LENGTH } from '../../src/session-id.js'
 import { createCookieSigner } from '../../src/signing.js'
 
@@ -121,6 +121,27 @@ describe('verify', () => {
       const tampered = cookie.slice(0, -1) + character
       expect(() => signer.verify(tampered)).not.toThrow()
       expect(signer.verify(tampered)).toBeNull()
+    }
+  })
+
+  test('a value longer than any signed one is refused without computing an HMAC', () => {
+    const signed = signer.sign(generateSessionId())
+    const hmacs = spyOn(Bun.CryptoHasher.prototype, 'copy')
+    try {
+      for (const value of [
+        `${signed}${'A'.repeat(100_000)}`,
+        `${signed}A`,
+        'a'.repeat(100_000),
+        `${'a'.repeat(32)}.${'b'.repeat(100_000)}`,
+      ]) {
+        expect(signer.verify(value)).toBeNull()
+      }
+      expect(hmacs).toHaveBeenCalledTimes(0)
+      // The spy sees the HMACs of a value of the right length.
+      expect(signer.verify(signed)).not.toBeNull()
+      expect(hmacs).toHaveBeenCalledTimes(1)
+    } finally {
+      hmacs.mockRestore()
     }
   })
 })

@@ -1,0 +1,98 @@
+import { describe, expect, test } from 'bun:test'
+import fc from 'fast-check'
+import type { SessionValue } from '../../src/engine.js'
+import { memoryEngine } from '../../src/engines/memory.js'
+import { SessionSizeError } from '../../src/errors.js'
+import { CREATED_AT_KEY } from '../../src/internal-keys.js'
+import { type SessionRuntime, SessionState } from '../../src/session-state.js'
+
+const HOUR = 3_600_000
+/** A fixed clock, so the creation time a save stores is the one a size counts for a session not yet saved. */
+const NOW = 1_700_000_000_000
+
+/** What `maxSize` counts for `data`: the JSON of it, with the creation time the next save adds when it has none. */
+function sizeOf(data: ReadonlyMap<string, SessionValue>): number {
+  const stored = Object.fromEntries(data)
+  if (!data.has(CREATED_AT_KEY)) stored[CREATED_AT_KEY] = NOW
+  return Buffer.byteLength(JSON.stringify(stored), 'utf8')
+}
+
+type Step =
+  | { readonly op: 'write'; readonly key: string; readonly value: SessionValue }
+  | { readonly op: 'remove'; readonly key: string }
+  | { readonly op: 'save' | 'reload' | 'destroy' | 'regenerate' }
+
+const keys = fc.constantFrom('a', 'b', '€', 'meta:owner', 'flash:0:x', '__proto__', '\ud800')
+/** JSON values, and strings of characters whose JSON takes more than one byte each: multibyte, escaped, lone surrogates. */
+const values = fc.oneof(
+  fc.jsonValue({ maxDepth: 2 }),
+  fc.string({ unit: fc.constantFrom('a', 'ü', '€', '😀', '\ud800', '"', '\\', '\n', '\u0000'), maxLength: 40 }),
+)
+const steps: fc.Arbitrary<Step> = fc.oneof(
+  {
+    arbitrary: fc.record({
+      op: fc.constant('write' as const),
+      key: keys,
+      value: values,
+    }),
+    weight: 6,
+  },
+  { arbitrary: fc.record({ op: fc.constant('remove' as const), key: keys }), weight: 2 },
+  {
+    arbitrary: fc.record({
+      op: fc.constantFrom('save' as const, 'reload' as const, 'destroy' as const, 'regenerate' as const),
+    }),
+    weight: 2,
+  },
+) as fc.Arbitrary<Step>
+
+describe('SessionState size under maxSize', () => {
+  test('every write is refused exactly when the session would grow past the limit, and refused writes change nothing', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(steps, { maxLength: 30 }), fc.integer({ min: 1, max: 400 }), async (plan, maxSize) => {
+        const runtime: SessionRuntime = {
+          engine: memoryEngine(),
+          timeout: HOUR,
+          touchInterval: HOUR,
+          now: () => NOW,
+          maxSize,
+        }
+        let state = new SessionState(runtime, null, null)
+        for (const step of plan) {
+          const before = state.data
+          if (step.op === 'write') {
+            const after = new Map(before).set(step.key, step.value as SessionValue)
+            const refused = sizeOf(after) > maxSize && sizeOf(after) > sizeOf(before)
+            let thrown: unknown
+            try {
+              state.write(step.key, step.value as SessionValue)
+            } catch (error) {
+              thrown = error
+            }
+            if (refused) {
+              expect(thrown).toBeInstanceOf(SessionSizeError)
+              expect(thrown).toMatchObject({ limit: maxSize, size: sizeOf(after) })
+              expect(state.data).toEqual(before)
+            } else {
+              expect(thrown).toBeUndefined()
+              expect(state.data).toEqual(after)
+            }
+          } else if (step.op === 'remove') state.remove(step.key)
+          else if (step.op === 'save') await state.save()
+          else if (step.op === 'destroy') await state.deleteAndStartOver()
+          else if (step.op === 'regenerate') await state.regenerate()
+          else {
+            await state.save()
+            const id = state.id
+            state = new SessionState(runtime, id, await runtime.engine.load(id, NOW))
+          }
+        }
+        await state.save()
+        const stored = await runtime.engine.load(state.id, NOW)
+        if (stored) expect(Buffer.byteLength(JSON.stringify(stored.data), 'utf8')).toBe(sizeOf(state.data))
+        await runtime.engine.close()
+      }),
+      { numRuns: 300 },
+    )
+  })
+})
