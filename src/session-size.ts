@@ -3,15 +3,45 @@ import type { SessionData, SessionValue } from './engine.js'
 /**
  * How a session's size is counted for `maxSize`: the UTF-8 bytes of the JSON of all of its stored data. The JSON of an
  * object with at least one key is `{` followed by each `"key":value` and the comma or brace after it, so a key's share
- * can be added or taken away without serializing the rest.
+ * can be added or taken away without counting the rest. Keys and scalar values, the common case, are counted without
+ * serializing them: the first write of a request counts the whole session.
  */
 
 /** UTF-8 bytes of the JSON of `data`. */
 export function dataBytes(data: SessionData): number {
-  return Buffer.byteLength(JSON.stringify(data), 'utf8')
+  let size = 1
+  let keys = 0
+  for (const key in data) {
+    if (!Object.hasOwn(data, key)) continue
+    size += entryBytes(key, data[key] as SessionValue)
+    keys++
+  }
+  return keys === 0 ? 2 : size
 }
 
 /** Bytes `key` and `value` add to the JSON of a session's data that holds other keys too: `"key":value,`. */
 export function entryBytes(key: string, value: SessionValue): number {
-  return Buffer.byteLength(JSON.stringify(key), 'utf8') + Buffer.byteLength(JSON.stringify(value), 'utf8') + 2
+  return stringBytes(key) + valueBytes(value) + 2
+}
+
+/** UTF-8 bytes of the JSON of `value`; scalars, the common case, are counted without serializing them. */
+function valueBytes(value: SessionValue): number {
+  if (typeof value === 'string') return stringBytes(value)
+  // Finite, as JSON-safe numbers are: written as String(value) writes them.
+  if (typeof value === 'number') return String(value).length
+  if (typeof value === 'boolean') return value ? 4 : 5
+  if (value === null) return 4
+  return Buffer.byteLength(JSON.stringify(value), 'utf8')
+}
+
+/** UTF-8 bytes of the JSON of `text`: its length and quotes for printable ASCII without `"` or `\`, else serialized. */
+function stringBytes(text: string): number {
+  const size = text.length + 2
+  for (let index = 0; index < text.length; index++) {
+    const code = text.charCodeAt(index)
+    if (code >= 0x20 && code < 0x7f && code !== 0x22 && code !== 0x5c) continue
+    // An escape, a character past ASCII or a lone surrogate: JSON.stringify knows how each is written.
+    return Buffer.byteLength(JSON.stringify(text), 'utf8')
+  }
+  return size
 }

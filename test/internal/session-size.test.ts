@@ -1,9 +1,10 @@
 import { describe, expect, test } from 'bun:test'
 import fc from 'fast-check'
-import type { SessionValue } from '../../src/engine.js'
+import type { SessionData, SessionValue } from '../../src/engine.js'
 import { memoryEngine } from '../../src/engines/memory.js'
 import { SessionSizeError } from '../../src/errors.js'
 import { CREATED_AT_KEY } from '../../src/internal-keys.js'
+import { dataBytes, entryBytes } from '../../src/session-size.js'
 import { type SessionRuntime, SessionState } from '../../src/session-state.js'
 
 const HOUR = 3_600_000
@@ -45,6 +46,53 @@ const steps: fc.Arbitrary<Step> = fc.oneof(
     weight: 2,
   },
 ) as fc.Arbitrary<Step>
+
+describe('counting bytes without building the JSON', () => {
+  const utf8OfJson = (value: unknown) => Buffer.byteLength(JSON.stringify(value), 'utf8')
+  const anyText = fc.string({ unit: 'binary', maxLength: 12 })
+
+  test('dataBytes is the UTF-8 length of JSON.stringify, for any keys and values', () => {
+    const data = fc.dictionary(anyText, fc.jsonValue({ maxDepth: 2, stringUnit: 'binary' }), { maxKeys: 6 })
+    fc.assert(
+      fc.property(data, (each) => {
+        expect(dataBytes(each as SessionData)).toBe(utf8OfJson(each))
+      }),
+      { numRuns: 400 },
+    )
+  })
+
+  test('entryBytes is what a key and its value add to an object: `{` and the entry with its comma or brace', () => {
+    fc.assert(
+      fc.property(anyText, fc.jsonValue({ maxDepth: 1, stringUnit: 'binary' }), (key, value) => {
+        expect(entryBytes(key, value as SessionValue)).toBe(utf8OfJson({ [key]: value }) - 1)
+      }),
+      { numRuns: 400 },
+    )
+  })
+
+  test('escapes, characters past ASCII and surrogates count as JSON writes them', () => {
+    for (const text of [
+      '"',
+      '\\',
+      '\u0000',
+      '\b\t\n\f\r',
+      '\u001f',
+      '\u007f',
+      'é',
+      '€',
+      '\u2028',
+      '😀',
+      '\ud800',
+      '\udc00\ud800',
+      '',
+    ]) {
+      expect(entryBytes(text, text)).toBe(utf8OfJson({ [text]: text }) - 1)
+      expect(dataBytes({ [text]: [text, -0, 1e21, 5e-7, true, null] })).toBe(
+        utf8OfJson({ [text]: [text, -0, 1e21, 5e-7, true, null] }),
+      )
+    }
+  })
+})
 
 describe('SessionState size under maxSize', () => {
   test('every write is refused exactly when the session would grow past the limit, and refused writes change nothing', async () => {
