@@ -432,6 +432,7 @@ export class SessionState implements SessionReport {
     this.#loaded = snapshot.loaded
     this.#saved = snapshot.saved
     this.#changes = snapshot.changes
+    this.#size = undefined
     this.#stored = snapshot.stored
     this.#expiresAt = snapshot.expiresAt
     this.#status = snapshot.status

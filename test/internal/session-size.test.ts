@@ -1,8 +1,8 @@
 import { describe, expect, test } from 'bun:test'
 import fc from 'fast-check'
-import type { SessionData, SessionValue } from '../../src/engine.js'
+import type { SessionData, SessionEngine, SessionValue } from '../../src/engine.js'
 import { memoryEngine } from '../../src/engines/memory.js'
-import { SessionSizeError } from '../../src/errors.js'
+import { SessionEngineError, SessionSizeError } from '../../src/errors.js'
 import { CREATED_AT_KEY } from '../../src/internal-keys.js'
 import { dataBytes, entryBytes } from '../../src/session-size.js'
 import { type SessionRuntime, SessionState } from '../../src/session-state.js'
@@ -21,7 +21,7 @@ function sizeOf(data: ReadonlyMap<string, SessionValue>): number {
 type Step =
   | { readonly op: 'write'; readonly key: string; readonly value: SessionValue }
   | { readonly op: 'remove'; readonly key: string }
-  | { readonly op: 'save' | 'reload' | 'destroy' | 'regenerate' }
+  | { readonly op: 'save' | 'reload' | 'destroy' | 'regenerate' | 'failed regenerate' }
 
 const keys = fc.constantFrom('a', 'b', '€', 'meta:owner', 'flash:0:x', '__proto__', '\ud800')
 /** JSON values, and strings of characters whose JSON takes more than one byte each: multibyte, escaped, lone surrogates. */
@@ -41,7 +41,13 @@ const steps: fc.Arbitrary<Step> = fc.oneof(
   { arbitrary: fc.record({ op: fc.constant('remove' as const), key: keys }), weight: 2 },
   {
     arbitrary: fc.record({
-      op: fc.constantFrom('save' as const, 'reload' as const, 'destroy' as const, 'regenerate' as const),
+      op: fc.constantFrom(
+        'save' as const,
+        'reload' as const,
+        'destroy' as const,
+        'regenerate' as const,
+        'failed regenerate' as const,
+      ),
     }),
     weight: 2,
   },
@@ -98,8 +104,20 @@ describe('SessionState size under maxSize', () => {
   test('every write is refused exactly when the session would grow past the limit, and refused writes change nothing', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(steps, { maxLength: 30 }), fc.integer({ min: 1, max: 400 }), async (plan, maxSize) => {
+        const engine = memoryEngine()
+        // Fails the next commit while set, so a regenerate that fails half-way can be tried.
+        let failing = false
+        const failingEngine: SessionEngine = {
+          ...engine,
+          name: engine.name,
+          load: (id, now) => engine.load(id, now),
+          commit: (id, changes, now) => (failing ? Promise.reject(new Error('down')) : engine.commit(id, changes, now)),
+          touch: (id, expiresAt, now) => engine.touch(id, expiresAt, now),
+          delete: (id) => engine.delete(id),
+          close: () => engine.close(),
+        }
         const runtime: SessionRuntime = {
-          engine: memoryEngine(),
+          engine: failingEngine,
           timeout: HOUR,
           touchInterval: HOUR,
           now: () => NOW,
@@ -129,7 +147,16 @@ describe('SessionState size under maxSize', () => {
           else if (step.op === 'save') await state.save()
           else if (step.op === 'destroy') await state.deleteAndStartOver()
           else if (step.op === 'regenerate') await state.regenerate()
-          else {
+          else if (step.op === 'failed regenerate') {
+            failing = true
+            const stored = state.expiresAt !== null
+            await state.regenerate().then(
+              () => expect(stored).toBe(false),
+              (error) => expect(error).toBeInstanceOf(SessionEngineError),
+            )
+            failing = false
+            expect(state.data).toEqual(before)
+          } else {
             await state.save()
             const id = state.id
             state = new SessionState(runtime, id, await runtime.engine.load(id, NOW))
