@@ -105,14 +105,28 @@ for (const networked of ENGINES) {
       await proxy.close()
     })
 
-    function appFor(onEngineError: EngineErrorMode) {
-      return new Elysia()
-        .use(session({ secret: SECRET, engine, onEngineError, logger: silent, gcInterval: 0 }))
-        .get('/set', ({ session }) => {
-          session.string('name', 'Ada')
-          return 'set'
-        })
-        .get('/name', ({ session }) => (session.available ? (session.stringOrNull('name') ?? 'nobody') : 'unavailable'))
+    function appFor(onEngineError: EngineErrorMode, logger: SessionLogger = silent) {
+      return (
+        new Elysia()
+          .use(session({ secret: SECRET, engine, onEngineError, logger, gcInterval: 0, touchInterval: 0 }))
+          .get('/set', ({ session }) => {
+            session.string('name', 'Ada')
+            return 'set'
+          })
+          // The server goes away after the session was loaded: the commit (or, for a read, the touch) is what fails.
+          .get('/cut-then-set', async ({ session }) => {
+            await proxy.cut()
+            session.string('name', 'Grace')
+            return 'set'
+          })
+          .get('/cut-then-read', async ({ session }) => {
+            await proxy.cut()
+            return session.stringOrNull('name') ?? 'nobody'
+          })
+          .get('/name', ({ session }) =>
+            session.available ? (session.stringOrNull('name') ?? 'nobody') : 'unavailable',
+          )
+      )
     }
 
     test("'fail': a cut connection answers 503 with the generic body, keeps the cookie, and recovers", async () => {
@@ -133,6 +147,35 @@ for (const networked of ENGINES) {
       }
       const back = await eventuallyAnswers(app, cookie)
       expect([back.status, await back.text()]).toEqual([200, 'Ada'])
+    })
+
+    test('a commit cut off after the load answers 503 with the generic body, and the stored session is unchanged', async () => {
+      const app = appFor('fail')
+      const cookie = cookiePairOf(await send(app, '/set')) as string
+      try {
+        const failed = await send(app, '/cut-then-set', { cookie })
+        expect(failed.status).toBe(503)
+        expect(await failed.text()).toBe('Session engine failed to commit a session')
+        expect(setCookieOf(failed)).toBeUndefined()
+      } finally {
+        await proxy.restore()
+      }
+      const back = await eventuallyAnswers(app, cookie)
+      expect([back.status, await back.text()]).toEqual([200, 'Ada'])
+    })
+
+    test('a touch cut off after the load is logged, and the read answers as usual', async () => {
+      const logged: string[] = []
+      const app = appFor('fail', { error: (message) => logged.push(message), warn() {} })
+      const cookie = cookiePairOf(await send(app, '/set')) as string
+      try {
+        const read = await send(app, '/cut-then-read', { cookie })
+        expect([read.status, await read.text()]).toEqual([200, 'Ada'])
+        expect(setCookieOf(read)).toBeUndefined()
+        expect(logged).toEqual([expect.stringContaining('session engine failed to touch a session')])
+      } finally {
+        await proxy.restore()
+      }
     })
 
     test("'continue': a cut connection runs the request with an unavailable session and refuses its writes", async () => {
