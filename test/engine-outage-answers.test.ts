@@ -1,78 +1,13 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { Elysia } from 'elysia'
 import { type EngineErrorMode, type SessionEngine, type SessionLogger, session } from 'elysia-sessions'
-import { mysqlEngine } from 'elysia-sessions/engines/mysql'
-import { postgresEngine } from 'elysia-sessions/engines/postgres'
-import { redisEngine } from 'elysia-sessions/engines/redis'
 import { cookiePairOf, SECRET, send, setCookieOf } from './support/http.js'
-import { freshDatabases } from './support/mysql.js'
-import { createFreshDatabase, urlWithPort } from './support/postgres.js'
-import { uniquePrefix } from './support/redis.js'
+import { PROXIED_ENGINES } from './support/proxied-engines.js'
 import { testService } from './support/services.js'
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js'
 
 /** Short, so a cut connection fails requests fast. */
 const OPERATION_TIMEOUT = 500
-
-/** How an engine of each networked kind is opened through a proxy to its server. */
-interface NetworkedEngine {
-  readonly name: string
-  readonly variable: 'REDIS_URL' | 'DATABASE_URL' | 'MYSQL_URL'
-  /** Prepares a store of the test's own and opens an engine through `port`; `close` closes it and removes the store. */
-  open(url: string, port: number): Promise<{ engine: SessionEngine; close(): Promise<void> }>
-}
-
-const ENGINES: readonly NetworkedEngine[] = [
-  {
-    name: 'Redis',
-    variable: 'REDIS_URL',
-    async open(url, port) {
-      const engine = await redisEngine({
-        url: urlWithPort(url, port),
-        prefix: uniquePrefix('outage'),
-        operationTimeout: OPERATION_TIMEOUT,
-      })
-      return {
-        engine,
-        async close() {
-          await engine.deleteAll()
-          await engine.close()
-        },
-      }
-    },
-  },
-  {
-    name: 'PostgreSQL',
-    variable: 'DATABASE_URL',
-    async open(url, port) {
-      const database = await createFreshDatabase(url, 'outage')
-      const engine = await postgresEngine({ url: urlWithPort(database.url, port), operationTimeout: OPERATION_TIMEOUT })
-      return {
-        engine,
-        async close() {
-          await engine.close()
-          await database.drop()
-        },
-      }
-    },
-  },
-  {
-    name: 'MySQL',
-    variable: 'MYSQL_URL',
-    async open(url, port) {
-      const databases = freshDatabases(url)
-      const database = await databases.create()
-      const engine = await mysqlEngine({ url: database.urlThrough(port), operationTimeout: OPERATION_TIMEOUT })
-      return {
-        engine,
-        async close() {
-          await engine.close()
-          await databases.dropAll()
-        },
-      }
-    },
-  },
-]
 
 const silent: SessionLogger = { error() {}, warn() {} }
 
@@ -86,7 +21,7 @@ async function eventuallyAnswers(app: { handle(request: Request): Promise<Respon
   }
 }
 
-for (const networked of ENGINES) {
+for (const networked of PROXIED_ENGINES) {
   const service = testService(networked.variable, `${networked.name} engine outages answered safely`)
   describe.skipIf(!service.url)(service.label, () => {
     let proxy: TcpProxy
@@ -96,7 +31,9 @@ for (const networked of ENGINES) {
     beforeAll(async () => {
       const url = service.url as string
       proxy = await startTcpProxy(Number(new URL(url).port))
-      ;({ engine, close } = await networked.open(url, proxy.port))
+      const store = await networked.open(url, proxy.port, { label: 'outage', operationTimeout: OPERATION_TIMEOUT })
+      engine = store.engine
+      close = () => store.close()
     })
 
     afterAll(async () => {
