@@ -25,6 +25,9 @@ const KILLS = 5
 /** The kill comes once the run has this many acknowledged commits in all, drawn from the seed. */
 const ACKNOWLEDGED_BEFORE_KILL = { least: 100, most: 600 }
 
+/** Names the seed in each test's name, so a failure says how to replay it. */
+const REPLAY = `seed ${PROPERTY_SEED}, replay with FC_SEED=${PROPERTY_SEED}`
+
 afterAll(killAllServers)
 
 /** The engines, each with the options of a store in a fresh temporary folder: their defaults otherwise. */
@@ -105,7 +108,7 @@ async function checkAfterRestart(server: Server, run: KillRun, totals: RunTotals
 
 describe('crash runs: a server SIGKILLed while 16 clients write loses no acknowledged commit', () => {
   for (const engine of ENGINES) {
-    test(`${engine.kind} engine, ${KILLS} kills (seed ${PROPERTY_SEED}, replay with FC_SEED=${PROPERTY_SEED})`, async () => {
+    test(`${engine.kind} engine, ${KILLS} kills (${REPLAY})`, async () => {
       const killsAfter = fc.sample(
         fc.integer({ min: ACKNOWLEDGED_BEFORE_KILL.least, max: ACKNOWLEDGED_BEFORE_KILL.most }),
         {
@@ -132,8 +135,9 @@ describe('crash runs: a server SIGKILLed while 16 clients write loses no acknowl
         const stopped = await stopServer(server)
 
         console.log(
-          `crash runs, ${engine.kind} engine (seed ${PROPERTY_SEED}): ${KILLS} kills with ${inFlightAtKills.join(', ')} ` +
-            `commits in flight; ${totals.acknowledged} commits acknowledged, ${totals.lost} lost; ` +
+          `crash runs, ${engine.kind} engine (seed ${PROPERTY_SEED}): ${KILLS} kills with ` +
+            `${inFlightAtKills.join(', ')} commits in flight; ` +
+            `${totals.acknowledged} commits acknowledged, ${totals.lost} lost; ` +
             `${totals.unknownKept} of the ${totals.unknown} unanswered commits stored`,
         )
         expect(totals.problems).toEqual([])
