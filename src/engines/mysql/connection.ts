@@ -1,6 +1,7 @@
 import { type Pool as CallbackPool, createPool } from 'mysql2'
 import type { Pool, PoolConnection } from 'mysql2/promise'
 import { SessionConfigError } from '../../errors.js'
+import { waitForConnection } from '../connection-waits.js'
 
 /** How many connections the pool an engine opens from a URL keeps at most (mysql2's default). */
 const POOL_SIZE = 10
@@ -76,7 +77,7 @@ export async function lendConnection<T>(
   signal: AbortSignal,
   work: (connection: PoolConnection) => Promise<T>,
 ): Promise<T> {
-  const connection = await pool.getConnection()
+  const connection = await waitForConnection(pool, poolSizeOf(pool), signal, () => pool.getConnection())
   if (signal.aborted) {
     connection.release()
     throw signal.reason
@@ -92,6 +93,12 @@ export async function lendConnection<T>(
     signal.removeEventListener('abort', destroy)
     connection.release()
   }
+}
+
+/** How many connections `pool` opens at most; mysql2's 0 means no limit. */
+function poolSizeOf(pool: Pool): number {
+  const limit = (pool.pool as { config?: { connectionLimit?: number } }).config?.connectionLimit ?? POOL_SIZE
+  return limit === 0 ? Number.POSITIVE_INFINITY : limit
 }
 
 /** Whether `error` is mysql2's word that the connection it came from can serve no more statements. */

@@ -1,4 +1,5 @@
 import { SQL } from 'bun'
+import { waitForConnection } from '../connection-waits.js'
 import { withinDeadline } from '../deadlines.js'
 
 /**
@@ -38,7 +39,7 @@ export async function lendConnection<T>(
   signal: AbortSignal,
   work: (connection: SQL) => Promise<T>,
 ): Promise<T> {
-  const connection = await client.reserve()
+  const connection = await waitForConnection(client, poolSizeOf(client), signal, () => client.reserve())
   if (signal.aborted) {
     void connection.release().catch(() => undefined)
     throw signal.reason
@@ -62,13 +63,18 @@ export async function lendConnection<T>(
 /** Bun SQL's pool size when the client's options do not set one. */
 const DEFAULT_POOL_SIZE = 10
 
+/** How many connections `client`'s pool opens at most. */
+function poolSizeOf(client: SQL): number {
+  return (client.options as { max?: number }).max ?? DEFAULT_POOL_SIZE
+}
+
 /**
  * Makes a function that asks every connection of `client`'s pool, all at once, for a trivial answer, and closes those
  * that give none within `operationTimeout`. Called when a call hung, it empties the pool of the connections stuck on
  * the same broken path together, rather than one failed call for each. While a check runs, calling it does nothing.
  */
 export function hungConnectionCheck(client: SQL, operationTimeout: number): () => void {
-  const poolSize = (client.options as { max?: number }).max ?? DEFAULT_POOL_SIZE
+  const poolSize = poolSizeOf(client)
   let checking = false
   const probe = () =>
     withinDeadline(
