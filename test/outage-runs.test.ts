@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import type { SessionEngine } from 'elysia-sessions'
 import { redisEngine } from 'elysia-sessions/engines/redis'
 import { describeOutage } from './support/outage-figures.js'
 import { type OutageKind, type OutagePace, type OutageRun, SessionsUnderLoad } from './support/outage-run.js'
-import { type OpenedEngine, PROXIED_ENGINES } from './support/proxied-engines.js'
+import { PROXIED_ENGINES, type ProxiedStore } from './support/proxied-engines.js'
 import { type OwnRedisServer, startOwnRedisServer } from './support/redis-server-process.js'
 import { testService } from './support/services.js'
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js'
@@ -73,7 +74,7 @@ for (const networked of PROXIED_ENGINES) {
   const service = testService(networked.variable, `${networked.name} engine: 5 s outages under load`)
   describe.skipIf(!service.url)(service.label, () => {
     let proxy: TcpProxy
-    let opened: OpenedEngine
+    let opened: ProxiedStore
     let subject: SessionsUnderLoad
 
     beforeAll(async () => {
@@ -119,19 +120,18 @@ for (const networked of PROXIED_ENGINES) {
 const redis = testService('REDIS_URL', 'Redis engine: its own redis-server killed and restarted under load')
 describe.skipIf(!redis.url)(redis.label, () => {
   let server: OwnRedisServer
-  let opened: OpenedEngine
+  let engine: SessionEngine
   let subject: SessionsUnderLoad
 
   beforeAll(async () => {
     server = await startOwnRedisServer()
-    const engine = await redisEngine({ url: server.url, operationTimeout: OPERATION_TIMEOUT })
-    opened = { engine, close: () => engine.close() }
+    engine = await redisEngine({ url: server.url, operationTimeout: OPERATION_TIMEOUT })
     subject = new SessionsUnderLoad(engine)
     await subject.login(SESSIONS)
   })
 
   afterAll(async () => {
-    await opened?.close()
+    await engine?.close()
     await server?.dispose()
   })
 
