@@ -1,45 +1,17 @@
 /**
  * elysia-sessions with the engine named by ENGINE (memory, sqlite, file, redis or postgres), imported from src/, on
  * the three benchmark routes: /a reads a counter and writes it plus one, /b only reads it, /c is /a (the runner sends
- * no cookie there, so each request makes a session). SESSIONS_PATH is the SQLite file or the file engine's folder;
- * REDIS_URL with REDIS_PREFIX and DATABASE_URL name the servers. CSRF=1 adds csrf(). SCHEMA=1 declares the session's
- * data with a three-key schema and keeps the counter with session.get/set instead of session.int.
+ * no cookie there, so each request makes a session). `openEngine` (engine.ts) reads the engine's settings from the
+ * environment. CSRF=1 adds csrf(). SCHEMA=1 declares the session's data with a three-key schema and keeps the counter
+ * with session.get/set instead of session.int.
  */
 import { Elysia } from 'elysia'
 import { csrf } from '../../src/csrf.js'
-import type { SessionEngine } from '../../src/engine.js'
-import { fileEngine } from '../../src/engines/file/index.js'
-import { memoryEngine } from '../../src/engines/memory.js'
-import { postgresEngine } from '../../src/engines/postgres/index.js'
-import { redisEngine } from '../../src/engines/redis/index.js'
-import { sqliteEngine } from '../../src/engines/sqlite/index.js'
 import { session } from '../../src/plugin.js'
 import type { Session } from '../../src/session.js'
 import { benchSchema } from '../schema.js'
+import { openEngine } from './engine.js'
 import { benchSecret, serve } from './serve.js'
-
-function required(name: string): string {
-  const value = process.env[name]
-  if (!value) throw new Error(`${name} must be set for ENGINE=${process.env['ENGINE']}`)
-  return value
-}
-
-async function openEngine(name: string | undefined): Promise<SessionEngine> {
-  switch (name) {
-    case 'memory':
-      return memoryEngine()
-    case 'sqlite':
-      return sqliteEngine({ path: required('SESSIONS_PATH') })
-    case 'file':
-      return fileEngine({ dir: required('SESSIONS_PATH') })
-    case 'redis':
-      return redisEngine({ url: required('REDIS_URL'), prefix: required('REDIS_PREFIX') })
-    case 'postgres':
-      return postgresEngine({ url: required('DATABASE_URL') })
-    default:
-      throw new Error(`ENGINE must be memory, sqlite, file, redis or postgres, not ${name}`)
-  }
-}
 
 const engine = await openEngine(process.env['ENGINE'])
 
