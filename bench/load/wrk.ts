@@ -4,15 +4,19 @@ const LUA_SCRIPT = new URL('./session.lua', import.meta.url).pathname
 
 export interface WrkOptions {
   readonly wrk: string
+  /** The Lua script, which must print the same `WRK_JSON` line as session.lua's `done()`; default session.lua. */
+  readonly script?: string
   readonly url: string
   /** A file with one Cookie header value per line, or undefined to send no cookie. */
   readonly cookieFile: string | undefined
   readonly seconds: number
   readonly connections: number
   readonly core: number
+  /** Kills wrk when aborted. */
+  readonly signal?: AbortSignal
 }
 
-/** Runs `wrk -t1 -c<connections> -d<seconds>s --latency` pinned to `core`, with the session Lua script. */
+/** Runs `wrk -t1 -c<connections> -d<seconds>s --latency` pinned to `core`, with the session Lua script (or `script`). */
 export async function runWrk(options: WrkOptions): Promise<WrkResult> {
   const command = [
     'taskset',
@@ -26,12 +30,12 @@ export async function runWrk(options: WrkOptions): Promise<WrkResult> {
     '--timeout',
     '5s',
     '-s',
-    LUA_SCRIPT,
+    options.script ?? LUA_SCRIPT,
     options.url,
     '--',
     options.cookieFile ?? '',
   ]
-  const proc = Bun.spawn(command, { stdout: 'pipe', stderr: 'pipe', stdin: 'ignore' })
+  const proc = Bun.spawn(command, { stdout: 'pipe', stderr: 'pipe', stdin: 'ignore', signal: options.signal })
   const [stdout, stderr] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()])
   const code = await proc.exited
   const cpu = proc.resourceUsage()?.cpuTime
