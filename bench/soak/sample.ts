@@ -1,0 +1,28 @@
+import { readFileSync, statSync } from 'node:fs'
+import type { SoakStats } from './stats.js'
+
+/** The resident set size of process `pid` in bytes, from VmRSS in /proc/<pid>/status. */
+export function residentBytes(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+  const match = /^VmRSS:\s+(\d+) kB$/m.exec(status)
+  if (!match) throw new Error(`/proc/${pid}/status has no VmRSS line`)
+  return Number(match[1]) * 1024
+}
+
+/** The soak server's `/soak/stats`. */
+export async function serverStats(url: string): Promise<SoakStats> {
+  const response = await fetch(`${url}/soak/stats`, { signal: AbortSignal.timeout(30_000) })
+  if (!response.ok) throw new Error(`GET /soak/stats answered ${response.status}: ${await response.text()}`)
+  return (await response.json()) as SoakStats
+}
+
+/** Bytes of a SQLite database on disk: the file and its write-ahead log. */
+export function sqliteBytes(path: string): number {
+  let total = 0
+  for (const suffix of ['', '-wal']) {
+    try {
+      total += statSync(`${path}${suffix}`).size
+    } catch {}
+  }
+  return total
+}
