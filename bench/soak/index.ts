@@ -42,7 +42,7 @@ for (const engine of options.engines) {
     onMinute: (sample) =>
       console.error(
         `[soak] ${engine} minute ${sample.minute}/${options.minutes}: ${sample.requestsPerSecond} req/s, ` +
-          `p99 ${sample.p99Ms.toFixed(2)} ms, RSS ${(sample.rssBytes / 1e6).toFixed(1)} MB, ` +
+          `p99 ${sample.p99Ms.toFixed(2)} ms, RSS ${(sample.rssBytes / 1e6).toFixed(1)} MB (${(sample.settledRssBytes / 1e6).toFixed(1)} after GC), ` +
           `${sample.sessions} live sessions, GC removed ${sample.gcRemoved}, ${sample.errors} failed`,
       ),
     onInterrupt: (cleanup) => {

@@ -28,7 +28,8 @@ function minuteRow(minute: MinuteSample, withFile: boolean): string {
     twoPlaces(minute.maxMs),
     whole(minute.errors),
     mb(minute.rssBytes),
-    mb(minute.heapBytes),
+    mb(minute.settledRssBytes),
+    mb(minute.liveHeapBytes),
     whole(minute.sessions),
     whole(minute.gcRemoved),
     ...(withFile ? [mb(minute.sqliteBytes ?? 0)] : []),
@@ -47,7 +48,8 @@ function engineSection(soak: SoakResult['engines'][number]): string[] {
     'max ms',
     'failed',
     'RSS MB',
-    'heap MB',
+    'RSS after GC MB',
+    'live heap MB',
     'live sessions',
     'GC removed',
     ...(withFile ? ['file + WAL MB'] : []),
@@ -90,10 +92,12 @@ export function soakMarkdown(result: SoakResult): string {
       '5 write it, 2 make a new one, 2 regenerate its id and 1 destroys it, over a pool of at most 2,000 live ' +
       'sessions whose overflow is abandoned. Sessions expire ' +
       `${options.timeoutMs / 1000} s after their last use and GC sweeps every ${options.gcIntervalMs / 1000} s. ` +
-      'After each minute: RSS is VmRSS of the server process, heap is JavaScriptCore’s heap size (garbage not yet ' +
-      'collected included), live sessions is `sessions.count()`, GC removed counts what that minute’s sweeps ' +
-      'removed. Latency is wrk’s, from sending a request to its answer. “Other” cores are used by processes besides ' +
-      'the server and wrk: noise.',
+      'After each minute: RSS is VmRSS of the server process as found; then the server collects garbage fully (with ' +
+      'no load running) and “RSS after GC” and the live heap (JavaScriptCore’s heap size) are read: the verdict ' +
+      'compares RSS after GC, which a leak raises and garbage waiting for the collector does not. Live sessions is ' +
+      '`sessions.count()`, GC removed counts what that minute’s sweeps removed (the session GC, not the JS one). ' +
+      'Latency is wrk’s, from sending a request to its answer. “Other” cores are used by processes besides the ' +
+      'server and wrk: noise.',
     '',
     ...result.engines.flatMap(engineSection),
   ].join('\n')

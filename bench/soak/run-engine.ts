@@ -26,10 +26,14 @@ export interface MinuteSample {
   readonly maxMs: number
   /** Requests wrk counted as failed: connect, read, write, timeout, or a status of 400 or more. */
   readonly errors: number
-  /** VmRSS of the server process. */
+  /** VmRSS of the server process at the end of the minute, as found. */
   readonly rssBytes: number
+  /** VmRSS of the server process after a full garbage collection: what the verdict compares. */
+  readonly settledRssBytes: number
+  /** The JS heap as found (garbage included), and after the full collection. */
   readonly heapBytes: number
-  readonly heapObjects: number
+  readonly liveHeapBytes: number
+  readonly liveHeapObjects: number
   /** Live sessions, from `sessions.count()`. */
   readonly sessions: number
   /** Sweeps and the expired sessions they removed during this minute. */
@@ -102,6 +106,7 @@ export async function runEngineSoak(
         const cpuAfter = cpuSnapshot(server.pid)
         const rssBytes = residentBytes(server.pid)
         const stats = await serverStats(server.url)
+        const settledRssBytes = residentBytes(server.pid)
         const errors = load.errors
         const sample: MinuteSample = {
           minute,
@@ -112,8 +117,10 @@ export async function runEngineSoak(
           maxMs: load.maxUs / 1000,
           errors: errors.connect + errors.read + errors.write + errors.status + errors.timeout,
           rssBytes,
+          settledRssBytes,
           heapBytes: stats.heapBytes,
-          heapObjects: stats.heapObjects,
+          liveHeapBytes: stats.liveHeapBytes,
+          liveHeapObjects: stats.liveHeapObjects,
           sessions: stats.sessions,
           gcSweeps: stats.gcSweeps - previous.gcSweeps,
           gcRemoved: stats.gcRemoved - previous.gcRemoved,

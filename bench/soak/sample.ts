@@ -9,7 +9,7 @@ export function residentBytes(pid: number): number {
   return Number(match[1]) * 1024
 }
 
-/** The soak server's `/soak/stats`. */
+/** The soak server's `/soak/stats`, which collects garbage fully before it answers. */
 export async function serverStats(url: string): Promise<SoakStats> {
   const response = await fetch(`${url}/soak/stats`, { signal: AbortSignal.timeout(30_000) })
   if (!response.ok) throw new Error(`GET /soak/stats answered ${response.status}: ${await response.text()}`)

@@ -8,7 +8,8 @@
  *   POST /write       increments the counter
  *   POST /destroy     destroys the session
  *   POST /regenerate  moves the session to a new id
- *   GET  /soak/stats  what the runner samples each minute, as JSON (`SoakStats`)
+ *   GET  /soak/stats  what the runner samples each minute, as JSON (`SoakStats`); it collects garbage fully first,
+ *                     so the heap after it is the live heap and the runner's next RSS reading has no garbage in it
  */
 import { heapStats } from 'bun:jsc'
 import { Elysia } from 'elysia'
@@ -78,10 +79,16 @@ const app = new Elysia()
     return 'regenerated'
   })
   .get('/soak/stats', async ({ sessions }): Promise<SoakStats> => {
-    const heap = heapStats()
+    const heapBytes = heapStats().heapSize
+    Bun.gc(true)
+    // Gives the allocator time to hand freed pages back, as bench/resources/child-memory.ts does.
+    await Bun.sleep(1_000)
+    Bun.gc(true)
+    const live = heapStats()
     return {
-      heapBytes: heap.heapSize,
-      heapObjects: heap.objectCount,
+      heapBytes,
+      liveHeapBytes: live.heapSize,
+      liveHeapObjects: live.objectCount,
       sessions: await sessions.count(),
       gcSweeps: gc.sweeps,
       gcRemoved: gc.removed,

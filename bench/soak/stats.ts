@@ -4,9 +4,11 @@ export type RequestKind = (typeof REQUEST_KINDS)[number]
 
 /** What the soak server's `/soak/stats` answers: its heap, its store, and counters since it started. */
 export interface SoakStats {
-  /** The JS heap in bytes as JavaScriptCore reports it (live objects and garbage not yet collected). */
+  /** The JS heap in bytes as JavaScriptCore found it: live objects and garbage not yet collected. */
   readonly heapBytes: number
-  readonly heapObjects: number
+  /** The JS heap and its objects after a full collection: live objects only. */
+  readonly liveHeapBytes: number
+  readonly liveHeapObjects: number
   /** Live sessions, from `sessions.count()`. */
   readonly sessions: number
   readonly gcSweeps: number
