@@ -32,7 +32,7 @@ function minuteRow(minute: MinuteSample, withFile: boolean): string {
     mb(minute.liveHeapBytes),
     whole(minute.sessions),
     whole(minute.gcRemoved),
-    ...(withFile ? [mb(minute.sqliteBytes ?? 0)] : []),
+    ...(withFile ? [`${mb(minute.sqliteBytes?.file ?? 0)} / ${mb(minute.sqliteBytes?.wal ?? 0)}`] : []),
     `${twoPlaces(minute.cpu.server)} / ${twoPlaces(minute.cpu.wrk)} / ${twoPlaces(minute.cpu.other)}`,
   ]
   return `| ${cells.join(' | ')} |`
@@ -52,7 +52,7 @@ function engineSection(soak: SoakResult['engines'][number]): string[] {
     'live heap MB',
     'live sessions',
     'GC removed',
-    ...(withFile ? ['file + WAL MB'] : []),
+    ...(withFile ? ['file / WAL MB'] : []),
     'cores: server / wrk / other',
   ]
   const totals = Object.fromEntries(

@@ -34,6 +34,8 @@ export interface MinuteSample {
   readonly heapBytes: number
   readonly liveHeapBytes: number
   readonly liveHeapObjects: number
+  /** Live objects by type after the full collection (in soak.json only), to tell what grew when the heap grows. */
+  readonly liveHeapTypes: Record<string, number>
   /** Live sessions, from `sessions.count()`. */
   readonly sessions: number
   /** Sweeps and the expired sessions they removed during this minute. */
@@ -41,8 +43,8 @@ export interface MinuteSample {
   readonly gcRemoved: number
   /** Requests the server served during this minute, by kind. */
   readonly served: Record<RequestKind, number>
-  /** The SQLite file and its WAL, for the SQLite engine. */
-  readonly sqliteBytes?: number
+  /** The sizes of the SQLite file and its WAL, for the SQLite engine. */
+  readonly sqliteBytes?: { readonly file: number; readonly wal: number }
   /** Cores used during the minute by the server, wrk, everything else, and stolen by the hypervisor. */
   readonly cpu: CpuUse
 }
@@ -121,6 +123,7 @@ export async function runEngineSoak(
           heapBytes: stats.heapBytes,
           liveHeapBytes: stats.liveHeapBytes,
           liveHeapObjects: stats.liveHeapObjects,
+          liveHeapTypes: stats.liveHeapTypes,
           sessions: stats.sessions,
           gcSweeps: stats.gcSweeps - previous.gcSweeps,
           gcRemoved: stats.gcRemoved - previous.gcRemoved,

@@ -17,12 +17,13 @@ export async function serverStats(url: string): Promise<SoakStats> {
 }
 
 /** Bytes of a SQLite database on disk: the file and its write-ahead log. */
-export function sqliteBytes(path: string): number {
-  let total = 0
-  for (const suffix of ['', '-wal']) {
+export function sqliteBytes(path: string): { readonly file: number; readonly wal: number } {
+  const size = (file: string) => {
     try {
-      total += statSync(`${path}${suffix}`).size
-    } catch {}
+      return statSync(file).size
+    } catch {
+      return 0
+    }
   }
-  return total
+  return { file: size(path), wal: size(`${path}-wal`) }
 }

@@ -89,6 +89,7 @@ const app = new Elysia()
       heapBytes,
       liveHeapBytes: live.heapSize,
       liveHeapObjects: live.objectCount,
+      liveHeapTypes: live.objectTypeCounts,
       sessions: await sessions.count(),
       gcSweeps: gc.sweeps,
       gcRemoved: gc.removed,

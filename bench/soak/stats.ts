@@ -9,6 +9,8 @@ export interface SoakStats {
   /** The JS heap and its objects after a full collection: live objects only. */
   readonly liveHeapBytes: number
   readonly liveHeapObjects: number
+  /** Live objects by type after the full collection, to tell what grew when the heap grows. */
+  readonly liveHeapTypes: Record<string, number>
   /** Live sessions, from `sessions.count()`. */
   readonly sessions: number
   readonly gcSweeps: number
