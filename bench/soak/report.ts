@@ -90,7 +90,7 @@ export function soakMarkdown(result: SoakResult): string {
     `The server (\`bench/soak/server.ts\`) runs alone on core 0; wrk, 1 thread and ${options.connections} connections, ` +
       'runs on core 1 for one minute at a time with `bench/soak/traffic.lua`. Of every 20 requests, 10 read a session, ' +
       '5 write it, 2 make a new one, 2 regenerate its id and 1 destroys it, over a pool of at most 2,000 live ' +
-      'sessions whose overflow is abandoned. Sessions expire ' +
+      'sessions whose overflow is abandoned (each minute starts with an empty pool). Sessions expire ' +
       `${options.timeoutMs / 1000} s after their last use and GC sweeps every ${options.gcIntervalMs / 1000} s. ` +
       'After each minute: RSS is VmRSS of the server process as found; then the server collects garbage fully (with ' +
       'no load running) and “RSS after GC” and the live heap (JavaScriptCore’s heap size) are read: the verdict ' +
