@@ -34,7 +34,7 @@ describe('waitForConnection', () => {
   test('asks the pool for at most `limit` connections at once; the others get their turn in order', async () => {
     const { pool, asked, take } = heldPool()
     const never = new AbortController().signal
-    const answers = ['a', 'b', 'c', 'd'].map((name) => waitForConnection(pool, 2, never, take(name)))
+    const answers = ['a', 'b', 'c', 'd'].map((name) => waitForConnection(pool, () => 2, never, take(name)))
     expect(asked.map((wait) => wait.name)).toEqual(['a', 'b'])
     asked[1]!.answer('connection b')
     await answers[1]
@@ -51,10 +51,10 @@ describe('waitForConnection', () => {
   test('a call abandoned while it waits for its turn leaves at once and never asks the pool', async () => {
     const { pool, asked, take } = heldPool()
     const never = new AbortController().signal
-    const first = waitForConnection(pool, 1, never, take('first'))
+    const first = waitForConnection(pool, () => 1, never, take('first'))
     const abandoned = new AbortController()
-    const left = outcomeOf(waitForConnection(pool, 1, abandoned.signal, take('abandoned')))
-    const last = outcomeOf(waitForConnection(pool, 1, never, take('last')))
+    const left = outcomeOf(waitForConnection(pool, () => 1, abandoned.signal, take('abandoned')))
+    const last = outcomeOf(waitForConnection(pool, () => 1, never, take('last')))
     abandoned.abort(new Error('timed out'))
     await Bun.sleep(0)
     expect(left).toEqual({ error: 'timed out' })
@@ -72,11 +72,23 @@ describe('waitForConnection', () => {
     const other = heldPool()
     const abandoned = new AbortController()
     abandoned.abort(new Error('timed out'))
-    await expect(waitForConnection(pool, 1, abandoned.signal, take('abandoned'))).rejects.toThrow('timed out')
+    await expect(waitForConnection(pool, () => 1, abandoned.signal, take('abandoned'))).rejects.toThrow('timed out')
     const never = new AbortController().signal
-    void waitForConnection(pool, 1, never, take('held'))
-    void waitForConnection(other.pool, 1, never, other.take('elsewhere'))
+    void waitForConnection(pool, () => 1, never, take('held'))
+    void waitForConnection(other.pool, () => 1, never, other.take('elsewhere'))
     expect(asked.map((wait) => wait.name)).toEqual(['held'])
     expect(other.asked.map((wait) => wait.name)).toEqual(['elsewhere'])
+  })
+
+  test('a pool of no fixed size (a limit of 0 or NaN) is asked at once by every call', () => {
+    const { pool, asked, take } = heldPool()
+    const other = heldPool()
+    const never = new AbortController().signal
+    for (const name of ['a', 'b', 'c']) {
+      void waitForConnection(pool, () => 0, never, take(name))
+      void waitForConnection(other.pool, () => Number.NaN, never, other.take(name))
+    }
+    expect(asked.map((wait) => wait.name)).toEqual(['a', 'b', 'c'])
+    expect(other.asked.map((wait) => wait.name)).toEqual(['a', 'b', 'c'])
   })
 })

@@ -77,7 +77,12 @@ export async function lendConnection<T>(
   signal: AbortSignal,
   work: (connection: PoolConnection) => Promise<T>,
 ): Promise<T> {
-  const connection = await waitForConnection(pool, poolSizeOf(pool), signal, () => pool.getConnection())
+  const connection = await waitForConnection(
+    pool,
+    () => poolSizeOf(pool),
+    signal,
+    () => pool.getConnection(),
+  )
   if (signal.aborted) {
     connection.release()
     throw signal.reason

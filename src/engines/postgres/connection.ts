@@ -39,7 +39,12 @@ export async function lendConnection<T>(
   signal: AbortSignal,
   work: (connection: SQL) => Promise<T>,
 ): Promise<T> {
-  const connection = await waitForConnection(client, poolSizeOf(client), signal, () => client.reserve())
+  const connection = await waitForConnection(
+    client,
+    () => poolSizeOf(client),
+    signal,
+    () => client.reserve(),
+  )
   if (signal.aborted) {
     void connection.release().catch(() => undefined)
     throw signal.reason
