@@ -1,5 +1,7 @@
 import { describe, expect, test } from 'bun:test'
+import { createPool } from 'mysql2'
 import { waitForConnection } from '../../src/engines/connection-waits.js'
+import { lendConnection, poolOf } from '../../src/engines/mysql/connection.js'
 
 /** A pool whose waits for a connection the test answers, one by one, in the order they were asked. */
 function heldPool() {
@@ -90,5 +92,42 @@ describe('waitForConnection', () => {
     }
     expect(asked.map((wait) => wait.name)).toEqual(['a', 'b', 'c'])
     expect(other.asked.map((wait) => wait.name)).toEqual(['a', 'b', 'c'])
+  })
+})
+
+describe('MySQL engines on one mysql2 callback pool', () => {
+  test('share its limit of waits, though each gets a promise wrapper of its own', async () => {
+    // Accepts connections and never greets: each connection attempt of the pool hangs, its wait with it.
+    const mute = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } })
+    const pool = createPool({ host: '127.0.0.1', port: mute.port, connectionLimit: 2, connectTimeout: 10_000 })
+    let asked = 0
+    const getConnection = pool.getConnection.bind(pool)
+    pool.getConnection = (callback) => {
+      asked++
+      getConnection(callback)
+    }
+    const calls = new AbortController()
+    try {
+      // What two engines given the same callback pool each lend their connections from.
+      const [first, second] = [poolOf(pool), poolOf(pool)]
+      expect(first).toBeDefined()
+      expect(first).not.toBe(second)
+      const lent = [first, first, first, second, second, second].map((wrapper) =>
+        lendConnection(wrapper as NonNullable<typeof wrapper>, calls.signal, async () => 'lent').catch(
+          (error: unknown) => (error as Error).message,
+        ),
+      )
+      await Bun.sleep(50)
+      expect(asked).toBe(2)
+      calls.abort(new Error('timed out'))
+      // The four calls queued in the engines leave at once; the two with the pool fail once the server hangs up.
+      mute.stop(true)
+      expect(await Promise.all(lent)).toEqual(Array(6).fill(expect.any(String)))
+      expect(asked).toBe(2)
+    } finally {
+      calls.abort(new Error('timed out'))
+      mute.stop(true)
+      await new Promise<void>((resolve) => pool.end(() => resolve()))
+    }
   })
 })

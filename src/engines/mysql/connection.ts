@@ -77,8 +77,9 @@ export async function lendConnection<T>(
   signal: AbortSignal,
   work: (connection: PoolConnection) => Promise<T>,
 ): Promise<T> {
+  // Keyed by the callback pool: each `promise()` of it makes another wrapper, and the limit is the pool's, not theirs.
   const connection = await waitForConnection(
-    pool,
+    pool.pool,
     () => poolSizeOf(pool),
     signal,
     () => pool.getConnection(),
