@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { Elysia, t } from 'elysia'
-import { type SessionEngine, type SessionLogger, session } from 'elysia-sessions'
+import { type SessionEngine, session } from 'elysia-sessions'
 import fc from 'fast-check'
 import {
   addToTotals,
@@ -10,7 +10,7 @@ import {
   commitOf,
   emptyTotals,
 } from './support/commit-log.js'
-import { cookiePairOf, idOf, SECRET, send } from './support/http.js'
+import { cookiePairOf, idOf, SECRET, SILENT_LOGGER, send } from './support/http.js'
 import { PROPERTY_SEED } from './support/property-runs.js'
 import { PROXIED_ENGINES, type ProxiedStore } from './support/proxied-engines.js'
 import { testService } from './support/services.js'
@@ -41,8 +41,6 @@ const LOAD_FAILED = 'Session engine failed to load a session'
 
 /** Names the seed in each test's name, so a failure says how to replay it. */
 const REPLAY = `seed ${PROPERTY_SEED}, replay with FC_SEED=${PROPERTY_SEED}`
-
-const silent: SessionLogger = { error() {}, warn() {} }
 
 /** `engine`, with a count of the commits it has been asked for and not yet settled. */
 function watchCommits(engine: SessionEngine): { engine: SessionEngine; inFlight: () => number } {
@@ -102,7 +100,9 @@ for (const networked of PROXIED_ENGINES) {
       ) as [number[], number[]]
       const watched = watchCommits(store.engine)
       const app = new Elysia()
-        .use(session({ secret: SECRET, engine: watched.engine, logger: silent, gcInterval: 0, touchInterval: 0 }))
+        .use(
+          session({ secret: SECRET, engine: watched.engine, logger: SILENT_LOGGER, gcInterval: 0, touchInterval: 0 }),
+        )
         .post(
           '/set-many',
           ({ body, session }) => {

@@ -9,7 +9,7 @@ import {
   type SessionLogger,
   session,
 } from 'elysia-sessions'
-import { closingAfterEach, cookiePairOf, SECRET, send, setCookieOf } from './support/http.js'
+import { closingAfterEach, cookiePairOf, SECRET, SILENT_LOGGER, send, setCookieOf } from './support/http.js'
 
 /** What the engine says when it fails: it names a host and a user, as drivers' messages do. */
 const ENGINE_MESSAGE = 'connect ECONNREFUSED 10.0.0.7:6379 (user admin)'
@@ -57,12 +57,10 @@ afterEach(() => {
   process.env.NODE_ENV = nodeEnv
 })
 
-const silent: SessionLogger = { error() {}, warn() {} }
-
 function appOn(engine: SessionEngine, options: { onEngineError?: EngineErrorMode; logger?: SessionLogger } = {}) {
   return opened(
     new Elysia()
-      .use(session({ secret: SECRET, engine, touchInterval: 0, secure: true, logger: silent, ...options }))
+      .use(session({ secret: SECRET, engine, touchInterval: 0, secure: true, logger: SILENT_LOGGER, ...options }))
       .get('/set', ({ session }) => {
         session.string('name', 'Ada')
         return 'set'
@@ -128,7 +126,7 @@ describe("onEngineError: 'fail' (the default)", () => {
     const seen: unknown[] = []
     const app = opened(
       new Elysia()
-        .use(session({ secret: SECRET, engine, logger: silent }))
+        .use(session({ secret: SECRET, engine, logger: SILENT_LOGGER }))
         .onError(({ error }) => {
           seen.push(error)
           if (error instanceof SessionEngineError) {
@@ -193,7 +191,7 @@ test('a regenerate that fails half-way leaves the session under its old id: no n
   const { engine, down } = flakyEngine()
   const app = opened(
     new Elysia()
-      .use(session({ secret: SECRET, engine, logger: silent }))
+      .use(session({ secret: SECRET, engine, logger: SILENT_LOGGER }))
       .get('/set', ({ session }) => {
         session.string('name', 'Ada')
         return 'set'
@@ -245,7 +243,7 @@ describe("onEngineError: 'continue'", () => {
     const { engine, down } = flakyEngine()
     const app = opened(
       new Elysia()
-        .use(session({ secret: SECRET, engine, onEngineError: 'continue', logger: silent }))
+        .use(session({ secret: SECRET, engine, onEngineError: 'continue', logger: SILENT_LOGGER }))
         .get('/set', ({ session }) => {
           session.int('n', 1)
           return 'set'
@@ -273,7 +271,7 @@ describe("onEngineError: 'continue'", () => {
     const { engine, down } = flakyEngine()
     const app = opened(
       new Elysia()
-        .use(session({ secret: SECRET, engine, onEngineError: 'continue', logger: silent }))
+        .use(session({ secret: SECRET, engine, onEngineError: 'continue', logger: SILENT_LOGGER }))
         .use(csrf())
         .get('/form', ({ csrfToken }) => csrfToken())
         .post('/form', () => 'saved'),

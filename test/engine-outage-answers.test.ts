@@ -1,15 +1,13 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { Elysia } from 'elysia'
 import { type EngineErrorMode, type SessionEngine, type SessionLogger, session } from 'elysia-sessions'
-import { cookiePairOf, SECRET, send, setCookieOf } from './support/http.js'
+import { cookiePairOf, SECRET, SILENT_LOGGER, send, setCookieOf } from './support/http.js'
 import { PROXIED_ENGINES } from './support/proxied-engines.js'
 import { testService } from './support/services.js'
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js'
 
 /** Short, so a cut connection fails requests fast. */
 const OPERATION_TIMEOUT = 500
-
-const silent: SessionLogger = { error() {}, warn() {} }
 
 /** Answers within a few seconds once the server is reachable again; the same engine, never a new one. */
 async function eventuallyAnswers(app: { handle(request: Request): Promise<Response> }, cookie: string) {
@@ -42,7 +40,7 @@ for (const networked of PROXIED_ENGINES) {
       await proxy.close()
     })
 
-    function appFor(onEngineError: EngineErrorMode, logger: SessionLogger = silent) {
+    function appFor(onEngineError: EngineErrorMode, logger: SessionLogger = SILENT_LOGGER) {
       return (
         new Elysia()
           .use(session({ secret: SECRET, engine, onEngineError, logger, gcInterval: 0, touchInterval: 0 }))

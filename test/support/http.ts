@@ -1,8 +1,11 @@
 import { afterEach } from 'bun:test'
-import { memoryEngine, type SessionEngine } from 'elysia-sessions'
+import { memoryEngine, type SessionEngine, type SessionLogger } from 'elysia-sessions'
 
 /** A secret long enough for `session()`. */
 export const SECRET = 'test-secret-that-is-at-least-32-characters-long'
+
+/** A logger that drops every line: for tests whose engine fails on purpose. */
+export const SILENT_LOGGER: SessionLogger = { error() {}, warn() {} }
 
 /** The minimal surface of an Elysia app these helpers drive. */
 export interface Handler {

@@ -1,6 +1,6 @@
 import { Elysia } from 'elysia'
-import { type SessionEngine, type SessionLogger, session } from 'elysia-sessions'
-import { cookiePairOf, type Handler, SECRET, send } from './http.js'
+import { type SessionEngine, session } from 'elysia-sessions'
+import { cookiePairOf, type Handler, SECRET, SILENT_LOGGER, send } from './http.js'
 import { startOpenLoopLoad } from './open-loop-load.js'
 import { type OutageFigures, outageFigures } from './outage-figures.js'
 
@@ -53,8 +53,6 @@ const LONGEST_RECOVERY = 3_000
 /** How long requests in flight get to answer once the load stopped. */
 const DRAIN_LIMIT = 3_000
 
-const silent: SessionLogger = { error() {}, warn() {} }
-
 /**
  * Sessions created on `engine` through an app, then driven by an open-loop load of reads and writes while an outage
  * comes and goes; every acknowledged write is remembered, to be read back.
@@ -69,7 +67,7 @@ export class SessionsUnderLoad {
   /** `touchInterval` is the plugin's: 0 makes every read also slide its session's expiry. */
   constructor(engine: SessionEngine, touchInterval?: number) {
     this.app = new Elysia()
-      .use(session({ secret: SECRET, engine, logger: silent, gcInterval: 0, touchInterval }))
+      .use(session({ secret: SECRET, engine, logger: SILENT_LOGGER, gcInterval: 0, touchInterval }))
       .get('/login/:user', ({ session, params }) => {
         session.string('user', params.user)
         return 'ok'
