@@ -12,7 +12,7 @@ import {
 } from './support/commit-log.js'
 import { cookiePairOf, idOf, SECRET, SILENT_LOGGER, send } from './support/http.js'
 import { PROPERTY_SEED } from './support/property-runs.js'
-import { PROXIED_ENGINES, type ProxiedStore } from './support/proxied-engines.js'
+import { closeProxiedStore, PROXIED_ENGINES, type ProxiedStore } from './support/proxied-engines.js'
 import { testService } from './support/services.js'
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js'
 
@@ -88,11 +88,7 @@ for (const networked of PROXIED_ENGINES) {
       store = await networked.open(url, proxy.port, { label: 'cut', operationTimeout: OPERATION_TIMEOUT })
     })
 
-    afterAll(async () => {
-      await proxy.restore()
-      await store.close()
-      await proxy.close()
-    })
+    afterAll(() => closeProxiedStore(proxy, store))
 
     test(`${CUTS} cuts while ${CLIENTS} clients commit several keys at once (${REPLAY})`, async () => {
       const [writing, cutLengths] = [WRITING_BEFORE_CUT, CUT_LENGTH].map((range, index) =>

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { Elysia } from 'elysia'
 import { type EngineErrorMode, type SessionEngine, type SessionLogger, session } from 'elysia-sessions'
 import { cookiePairOf, SECRET, SILENT_LOGGER, send, setCookieOf } from './support/http.js'
-import { PROXIED_ENGINES } from './support/proxied-engines.js'
+import { closeProxiedStore, PROXIED_ENGINES, type ProxiedStore } from './support/proxied-engines.js'
 import { testService } from './support/services.js'
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js'
 
@@ -23,22 +23,17 @@ for (const networked of PROXIED_ENGINES) {
   const service = testService(networked.variable, `${networked.name} engine outages answered safely`)
   describe.skipIf(!service.url)(service.label, () => {
     let proxy: TcpProxy
+    let store: ProxiedStore
     let engine: SessionEngine
-    let close: () => Promise<void>
 
     beforeAll(async () => {
       const url = service.url as string
       proxy = await startTcpProxy(Number(new URL(url).port))
-      const store = await networked.open(url, proxy.port, { label: 'outage', operationTimeout: OPERATION_TIMEOUT })
+      store = await networked.open(url, proxy.port, { label: 'outage', operationTimeout: OPERATION_TIMEOUT })
       engine = store.engine
-      close = () => store.close()
     })
 
-    afterAll(async () => {
-      await proxy.restore()
-      await close()
-      await proxy.close()
-    })
+    afterAll(() => closeProxiedStore(proxy, store))
 
     function appFor(onEngineError: EngineErrorMode, logger: SessionLogger = SILENT_LOGGER) {
       return (

@@ -25,9 +25,10 @@ export function freshDatabases(serverUrl: string) {
   return {
     admin,
 
-    async create(): Promise<FreshDatabase> {
-      // Unique across files, processes and runs, and within MySQL's 64 characters.
-      const name = `es_test_${process.pid}_${Date.now().toString(36)}_${count++}`
+    /** Creates a database whose name starts with `label`, when given, so a leftover tells which test made it. */
+    async create(label?: string): Promise<FreshDatabase> {
+      // Unique across files, processes and runs, and within MySQL's 64 characters for a label of up to 24.
+      const name = `es_test_${label === undefined ? '' : `${label}_`}${process.pid}_${Date.now().toString(36)}_${count++}`
       await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4`)
       made.push(name)
       const url = new URL(serverUrl)
