@@ -101,15 +101,27 @@ async function answersPing(child: Subprocess, port: number): Promise<number | un
   return undefined
 }
 
-/** A loopback port nobody listened on a moment ago. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * Ports below Linux's ephemeral range (32768–60999 by default), from which outgoing connections take their local port:
+ * while the server is down, one could take its port and keep it from starting again.
+ */
+const PORTS = { first: 20_000, count: 10_000 }
+
+/** A random loopback port of `PORTS` that nobody listened on a moment ago; another is drawn while one is taken. */
+async function freePort(): Promise<number> {
+  for (let draw = 0; draw < 100; draw++) {
+    const port = PORTS.first + Math.floor(Math.random() * PORTS.count)
+    if (await canListenOn(port)) return port
+  }
+  throw new Error(`no free port among 100 drawn from ${PORTS.first}–${PORTS.first + PORTS.count - 1}`)
+}
+
+/** Whether a server could listen on `port` of 127.0.0.1 just now. */
+function canListenOn(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
+    server.once('error', () => resolve(false))
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)))
   })
 }
 
