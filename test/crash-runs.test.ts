@@ -120,11 +120,13 @@ describe('crash runs: a server SIGKILLed while 16 clients write loses no acknowl
       const start = () => startServer(engine.kind, { options: engine.options(folder) })
       try {
         const totals = emptyTotals()
+        const runs: KillRun[] = []
         const inFlightAtKills: number[] = []
         const killedStderr: Promise<string>[] = []
         let server = await start()
         for (let kill = 1; kill <= KILLS; kill++) {
           const run = await writeUntilKilled(server, killsAfter[kill - 1] as number)
+          runs.push(run)
           killedStderr.push(server.stderr)
           inFlightAtKills.push(run.inFlightAtKill)
           totals.problems.push(...run.refused)
@@ -132,16 +134,27 @@ describe('crash runs: a server SIGKILLed while 16 clients write loses no acknowl
           server = await start()
           await checkAfterRestart(server, run, totals, `kill ${kill}`)
         }
+        // Every round again, on the last server: no later kill or restart damaged an earlier round's sessions.
+        const atTheEnd = emptyTotals()
+        for (const [index, run] of runs.entries()) {
+          await checkAfterRestart(server, run, atTheEnd, `kill ${index + 1}, read after the last restart`)
+        }
         const stopped = await stopServer(server)
 
         console.log(
           `crash runs, ${engine.kind} engine (seed ${PROPERTY_SEED}): ${KILLS} kills with ` +
             `${inFlightAtKills.join(', ')} commits in flight; ` +
             `${totals.acknowledged} commits acknowledged, ${totals.lost} lost; ` +
-            `${totals.unknownKept} of the ${totals.unknown} unanswered commits stored`,
+            `${totals.unknownKept} of the ${totals.unknown} unanswered commits stored; ` +
+            `${atTheEnd.lost} lost when every round was read again after the last restart`,
         )
         expect(totals.problems).toEqual([])
         expect(totals.lost).toBe(0)
+        expect(atTheEnd.problems).toEqual([])
+        expect({ acknowledged: atTheEnd.acknowledged, lost: atTheEnd.lost }).toEqual({
+          acknowledged: totals.acknowledged,
+          lost: 0,
+        })
         expect(totals.acknowledged).toBeGreaterThanOrEqual(KILLS * ACKNOWLEDGED_BEFORE_KILL.least)
         // Every kill hit commits in flight: most clients were waiting for an answer.
         for (const inFlight of inFlightAtKills) expect(inFlight).toBeGreaterThan(CLIENTS / 2)
