@@ -24,6 +24,7 @@ export interface CommitClient {
   inFlight: number | undefined
 }
 
+/** `count` clients, numbered from 0, that have sent nothing yet. */
 export function commitClients(count: number): CommitClient[] {
   return Array.from({ length: count }, (_, index) => ({
     index,
@@ -101,6 +102,7 @@ export interface RunTotals {
   readonly problems: string[]
 }
 
+/** Totals of a run before any client was added: all zero. */
 export function emptyTotals(): RunTotals {
   return { acknowledged: 0, lost: 0, unknown: 0, unknownKept: 0, problems: [] }
 }

@@ -85,7 +85,7 @@ export function describeOutage(
   what: string,
   figures: OutageFigures,
   writes: { acknowledged: number; acknowledgedWhileBroken: number; readBack: number; lost: number },
-) {
+): string {
   const ms = (value: number | undefined) => (value === undefined ? 'never' : `${Math.round(value)} ms`)
   return (
     `${what}: broken for ${ms(figures.brokenFor)}; ${figures.requestsDuring} requests started meanwhile, answered ` +

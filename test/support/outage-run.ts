@@ -64,10 +64,9 @@ export class SessionsUnderLoad {
   readonly #writes = new Map<number, { session: number; acknowledged: boolean }>()
   #nextSeq = 0
 
-  /** `touchInterval` is the plugin's: 0 makes every read also slide its session's expiry. */
-  constructor(engine: SessionEngine, touchInterval?: number) {
+  constructor(engine: SessionEngine) {
     this.app = new Elysia()
-      .use(session({ secret: SECRET, engine, logger: SILENT_LOGGER, gcInterval: 0, touchInterval }))
+      .use(session({ secret: SECRET, engine, logger: SILENT_LOGGER, gcInterval: 0 }))
       .get('/login/:user', ({ session, params }) => {
         session.string('user', params.user)
         return 'ok'
