@@ -45,12 +45,15 @@ const REPLAY = `seed ${PROPERTY_SEED}, replay with FC_SEED=${PROPERTY_SEED}`
 /** `engine`, with a count of the commits it has been asked for and not yet settled. */
 function watchCommits(engine: SessionEngine): { engine: SessionEngine; inFlight: () => number } {
   let inFlight = 0
-  const watched = Object.create(engine) as SessionEngine
-  watched.commit = (id, changes, now) => {
-    inFlight++
-    return engine.commit(id, changes, now).finally(() => {
-      inFlight--
-    })
+  // A copy of its methods: the networked engines are plain objects whose methods never use `this`.
+  const watched: SessionEngine = {
+    ...engine,
+    commit(id, changes, now) {
+      inFlight++
+      return engine.commit(id, changes, now).finally(() => {
+        inFlight--
+      })
+    },
   }
   return { engine: watched, inFlight: () => inFlight }
 }
