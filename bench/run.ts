@@ -17,7 +17,7 @@ import { startServer } from './load/server.js'
 import { checkAfter, checkBefore, createSessions } from './load/sessions.js'
 import { ensurePeerModules, ensureWrk, findNode } from './load/setup.js'
 import { type PreparedStorage, prepareStorage, probeServices } from './load/storage.js'
-import { evaluateTargets, summarize } from './load/summary.js'
+import { evaluateTargets, overheads, summarize } from './load/summary.js'
 import { type Measurement, type RowSpec, SCENARIOS, type Scenario, type ScenarioId } from './load/types.js'
 import { runWrk } from './load/wrk.js'
 
@@ -248,20 +248,26 @@ function writeResults(results: Results, base: string): void {
   const { machine, settings, rows } = results
   const cells = summarize(results.measurements, rows)
   const targets = evaluateTargets(cells, rows, results.scenarios)
+  const overhead = overheads(results.measurements)
   mkdirSync(dirname(base), { recursive: true })
-  writeFileSync(`${base}.json`, `${JSON.stringify({ ...results, cells, targets }, null, 2)}\n`)
+  writeFileSync(`${base}.json`, `${JSON.stringify({ ...results, cells, targets, overhead }, null, 2)}\n`)
   const subtitle =
     `${machine.cpu}, ${machine.cores} cores; Bun ${machine.bun.split(' ')[0]}, Node ${machine.node}; ` +
     `${machine.date.slice(0, 10)}; server on core ${settings.serverCore}, wrk -t1 -c${settings.connections} on core ` +
     `${settings.wrkCore}, ${settings.durationS} s per run`
   writeFileSync(`${base}.svg`, ratioChart(cells, rows, subtitle))
-  writeFileSync(`${base}.md`, markdownReport({ ...results, cells, targets, chartFile: `${basename(base)}.svg` }))
+  writeFileSync(
+    `${base}.md`,
+    markdownReport({ ...results, cells, targets, overhead, chartFile: `${basename(base)}.svg` }),
+  )
   console.log(`\nwrote ${base}.json, ${base}.md and ${base}.svg (${(settings.seconds / 60).toFixed(1)} min of running)`)
   for (const t of targets) {
+    const spread = t.spread && t.spread.rounds > 1 ? ` (${t.spread.min.toFixed(2)}–${t.spread.max.toFixed(2)})` : ''
     console.log(
-      `  ${t.pass ? 'pass' : 'MISS'}  ${t.row} (${t.scenario}) ${t.description}: ${t.actual?.toFixed(2) ?? 'n/a'}`,
+      `  ${t.pass ? 'pass' : 'MISS'}  ${t.row} (${t.scenario}) ${t.description}: ${t.actual?.toFixed(2) ?? 'n/a'}${spread}`,
     )
   }
+  for (const o of overhead) console.log(`  ${o.row} ÷ ${o.ceiling} (${o.scenario}): ${o.ratio.toFixed(2)}`)
 }
 
 /** At most this many runs are repeated because other processes disturbed them, to bound the run's length. */
@@ -311,7 +317,7 @@ async function measure(
 ): Promise<Measurement> {
   const { row, scenario, round } = step
   const { options } = context
-  const hasSessions = row.kind === 'engine' || row.kind === 'peer'
+  const hasSessions = row.kind === 'engine' || row.kind === 'peer' || row.kind === 'handwritten'
   const storage: PreparedStorage = await prepareStorage(row.storage, context.tmp, context.services)
   cleanups.add(storage.cleanup)
   try {
@@ -347,7 +353,7 @@ async function measure(
       const cpu = cpuUse(before, cpuSnapshot(server.pid), result.cpuSeconds)
       if (ok && hasSessions && scenario.withCookie && cookies[0]) {
         try {
-          detail.push(await checkAfter(server.url, cookies[0], scenario.id === 'a'))
+          detail.push(await checkAfter(server.url, cookies[0], scenario.id === 'a', row.storage === 'cookie'))
         } catch (error) {
           ok = false
           detail.push(`after the run: ${(error as Error).message}`)

@@ -68,10 +68,12 @@ export function ratioChart(cells: readonly Cell[], rows: readonly RowSpec[], sub
   shown.forEach((row, index) => {
     const groupTop = TOP + index * groupHeight
     const weight = row.kind === 'engine' ? ' font-weight="bold"' : ''
+    // The hand-written session is a ceiling under bare Elysia's: set apart in italics.
+    const style = row.kind === 'handwritten' ? ' font-style="italic"' : ''
     const fill = row.kind === 'peer' ? '#555555' : '#000000'
     const labelY = groupTop + (groupHeight - GROUP_GAP) / 2 + 4
     out.push(
-      `<text x="${LABEL_RIGHT}" y="${labelY}" text-anchor="end" fill="${fill}"${weight}>${escapeXml(rowLabel(row))}</text>`,
+      `<text x="${LABEL_RIGHT}" y="${labelY}" text-anchor="end" fill="${fill}"${weight}${style}>${escapeXml(rowLabel(row))}</text>`,
     )
     scenarios.forEach((scenario, lane) => {
       const y = groupTop + lane * (BAR + BAR_GAP)

@@ -2,7 +2,7 @@ import type { ExtraResult } from './extras.js'
 import { jsonToMarkdown } from './extras.js'
 import type { Machine } from './machine.js'
 import { RATIO_TARGETS } from './rows.js'
-import type { Cell, TargetResult } from './summary.js'
+import type { Cell, Overhead, Spread, TargetResult } from './summary.js'
 import { type Measurement, type RowSpec, SCENARIOS } from './types.js'
 
 /** How the run was made, as shown in the report. */
@@ -24,6 +24,7 @@ export interface ReportInput {
   readonly measurements: readonly Measurement[]
   readonly cells: readonly Cell[]
   readonly targets: readonly TargetResult[]
+  readonly overhead: readonly Overhead[]
   readonly notes: readonly string[]
   readonly extras: readonly ExtraResult[]
   readonly chartFile: string
@@ -32,6 +33,8 @@ export interface ReportInput {
 /** How each row is set up, in a sentence. */
 const CONFIGURATION: Record<string, string> = {
   bare: 'Elysia 1.4 with the three routes returning a constant; no cookie is read.',
+  handwritten:
+    "What a user writes by hand with no library (bench/servers/handwritten.ts): a `Map` of sessions, a 192-bit id signed with HMAC-SHA256 (`Bun.CryptoHasher`) in a cookie of our shape, checked with `timingSafeEqual`, sent through Elysia's cookie jar (HttpOnly, SameSite=Lax, Path=/, Max-Age one hour) when a session is made; reads slide the expiry. No hooks: each handler calls two plain functions.",
   floor:
     "Bare Elysia's routes plus the two async hooks elysia-sessions uses, doing only what any signed-cookie session must: read the Cookie header and check its HMAC, or sign a new id into Set-Cookie when there is none. No store (bench/servers/floor.ts).",
   memory: '`memoryEngine()`, default options (1 h timeout, touch at most every 6 min, cookie HttpOnly SameSite=Lax).',
@@ -48,10 +51,15 @@ const CONFIGURATION: Record<string, string> = {
   'hono-memory':
     'Hono 4 on Bun, hono-sessions MemoryStore; cookie sealed with the secret (iron); autoExtendExpiration false so reads do not write.',
   'hono-sqlite': 'As hono-memory with its BunSqliteStore on bun:sqlite (WAL, synchronous NORMAL).',
+  'hono-session':
+    "Hono 4 on Bun, Hono's official @hono/session 0.2 as its README sets it up (`useSession({ secret, duration: { absolute: 3600 } })`): the whole session in the cookie as a JWE (A256GCM, key from HKDF of the secret); its cookie name `sid` and attributes are fixed. A written session is encrypted and sent again; a read sends nothing.",
+  'iron-session':
+    'iron-session 9 in a plain `Bun.serve` route handler with `webCookies(request, headers)`, the adapter its README names for Bun: the whole session sealed with iron in the cookie (`ttl` 3600, secure false); `save()` only when the counter changed.',
 }
 
 function rowLabel(row: RowSpec): string {
-  return `${row.kind === 'engine' ? `**${row.label}**` : row.label}`
+  if (row.kind === 'handwritten') return `_${row.label}_`
+  return row.kind === 'engine' ? `**${row.label}**` : row.label
 }
 
 function formatRps(rps: number): string {
@@ -64,6 +72,18 @@ function formatMs(us: number): string {
 
 function formatRatio(ratio: number | undefined): string {
   return ratio === undefined ? 'n/a' : ratio.toFixed(2)
+}
+
+/** `min–max over N rounds`, or a dash for one round (no spread to show). */
+function formatSpread(spread: Spread | undefined): string {
+  if (!spread || spread.rounds < 2) return '–'
+  return `${spread.min.toFixed(2)}–${spread.max.toFixed(2)} (${spread.rounds} rounds)`
+}
+
+/** A ratio with its spread in brackets when there was more than one round. */
+function ratioWithSpread(ratio: number | undefined, spread: Spread | undefined): string {
+  if (ratio === undefined || !spread || spread.rounds < 2) return formatRatio(ratio)
+  return `${ratio.toFixed(2)} (${spread.min.toFixed(2)}–${spread.max.toFixed(2)})`
 }
 
 function verdict(pass: boolean | undefined): string {
@@ -99,12 +119,24 @@ export function markdownReport(input: ReportInput): string {
     '',
   )
   if (input.targets.length) {
-    lines.push('## Targets', '', '| row | scenario | target | ratio | result |', '| --- | --- | --- | --- | --- |')
+    lines.push(
+      '## Targets',
+      '',
+      settings.rounds === 1
+        ? 'One round, so each ratio is that round and there is no spread.'
+        : `Each ratio is the median over ${settings.rounds} rounds; the spread is the lowest and highest round's.`,
+      '',
+      '| row | scenario | target | ratio (median) | spread over rounds | result |',
+      '| --- | --- | --- | ---: | --- | --- |',
+    )
     for (const t of input.targets) {
-      lines.push(`| ${t.row} | ${t.scenario} | ${t.description} | ${formatRatio(t.actual)} | ${verdict(t.pass)} |`)
+      lines.push(
+        `| ${t.row} | ${t.scenario} | ${t.description} | ${formatRatio(t.actual)} | ${formatSpread(t.spread)} | ${verdict(t.pass)} |`,
+      )
     }
     lines.push('')
   }
+  lines.push(...overheadSection(input.overhead))
   for (const scenario of SCENARIOS) {
     const cells = input.cells.filter((c) => c.scenario === scenario.id)
     if (cells.length === 0) continue
@@ -113,7 +145,7 @@ export function markdownReport(input: ReportInput): string {
       '',
       `\`GET ${scenario.path}\`${scenario.withCookie ? ' with a session cookie' : ' without a cookie'}.`,
       '',
-      '| row | runtime | req/s | p50 | p99 | ratio to bare | target | result |',
+      `| row | runtime | req/s | p50 | p99 | ratio to bare${settings.rounds > 1 ? ' (spread)' : ''} | target | result |`,
       '| --- | --- | ---: | ---: | ---: | ---: | --- | --- |',
     )
     for (const cell of cells) {
@@ -130,7 +162,8 @@ export function markdownReport(input: ReportInput): string {
       const flag = cell.problems.length ? ' ⚠' : ''
       lines.push(
         `| ${rowLabel(row)}${flag} | ${row.runtime === 'node' ? 'Node' : 'Bun'} | ${formatRps(cell.rps)} | ` +
-          `${formatMs(cell.p50Us)} | ${formatMs(cell.p99Us)} | ${formatRatio(cell.ratio)} | ${targetText} | ${result} |`,
+          `${formatMs(cell.p50Us)} | ${formatMs(cell.p99Us)} | ${ratioWithSpread(cell.ratio, cell.ratioSpread)} | ` +
+          `${targetText} | ${result} |`,
       )
     }
     lines.push('')
@@ -151,7 +184,7 @@ export function markdownReport(input: ReportInput): string {
   if (problems.length) lines.push(...problems)
   else
     lines.push(
-      '- Every run passed its route checks (cookie set on the first write; in (a) the counter grew, in (b) it stayed at 1) and wrk saw no errors.',
+      '- Every run passed its route checks (cookie set on the first write; in (a) the counter grew, in (b) it stayed at 1; for sessions kept in the cookie, one more write after (a) counted 2 and (b) sent no cookie) and wrk saw no errors.',
     )
   for (const note of input.notes) lines.push(`- ${note}`)
   lines.push('')
@@ -168,7 +201,9 @@ export function markdownReport(input: ReportInput): string {
   lines.push(
     'Every server offers `/a` (read the counter, write it plus one), `/b` (read it) and `/c` (as `/a`), answers the ' +
       'counter as text, signs or seals its cookie with the same 48-character secret, and uses a one-hour, HttpOnly, ' +
-      'SameSite=Lax cookie. Sources: `bench/servers/` (ours, importing `src/`) and `bench/peers/`.',
+      'SameSite=Lax cookie. Sources: `bench/servers/` (ours, importing `src/`, and the hand-written session, which does ' +
+      'not) and `bench/peers/`. @hono/session and iron-session keep the session in the cookie and store nothing on ' +
+      'the server, so no engine is compared with them in "ahead of every peer with the same storage".',
     '',
   )
   for (const row of input.rows) lines.push(`- ${row.label}: ${CONFIGURATION[row.id] ?? ''}`)
@@ -177,6 +212,24 @@ export function markdownReport(input: ReportInput): string {
   if (missing.length) lines.push('', `Rows not in this run, so their targets were not checked: ${missing.join(', ')}.`)
   lines.push('')
   return lines.join('\n')
+}
+
+/** Our memory row as a ratio to the hand-written session, per scenario: the overhead the package adds. */
+function overheadSection(overhead: readonly Overhead[]): string[] {
+  const [first] = overhead
+  if (!first) return []
+  const lines = [
+    '## Overhead over a hand-written session',
+    '',
+    `The figure to drive down: ${first.row} req/s divided by ${first.ceiling} req/s (the same signed cookie and a ` +
+      '`Map`, written by hand with no library) in the same round, median over rounds. 1.00 would be no overhead.',
+    '',
+    '| scenario | ratio (median) | spread over rounds |',
+    '| --- | ---: | --- |',
+  ]
+  for (const o of overhead) lines.push(`| (${o.scenario}) | ${o.ratio.toFixed(2)} | ${formatSpread(o.spread)} |`)
+  lines.push('')
+  return lines
 }
 
 /** What the CPU readings say about noise: how much other processes and the hypervisor took during measured runs. */

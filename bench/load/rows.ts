@@ -1,6 +1,9 @@
 import type { RowSpec } from './types.js'
 
-/** Every row of the benchmark, in the order of the tables: the ceiling, the floor under any session, our engines, then the peers. */
+/**
+ * Every row of the benchmark, in the order of the tables: the ceiling, the hand-written session under it, the floor
+ * under any session plugin, our engines, then the peers.
+ */
 export const ROWS: readonly RowSpec[] = [
   {
     id: 'bare',
@@ -9,6 +12,15 @@ export const ROWS: readonly RowSpec[] = [
     storage: 'none',
     runtime: 'bun',
     script: 'servers/bare.ts',
+    env: {},
+  },
+  {
+    id: 'handwritten',
+    label: 'hand-written signed session (Map, no library)',
+    kind: 'handwritten',
+    storage: 'memory',
+    runtime: 'bun',
+    script: 'servers/handwritten.ts',
     env: {},
   },
   {
@@ -94,6 +106,24 @@ export const ROWS: readonly RowSpec[] = [
     script: 'peers/hono-sessions.mjs',
     env: { STORE: 'sqlite' },
   },
+  {
+    id: 'hono-session',
+    label: '@hono/session (encrypted cookie)',
+    kind: 'peer',
+    storage: 'cookie',
+    runtime: 'bun',
+    script: 'peers/hono-session.mjs',
+    env: {},
+  },
+  {
+    id: 'iron-session',
+    label: 'iron-session (sealed cookie)',
+    kind: 'peer',
+    storage: 'cookie',
+    runtime: 'bun',
+    script: 'peers/iron-session.mjs',
+    env: {},
+  },
 ]
 
 /** A minimum ratio to bare Elysia that a row must reach in a scenario. */
@@ -113,6 +143,9 @@ export const RATIO_TARGETS: readonly RatioTarget[] = [
   { row: 'redis', scenario: 'a', min: 0.3 },
   { row: 'postgres', scenario: 'a', min: 0.15 },
 ]
+
+/** The row whose distance to the hand-written session is the figure to drive down (issue 16). */
+export const OVERHEAD_ROW = { row: 'memory', ceiling: 'handwritten' } as const
 
 /** The scenarios in which "ahead of every peer with the same storage" is a target. */
 export const PEER_TARGET_SCENARIOS = ['a'] as const

@@ -53,13 +53,31 @@ export async function checkBefore(baseUrl: string, hasSessions: boolean): Promis
 
 /**
  * The counter of the first session after a run: above 1 when the scenario wrote (a), exactly 1 when it only read (b),
- * so every row is proven to write in (a) and not to write the counter in (b).
+ * so every row is proven to write in (a) and not to write the counter in (b). A session kept in the cookie (`inCookie`)
+ * changes only in the cookie the server sends back, which wrk drops, so there (a) is proven by one more write that
+ * answers 2 and sends a cookie `/b` reads as 2, and (b) by `/b` reading 1 and sending no cookie.
  */
-export async function checkAfter(baseUrl: string, cookie: string, wrote: boolean): Promise<string> {
+export async function checkAfter(baseUrl: string, cookie: string, wrote: boolean, inCookie = false): Promise<string> {
+  if (inCookie) return checkCookieSessionAfter(baseUrl, cookie, wrote)
   const answer = await get(`${baseUrl}/b`, cookie)
   expect(answer.status === 200, `/b answered ${answer.status} after the run`)
   const counter = Number(answer.body)
   if (wrote) expect(counter > 1, `the counter is ${answer.body} after the writing run, not above 1`)
   else expect(counter === 1, `the counter is ${answer.body} after the read-only run, not 1`)
   return `counter of session 1 after the run: ${counter}`
+}
+
+async function checkCookieSessionAfter(baseUrl: string, cookie: string, wrote: boolean): Promise<string> {
+  if (!wrote) {
+    const read = await get(`${baseUrl}/b`, cookie)
+    expect(read.status === 200 && read.body === '1', `/b answered ${read.status} ${read.body} after the run, not 1`)
+    expect(read.cookie === undefined, '/b sent a cookie after the read-only run')
+    return 'session 1 read 1 after the run and /b sent no cookie'
+  }
+  const written = await get(`${baseUrl}/a`, cookie)
+  expect(written.status === 200 && written.body === '2', `/a answered ${written.status} ${written.body}, not 2`)
+  expect(written.cookie !== undefined, '/a sent no cookie for a changed session')
+  const read = await get(`${baseUrl}/b`, written.cookie)
+  expect(read.status === 200 && read.body === '2', `/b with the cookie /a sent answered ${read.body}, not 2`)
+  return 'session 1 counted 2 after the run, in the cookie /a sent'
 }

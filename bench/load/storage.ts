@@ -59,6 +59,7 @@ export async function prepareStorage(storage: Storage, tmp: string, services: Se
   switch (storage) {
     case 'none':
     case 'memory':
+    case 'cookie':
       return { env: {}, cleanup: async () => {} }
     case 'sqlite': {
       const path = join(tmp, `sessions-${unique}.sqlite`)

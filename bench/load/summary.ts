@@ -1,4 +1,4 @@
-import { PEER_TARGET_SCENARIOS, RATIO_TARGETS } from './rows.js'
+import { OVERHEAD_ROW, PEER_TARGET_SCENARIOS, RATIO_TARGETS } from './rows.js'
 import type { Measurement, RowSpec, ScenarioId } from './types.js'
 
 /** One row in one scenario, over every round: medians, and the ratio to bare Elysia of the same pass. */
@@ -10,9 +10,18 @@ export interface Cell {
   readonly p99Us: number
   /** Median over rounds of (this row's req/s ÷ bare Elysia's req/s in the same round and scenario). */
   readonly ratio: number | undefined
+  /** The lowest and highest of those per-round ratios: their spread. */
+  readonly ratioSpread: Spread | undefined
   readonly runs: number
   /** Failed route checks and wrk errors, if any. */
   readonly problems: readonly string[]
+}
+
+/** The lowest and highest of a value measured in several rounds, and how many rounds. */
+export interface Spread {
+  readonly min: number
+  readonly max: number
+  readonly rounds: number
 }
 
 /** A target and whether this run met it. */
@@ -20,8 +29,21 @@ export interface TargetResult {
   readonly row: string
   readonly scenario: ScenarioId
   readonly description: string
+  /** The median over rounds. */
   readonly actual: number | undefined
+  /** The spread of the row's per-round ratio, for ratio targets. */
+  readonly spread?: Spread | undefined
   readonly pass: boolean | undefined
+}
+
+/** Our row's req/s as a ratio to the hand-written session's, in one scenario: our overhead over what needs no library. */
+export interface Overhead {
+  readonly row: string
+  readonly ceiling: string
+  readonly scenario: ScenarioId
+  /** Median over rounds of (our req/s ÷ the hand-written row's req/s in the same round). */
+  readonly ratio: number
+  readonly spread: Spread
 }
 
 export function median(values: readonly number[]): number {
@@ -31,6 +53,11 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 === 1
     ? (sorted[middle] as number)
     : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2
+}
+
+export function spreadOf(values: readonly number[]): Spread | undefined {
+  if (values.length === 0) return undefined
+  return { min: Math.min(...values), max: Math.max(...values), rounds: values.length }
 }
 
 /** The bare-Elysia req/s of each round and scenario: the median of its runs there (it runs first and last). */
@@ -69,6 +96,7 @@ export function summarize(measurements: readonly Measurement[], rows: readonly R
         p50Us: median(runs.map((m) => m.wrk.p50Us)),
         p99Us: median(runs.map((m) => m.wrk.p99Us)),
         ratio: ratios.length ? median(ratios) : undefined,
+        ratioSpread: spreadOf(ratios),
         runs: runs.length,
         problems,
       })
@@ -99,6 +127,7 @@ export function evaluateTargets(
       scenario: target.scenario,
       description: `ratio ≥ ${target.min.toFixed(2)}`,
       actual: cell.ratio,
+      spread: cell.ratioSpread,
       pass: cell.ratio === undefined ? undefined : cell.ratio >= target.min,
     })
   }
@@ -119,6 +148,28 @@ export function evaluateTargets(
         pass: cell.ratio === undefined ? undefined : cell.ratio > (best.ratio as number),
       })
     }
+  }
+  return results
+}
+
+/**
+ * Our memory row against the hand-written session, per scenario: the median over rounds of the two rows' req/s in the
+ * same round, with its spread. Scenarios in which either row has no runs are left out.
+ */
+export function overheads(measurements: readonly Measurement[]): Overhead[] {
+  const { row, ceiling } = OVERHEAD_ROW
+  const results: Overhead[] = []
+  for (const scenario of ['a', 'b', 'c'] as const) {
+    const rpsByRound = (id: string) =>
+      new Map(measurements.filter((m) => m.row === id && m.scenario === scenario).map((m) => [m.round, m.wrk.rps]))
+    const ours = rpsByRound(row)
+    const theirs = rpsByRound(ceiling)
+    const ratios = [...ours].flatMap(([round, rps]) => {
+      const other = theirs.get(round)
+      return other ? [rps / other] : []
+    })
+    const spread = spreadOf(ratios)
+    if (spread) results.push({ row, ceiling, scenario, ratio: median(ratios), spread })
   }
   return results
 }

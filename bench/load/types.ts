@@ -26,17 +26,21 @@ export const SCENARIOS: readonly Scenario[] = [
   { id: 'c', path: '/c', title: 'no cookie: a new session per request', short: 'new session', withCookie: false },
 ]
 
-/** Where a row keeps its sessions; engines and peers with the same storage are compared with each other. */
-export type Storage = 'none' | 'memory' | 'sqlite' | 'file' | 'redis' | 'postgres'
+/**
+ * Where a row keeps its sessions; engines and peers with the same storage are compared with each other. `cookie` is a
+ * session sealed whole into the cookie, with nothing stored on the server.
+ */
+export type Storage = 'none' | 'memory' | 'sqlite' | 'file' | 'redis' | 'postgres' | 'cookie'
 
 export interface RowSpec {
   readonly id: string
   readonly label: string
   /**
-   * `ceiling` is bare Elysia; `floor` is the least any signed-cookie session plugin does (hooks, HMAC, Set-Cookie)
-   * with no session behind it; `engine` is one of ours, `peer` another library.
+   * `ceiling` is bare Elysia; `handwritten` the same signed server-side session written by hand with no library, the
+   * practical ceiling for any session plugin; `floor` is the least any signed-cookie session plugin does (hooks, HMAC,
+   * Set-Cookie) with no session behind it; `engine` is one of ours, `peer` another library.
    */
-  readonly kind: 'ceiling' | 'floor' | 'engine' | 'peer'
+  readonly kind: 'ceiling' | 'handwritten' | 'floor' | 'engine' | 'peer'
   readonly storage: Storage
   readonly runtime: 'bun' | 'node'
   /** The server's file, relative to bench/. */
