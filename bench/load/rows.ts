@@ -133,13 +133,16 @@ export interface RatioTarget {
   readonly min: number
 }
 
-/** The issue's targets. Besides these, each engine must beat every peer with the same storage in scenario a. */
+/**
+ * The targets of issue 16 (memory, SQLite) and the earlier ones (Redis, PostgreSQL), each on the median ratio over
+ * rounds. Besides these, each engine must beat every peer with the same storage in scenario a.
+ */
 export const RATIO_TARGETS: readonly RatioTarget[] = [
   { row: 'memory', scenario: 'a', min: 0.7 },
   { row: 'memory', scenario: 'b', min: 0.8 },
   { row: 'memory', scenario: 'c', min: 0.5 },
-  { row: 'sqlite', scenario: 'a', min: 0.45 },
-  { row: 'sqlite', scenario: 'b', min: 0.65 },
+  { row: 'sqlite', scenario: 'a', min: 0.55 },
+  { row: 'sqlite', scenario: 'b', min: 0.7 },
   { row: 'redis', scenario: 'a', min: 0.3 },
   { row: 'postgres', scenario: 'a', min: 0.15 },
 ]
