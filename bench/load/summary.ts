@@ -78,10 +78,13 @@ export function summarize(measurements: readonly Measurement[], rows: readonly R
     for (const row of rows) {
       const runs = measurements.filter((m) => m.row === row.id && m.scenario === scenario)
       if (runs.length === 0) continue
-      const ratios = runs.flatMap((m) => {
+      // One ratio per round (bare Elysia runs three times a round: the median of its three).
+      const ratiosByRound = new Map<number, number[]>()
+      for (const m of runs) {
         const bare = baselines.get(`${m.round}:${m.scenario}`)
-        return bare ? [m.wrk.rps / bare] : []
-      })
+        if (bare) ratiosByRound.set(m.round, [...(ratiosByRound.get(m.round) ?? []), m.wrk.rps / bare])
+      }
+      const ratios = [...ratiosByRound.values()].map(median)
       const problems = runs.flatMap((m) => {
         const errors = Object.entries(m.wrk.errors).filter(([, count]) => count > 0)
         return [
