@@ -28,7 +28,7 @@ const SERVER_CORE = 0
 const WRK_CORE = 1
 /** Signs (or seals) every row's cookie; only ever used on loopback by these throwaway servers. */
 const SECRET = 'elysia-sessions-benchmark-secret-0123456789abcdef'
-const DEFAULTS = { duration: 10, warmup: 3, rounds: 1, connections: 32 }
+const DEFAULTS = { duration: 5, warmup: 2, rounds: 3, connections: 32 }
 
 const HELP = `bun run bench [-- options]
 
