@@ -37,6 +37,9 @@ const CONFIGURATION: Record<string, string> = {
     "What a user writes by hand with no library (bench/servers/handwritten.ts): a `Map` of sessions, a 192-bit id signed with HMAC-SHA256 (`Bun.CryptoHasher`) in a cookie of our shape, checked with `timingSafeEqual`, sent through Elysia's cookie jar (HttpOnly, SameSite=Lax, Path=/, Max-Age one hour) when a session is made; reads slide the expiry. No hooks: each handler calls two plain functions.",
   floor:
     "Bare Elysia's routes plus the two async hooks elysia-sessions uses, doing only what any signed-cookie session must: read the Cookie header and check its HMAC, or sign a new id into Set-Cookie when there is none. No store (bench/servers/floor.ts).",
+  'memory-csrf': 'As memory, with `csrf()` after the plugin; every benchmark request is a GET it lets through.',
+  'memory-schema':
+    'As memory, with the three-key TypeBox schema of bench/schema.ts; the counter kept with `session.get`/`set`.',
   memory: '`memoryEngine()`, default options (1 h timeout, touch at most every 6 min, cookie HttpOnly SameSite=Lax).',
   sqlite: '`sqliteEngine({ path })` on a fresh temporary file (WAL, synchronous NORMAL, as the engine sets up).',
   file: '`fileEngine({ dir })` in a fresh temporary folder, with its default `fsync: true`.',
