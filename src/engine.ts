@@ -3,7 +3,8 @@
  *
  * An engine stores opaque JSON-safe values under opaque string keys, one record per session id, each with an
  * absolute expiry in epoch milliseconds. The plugin does all typing and encoding. Every method returns a Promise,
- * even for engines whose storage is synchronous. Engines are proven by `runEngineConformance` from
+ * even for engines whose storage is synchronous; those may also offer their per-request methods without one, as
+ * `sync` (see `SynchronousCalls`). Engines are proven by `runEngineConformance` from
  * `elysia-sessions/testing`, whose tests are named after the sentences below.
  */
 
@@ -74,6 +75,23 @@ export interface EngineCapabilities {
   readonly owners?: boolean
 }
 
+/**
+ * The per-request methods of an engine whose storage answers at once (in memory, bun:sqlite), without a promise: each
+ * keeps every promise of its asynchronous twin on `SessionEngine`, and throws where that one rejects. With them the
+ * plugin's request hooks never wait, so Elysia can compile a request without a promise.
+ */
+export interface SynchronousCalls {
+  /**
+   * The engine these calls belong to. The plugin uses them only when `engine.sync.engine === engine`, so a wrapper
+   * that spreads an engine and replaces some methods (`{ ...engine, load }`) is driven through its own methods.
+   */
+  readonly engine: SessionEngine
+  load(id: string, now: number): StoredSession | null
+  commit(id: string, changes: SessionChanges, now: number): boolean
+  touch(id: string, expiresAt: number, now: number): boolean
+  delete(id: string): void
+}
+
 /** A session storage engine. Implement it to store sessions anywhere; prove it with `runEngineConformance`. */
 export interface SessionEngine {
   /** A short name for error messages and logs, such as `'memory'`. */
@@ -81,6 +99,9 @@ export interface SessionEngine {
 
   /** Optional abilities; absent means none. */
   readonly capabilities?: EngineCapabilities
+
+  /** `load`, `commit`, `touch` and `delete` without a promise, for an engine whose storage answers at once. */
+  readonly sync?: SynchronousCalls
 
   /**
    * Loads one session. Resolves to `null` when the id is unknown, malformed or expired at `now`; an expired session

@@ -63,6 +63,15 @@ export function callEngine<T>(operation: string, call: () => Promise<T>): Promis
   }
 }
 
+/** `callEngine` for an engine's synchronous calls: a throw becomes a `SessionEngineError` that keeps the cause. */
+export function callEngineNow<T>(operation: string, call: () => T): T {
+  try {
+    return call()
+  } catch (error) {
+    throw new SessionEngineError(operation, error)
+  }
+}
+
 /**
  * Thrown by `session.set(key, value)` when the value does not match the key's schema. The message names the key and
  * where the check failed, never the value; `issues` holds the validator's own findings (which may quote the value).

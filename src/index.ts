@@ -9,6 +9,7 @@ export type {
   SessionEntry,
   SessionValue,
   StoredSession,
+  SynchronousCalls,
 } from './engine.js'
 export { EngineTimeoutError } from './engines/deadlines.js'
 export { type MemoryEngineOptions, memoryEngine } from './engines/memory.js'

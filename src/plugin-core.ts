@@ -1,6 +1,6 @@
-import type { SessionEngine } from './engine.js'
+import type { SessionEngine, SynchronousCalls } from './engine.js'
 import { EngineFailureLog } from './engine-failure-log.js'
-import { callEngine, type SessionEngineError } from './errors.js'
+import { callEngine, callEngineNow, type SessionEngineError } from './errors.js'
 import { createGcTimer, type GcTimer } from './gc.js'
 import { type ResolvedSessionOptions, type SessionLogger, warnThrough } from './options.js'
 import type { SchemaRules } from './schema-rules.js'
@@ -50,6 +50,15 @@ export class PluginCore {
   async deleteOutlived(id: string): Promise<void> {
     try {
       await this.callEngine('delete a session past its absoluteTimeout', (engine) => engine.delete(id))
+    } catch (error) {
+      this.failures.report(error as SessionEngineError)
+    }
+  }
+
+  /** `deleteOutlived` through the engine's synchronous calls. */
+  deleteOutlivedNow(calls: SynchronousCalls, id: string): void {
+    try {
+      callEngineNow('delete a session past its absoluteTimeout', () => calls.delete(id))
     } catch (error) {
       this.failures.report(error as SessionEngineError)
     }

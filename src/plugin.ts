@@ -2,7 +2,7 @@ import { Elysia } from 'elysia'
 import { type CacheHeaders, cacheHeadersFor, setCacheHeaders } from './cache-headers.js'
 import { type CookieAction, cookieActionFor } from './cookie-decision.js'
 import { readCookie } from './cookie-header.js'
-import type { StoredSession } from './engine.js'
+import type { StoredSession, SynchronousCalls } from './engine.js'
 import { SessionEngineError } from './errors.js'
 import { Flash, settleFlash } from './flash.js'
 import { cookieMaxAge, hasOutlived } from './lifetime.js'
@@ -14,7 +14,7 @@ import { Session } from './session.js'
 import type { FieldsOf, SessionSchema } from './session-schema.js'
 import { type IncomingCookie, SessionState } from './session-state.js'
 import { Sessions } from './sessions.js'
-import { createCookieSigner } from './signing.js'
+import { createCookieSigner, type VerifiedId } from './signing.js'
 
 /**
  * Set on the request's `set` object by the `{ session: false }` macro. One mark for every session() plugin: of two
@@ -81,6 +81,27 @@ export function session<Schema extends SessionSchema | undefined = undefined>(op
    * nothing to write. `response` is what the handler returned, whose own headers win over `set.headers`.
    */
   function finishSession(set: ResponseSet, response?: unknown): Promise<void> | undefined {
+    const state = takeState(set, response)
+    if (!state) return
+    const writing = state.hasChanges ? state.save() : touchIfDue(state)
+    if (!writing) return setHeaders(state, set, response)
+    return writing.then(() => setHeaders(state, set, response))
+  }
+
+  /** `finishSession` through the engine's synchronous calls. */
+  function finishSessionNow(calls: SynchronousCalls, set: ResponseSet, response: unknown): void {
+    const state = takeState(set, response)
+    if (!state) return
+    if (state.hasChanges) state.saveNow(calls)
+    else touchIfDueNow(calls, state)
+    setHeaders(state, set, response)
+  }
+
+  /**
+   * Takes the request's session state for its save, settling its flash messages and closing it to changes;
+   * `undefined` when it was finished already.
+   */
+  function takeState(set: ResponseSet, response: unknown): SessionState | undefined {
     const state = set[stateKey]
     if (!state) {
       // Finished in onError already, where the app's own onError may answer next with a Response of its own.
@@ -93,25 +114,85 @@ export function session<Schema extends SessionSchema | undefined = undefined>(op
     const flash = set[flashKey]
     if (flash) settleFlash(flash)
     state.close()
-    const writing = state.hasChanges ? state.save() : touchIfDue(state)
-    if (!writing) return setHeaders(state, set, response)
-    return writing.then(() => setHeaders(state, set, response))
-  }
-
-  /** Keeps `state` for the end of the request and hands the handler its session and flash. */
-  function exposeState(slots: ResponseSet, state: SessionState) {
-    const flash = new Flash(state)
-    slots[stateKey] = state
-    slots[flashKey] = flash
-    return { session: new Session<Fields>(state, rules), flash, sessions }
+    return state
   }
 
   /** A touch only slides the expiry: when it fails, the failure is logged and the response goes out as it is. */
   function touchIfDue(state: SessionState): Promise<void> | undefined {
-    return state.touchIfDue()?.catch((error: unknown) => {
-      if (!(error instanceof SessionEngineError)) throw error
-      core.failures.report(error)
-    })
+    return state.touchIfDue()?.catch(reportTouchFailure)
+  }
+
+  function touchIfDueNow(calls: SynchronousCalls, state: SessionState): void {
+    try {
+      state.touchIfDueNow(calls)
+    } catch (error) {
+      reportTouchFailure(error)
+    }
+  }
+
+  function reportTouchFailure(error: unknown): void {
+    if (!(error instanceof SessionEngineError)) throw error
+    core.failures.report(error)
+  }
+
+  /** The request's session state, from its cookie and what the engine holds under the id the cookie names. */
+  async function loadState(request: Request): Promise<SessionState> {
+    const raw = readCookie(request.headers.get('cookie'), cookieName)
+    const verified = raw ? signer.verify(raw) : null
+    let stored: StoredSession | null = null
+    if (verified) {
+      const now = runtime.now()
+      try {
+        stored = await runtime.engine.load(verified.id, now)
+      } catch (error) {
+        return unavailableState(verified.id, error)
+      }
+      if (stored && hasOutlived(runtime, stored.data, now)) {
+        stored = null
+        await core.deleteOutlived(verified.id)
+      }
+    }
+    return requestState(raw, verified, stored)
+  }
+
+  /** `loadState` through the engine's synchronous calls. */
+  function loadStateNow(calls: SynchronousCalls, request: Request): SessionState {
+    const raw = readCookie(request.headers.get('cookie'), cookieName)
+    const verified = raw ? signer.verify(raw) : null
+    let stored: StoredSession | null = null
+    if (verified) {
+      const now = runtime.now()
+      try {
+        stored = calls.load(verified.id, now)
+      } catch (error) {
+        return unavailableState(verified.id, error)
+      }
+      if (stored && hasOutlived(runtime, stored.data, now)) {
+        stored = null
+        core.deleteOutlivedNow(calls, verified.id)
+      }
+    }
+    return requestState(raw, verified, stored)
+  }
+
+  function requestState(raw: string | undefined, verified: VerifiedId | null, stored: StoredSession | null) {
+    const incoming: IncomingCookie = !raw
+      ? 'none'
+      : !stored
+        ? 'names-no-session'
+        : verified?.stale
+          ? 'old-secret'
+          : 'current'
+    return new SessionState(runtime, stored && verified ? verified.id : null, stored, 'request', incoming)
+  }
+
+  /** Stands in, empty, for a session the engine failed to load, unless `onEngineError` says the request fails. */
+  function unavailableState(id: string, error: unknown): SessionState {
+    const failure = new SessionEngineError('load a session', error)
+    if (config.onEngineError === 'fail') throw failure
+    core.failures.report(failure)
+    // The cookie counts as current, so it is neither cleared nor re-sent: an outage logs no one out.
+    return new SessionState(runtime, id, null, 'unavailable', 'current', failure)
   }
 
   function setHeaders(state: SessionState, set: ResponseSet, response: unknown): undefined {
@@ -136,6 +217,39 @@ export function session<Schema extends SessionSchema | undefined = undefined>(op
     set.cookie[cookieName] = { ...attributes, maxAge, encode: asIs, value: signer.sign(state.id) }
   }
 
+  // Elysia awaits a hook only when it is an async function, and compiles a request without a promise only when every
+  // hook looks synchronous to it (see docs/performance.md): with an engine's synchronous calls the hooks take them.
+  // The synchronous hooks return their object literally, since a hook whose source returns a call looks async.
+  const calls = runtime.engine.sync?.engine === runtime.engine ? runtime.engine.sync : undefined
+  const loadSession = calls
+    ? function loadSessionNow({ request, set }: { request: Request; set: unknown }) {
+        const slots = set as ResponseSet
+        if (slots[SKIP_SESSION]) return { session: disabledSession, flash: disabledFlash, sessions }
+        core.startGc()
+        const state = loadStateNow(calls, request)
+        const flash = new Flash(state)
+        slots[stateKey] = state
+        slots[flashKey] = flash
+        return { session: new Session<Fields>(state, rules), flash, sessions }
+      }
+    : async function loadSessionLater({ request, set }: { request: Request; set: unknown }) {
+        const slots = set as ResponseSet
+        if (slots[SKIP_SESSION]) return { session: disabledSession, flash: disabledFlash, sessions }
+        core.startGc()
+        const state = await loadState(request)
+        const flash = new Flash(state)
+        slots[stateKey] = state
+        slots[flashKey] = flash
+        return { session: new Session<Fields>(state, rules), flash, sessions }
+      }
+  const commitSession = calls
+    ? function commitSessionNow({ set, responseValue }: { set: unknown; responseValue: unknown }) {
+        finishSessionNow(calls, set as ResponseSet, responseValue)
+      }
+    : async function commitSessionLater({ set, responseValue }: { set: unknown; responseValue: unknown }) {
+        await finishSession(set as ResponseSet, responseValue)
+      }
+
   return (
     new Elysia({ name: 'elysia-sessions', seed: { cookieName, domain: attributes.domain, path: attributes.path } })
       .decorate('sessions', sessions)
@@ -146,45 +260,9 @@ export function session<Schema extends SessionSchema | undefined = undefined>(op
       .onStop(function closeSessions() {
         return core.close()
       })
-      .resolve({ as: 'scoped' }, async function loadSession({ request, set }) {
-        const slots = set as ResponseSet
-        if (slots[SKIP_SESSION]) return { session: disabledSession, flash: disabledFlash, sessions }
-        core.startGc()
-        const raw = readCookie(request.headers.get('cookie'), cookieName)
-        const verified = raw ? signer.verify(raw) : null
-        let stored: StoredSession | null = null
-        if (verified) {
-          const now = runtime.now()
-          try {
-            stored = await runtime.engine.load(verified.id, now)
-          } catch (error) {
-            const failure = new SessionEngineError('load a session', error)
-            if (config.onEngineError === 'fail') throw failure
-            core.failures.report(failure)
-            // The cookie counts as current, so it is neither cleared nor re-sent: an outage logs no one out.
-            const state = new SessionState(runtime, verified.id, null, 'unavailable', 'current', failure)
-            return exposeState(slots, state)
-          }
-          if (stored && hasOutlived(runtime, stored.data, now)) {
-            stored = null
-            await core.deleteOutlived(verified.id)
-          }
-        }
-        const incoming: IncomingCookie = !raw
-          ? 'none'
-          : !stored
-            ? 'names-no-session'
-            : verified?.stale
-              ? 'old-secret'
-              : 'current'
-        const state = new SessionState(runtime, stored && verified ? verified.id : null, stored, 'request', incoming)
-        return exposeState(slots, state)
-      })
+      .resolve({ as: 'scoped' }, loadSession)
       // mapResponse runs after every afterHandle hook, so writes made there (an app's own hooks) are saved too.
-      // Declared async because Elysia awaits a mapResponse hook only when it is an async function.
-      .mapResponse({ as: 'scoped' }, async function commitSession({ set, responseValue }) {
-        await finishSession(set as ResponseSet, responseValue)
-      })
+      .mapResponse({ as: 'scoped' }, commitSession)
       .onError({ as: 'scoped' }, async function commitSessionOnError({ set, request, error }) {
         const slots = set as ResponseSet
         // Logged here, rate-limited. The answer is the app's own onError's, else the error's 503 and short message.

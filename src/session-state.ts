@@ -1,5 +1,12 @@
-import type { SessionChanges, SessionData, SessionEngine, SessionValue, StoredSession } from './engine.js'
-import { callEngine, SessionEngineError, SessionSizeError } from './errors.js'
+import type {
+  SessionChanges,
+  SessionData,
+  SessionEngine,
+  SessionValue,
+  StoredSession,
+  SynchronousCalls,
+} from './engine.js'
+import { callEngine, callEngineNow, SessionEngineError, SessionSizeError } from './errors.js'
 import { CREATED_AT_KEY, OWNER_KEY } from './internal-keys.js'
 import { absoluteEndOf, asCreatedAt, cappedExpiry, expiryAt, type Lifetimes } from './lifetime.js'
 import { generateSessionId } from './session-id.js'
@@ -244,11 +251,35 @@ export class SessionState implements SessionReport {
    * with just these changes and a new creation time (never reviving the old id), and a detached one is left deleted.
    */
   async save(): Promise<void> {
-    const changes = this.#changes
-    if (changes === undefined || !this.hasChanges) return
-    for (const key of this.staleKeys?.() ?? NO_KEYS) changes.set(key, REMOVED)
+    const save = this.#startSave()
+    if (save === undefined) return
+    let written = await this.#commit(save)
+    if (!written) {
+      if (!this.#startOver(save)) return
+      written = await this.#commit(save)
+    }
+    this.#endSave(save, written)
+  }
+
+  /** `save` through an engine's synchronous calls: the same steps, without waiting. */
+  saveNow(calls: SynchronousCalls): void {
+    const save = this.#startSave()
+    if (save === undefined) return
+    let written = this.#commitNow(calls, save)
+    if (!written) {
+      if (!this.#startOver(save)) return
+      written = this.#commitNow(calls, save)
+    }
+    this.#endSave(save, written)
+  }
+
+  /** Takes the pending changes for a save, with the creation time and expiry it writes; `undefined` when none write. */
+  #startSave(): PendingSave | undefined {
+    const pending = this.#changes
+    if (pending === undefined || !this.hasChanges) return
+    for (const key of this.staleKeys?.() ?? NO_KEYS) pending.set(key, REMOVED)
     const now = this.runtime.now()
-    if (this.read(CREATED_AT_KEY) === undefined) changes.set(CREATED_AT_KEY, now)
+    if (this.read(CREATED_AT_KEY) === undefined) pending.set(CREATED_AT_KEY, now)
     const createdAt = this.createdAt
     const previousExpiry = this.#expiresAt
     let expiresAt: number
@@ -256,33 +287,41 @@ export class SessionState implements SessionReport {
     else if (this.mode === 'detached') expiresAt = cappedExpiry(this.runtime, createdAt, previousExpiry)
     else if (this.#touchDue(previousExpiry, createdAt, now)) expiresAt = expiryAt(this.runtime, createdAt, now)
     else expiresAt = previousExpiry
-    const { set, deleted } = splitChanges(changes)
+    const { set, deleted } = splitChanges(pending)
     this.#changes = undefined
-    const idBefore = this.id
-    const wasStored = this.#stored
-    let written = await this.#commit({ set, deleted, expiresAt, existingOnly: this.#stored }, changes, now)
-    if (written) {
-      this.#recordSaved(changes)
-    } else {
-      this.#stored = false
-      this.#expiresAt = null
-      this.#loaded = undefined
-      this.#saved = undefined
-      if (this.mode === 'detached') return
-      this.#id = generateSessionId()
-      set[CREATED_AT_KEY] = now
-      expiresAt = expiryAt(this.runtime, now, now)
-      written = await this.#commit({ set, deleted: [], expiresAt, existingOnly: false }, changes, now)
-      if (written) this.#recordSaved(new Map(Object.entries(set)))
-    }
+    const changes = withOwner({ set, deleted, expiresAt, existingOnly: this.#stored })
+    return { pending, set, changes, now, previousExpiry, idBefore: this.id, wasStored: this.#stored, retried: false }
+  }
+
+  /**
+   * After a commit found the stored session destroyed: a request session starts over under a new id with just these
+   * changes and a new creation time, so the next commit creates it; a detached one is left deleted (returns false).
+   */
+  #startOver(save: PendingSave): boolean {
+    this.#stored = false
+    this.#expiresAt = null
+    this.#loaded = undefined
+    this.#saved = undefined
+    if (this.mode === 'detached') return false
+    this.#id = generateSessionId()
+    save.set[CREATED_AT_KEY] = save.now
+    const expiresAt = expiryAt(this.runtime, save.now, save.now)
+    save.changes = withOwner({ set: save.set, deleted: [], expiresAt, existingOnly: false })
+    save.retried = true
+    return true
+  }
+
+  #endSave(save: PendingSave, written: boolean): void {
+    if (written) this.#recordSaved(save.retried ? new Map(Object.entries(save.set)) : save.pending)
+    const { expiresAt } = save.changes
     this.#stored = written
     this.#expiresAt = written ? expiresAt : null
     // The save added a creation time and removed stale keys; a write made while the commit ran missed its changes.
     this.#size = undefined
     this.#status = 'modified'
     // A record that was not stored before is new to the browser even when its id was already drawn.
-    if (!wasStored || this.id !== idBefore) this.#idChanged = true
-    if (expiresAt !== previousExpiry) this.#expiryMoved = true
+    if (!save.wasStored || this.id !== save.idBefore) this.#idChanged = true
+    if (expiresAt !== save.previousExpiry) this.#expiryMoved = true
   }
 
   #recordSaved(changes: Changes): void {
@@ -290,14 +329,25 @@ export class SessionState implements SessionReport {
     else for (const [key, change] of changes) this.#saved.set(key, change)
   }
 
-  async #commit(changes: SessionChanges, pending: Changes, now: number): Promise<boolean> {
-    const owner = ownerChangeIn(changes)
+  async #commit(save: PendingSave): Promise<boolean> {
     try {
-      return await this.runtime.engine.commit(this.id, owner === undefined ? changes : { ...changes, owner }, now)
+      return await this.runtime.engine.commit(this.id, save.changes, save.now)
     } catch (error) {
-      this.#restorePending(pending)
-      throw new SessionEngineError('commit a session', error)
+      throw this.#commitFailed(save, error)
     }
+  }
+
+  #commitNow(calls: SynchronousCalls, save: PendingSave): boolean {
+    try {
+      return calls.commit(this.id, save.changes, save.now)
+    } catch (error) {
+      throw this.#commitFailed(save, error)
+    }
+  }
+
+  #commitFailed(save: PendingSave, error: unknown): SessionEngineError {
+    this.#restorePending(save.pending)
+    return new SessionEngineError('commit a session', error)
   }
 
   /**
@@ -306,13 +356,43 @@ export class SessionState implements SessionReport {
    * times were recorded gets one in place of its touch, so it cannot live forever on reads alone.
    */
   touchIfDue(): Promise<void> | undefined {
+    const due = this.#dueTouch()
+    if (due === undefined) return
+    const { engine } = this.runtime
+    if (due.recordCreatedAt) {
+      return callEngine(RECORD_CREATED_AT, () => engine.commit(this.id, createdAtChanges(due), due.now)).then(
+        (written) => this.#createdAtRecorded(due, written),
+      )
+    }
+    return callEngine(TOUCH, () => engine.touch(this.id, due.expiresAt, due.now)).then((alive) =>
+      this.#touched(due, alive),
+    )
+  }
+
+  /** `touchIfDue` through an engine's synchronous calls. */
+  touchIfDueNow(calls: SynchronousCalls): void {
+    const due = this.#dueTouch()
+    if (due === undefined) return
+    if (due.recordCreatedAt) {
+      const written = callEngineNow(RECORD_CREATED_AT, () => calls.commit(this.id, createdAtChanges(due), due.now))
+      this.#createdAtRecorded(due, written)
+    } else {
+      this.#touched(
+        due,
+        callEngineNow(TOUCH, () => calls.touch(this.id, due.expiresAt, due.now)),
+      )
+    }
+  }
+
+  /** The touch a read is due, if any: a new expiry, or the creation time (as now) of a session stored without one. */
+  #dueTouch(): DueTouch | undefined {
     if (!this.#stored || this.#expiresAt === null || this.mode !== 'request') return
     const now = this.runtime.now()
     // Without absoluteTimeout the creation time plays no part, and reads never look it up.
     const createdAt = this.runtime.absoluteTimeout === undefined ? null : this.createdAt
     if (!this.#touchDue(this.#expiresAt, createdAt, now)) return
-    if (createdAt === null && this.runtime.absoluteTimeout !== undefined) return this.#recordCreatedAt(now)
-    return this.#touch(expiryAt(this.runtime, createdAt, now), now)
+    const recordCreatedAt = createdAt === null && this.runtime.absoluteTimeout !== undefined
+    return { now, recordCreatedAt, expiresAt: expiryAt(this.runtime, recordCreatedAt ? now : createdAt, now) }
   }
 
   /**
@@ -327,28 +407,18 @@ export class SessionState implements SessionReport {
     return now - lastActivity >= this.runtime.touchInterval
   }
 
-  async #touch(expiresAt: number, now: number): Promise<void> {
-    const alive = await callEngine('touch a session', () => this.runtime.engine.touch(this.id, expiresAt, now))
-    if (alive) {
-      this.#expiresAt = expiresAt
-      this.#expiryMoved = true
-    }
+  #touched(due: DueTouch, alive: boolean): void {
+    if (!alive) return
+    this.#expiresAt = due.expiresAt
+    this.#expiryMoved = true
   }
 
-  /** A touch that also writes the creation time (as now), for a session stored without one. */
-  async #recordCreatedAt(now: number): Promise<void> {
-    const expiresAt = expiryAt(this.runtime, now, now)
-    const set: SessionData = { [CREATED_AT_KEY]: now }
-    const changes: SessionChanges = { set, deleted: [], expiresAt, existingOnly: true }
-    const written = await callEngine('record the creation time of a session', () =>
-      this.runtime.engine.commit(this.id, changes, now),
-    )
-    if (written) {
-      this.#recordSaved(new Map(Object.entries(set)))
-      this.#size = undefined
-      this.#expiresAt = expiresAt
-      this.#expiryMoved = true
-    }
+  #createdAtRecorded(due: DueTouch, written: boolean): void {
+    if (!written) return
+    this.#recordSaved(new Map([[CREATED_AT_KEY, due.now]]))
+    this.#size = undefined
+    this.#expiresAt = due.expiresAt
+    this.#expiryMoved = true
   }
 
   /** Deletes the stored record and starts over empty under a new id; the cookie is cleared unless a write follows. */
@@ -402,7 +472,7 @@ export class SessionState implements SessionReport {
     const writes = new Map([...(this.#changes ?? [])].filter(isWrite))
     this.#startUnder(generateSessionId(), this.data)
     await this.save()
-    const alive = await callEngine('touch a session', () => this.runtime.engine.touch(oldId, expiresAt, now))
+    const alive = await callEngine(TOUCH, () => this.runtime.engine.touch(oldId, expiresAt, now))
     if (alive) {
       await this.#deleteFromEngine(oldId)
       return
@@ -521,6 +591,40 @@ function splitChanges(changes: Changes): { set: Record<string, SessionValue>; de
     else set[key] = change
   }
   return { set, deleted }
+}
+
+/** A save between taking its changes and committing them; a retry under a new id replaces `changes`. */
+interface PendingSave {
+  /** The changes taken, put back if the commit fails. */
+  readonly pending: Changes
+  readonly set: Record<string, SessionValue>
+  changes: SessionChanges
+  readonly now: number
+  readonly previousExpiry: number | null
+  readonly idBefore: string
+  readonly wasStored: boolean
+  retried: boolean
+}
+
+/** A touch that is due: the new expiry, and whether it records the creation time (as `now`) instead. */
+interface DueTouch {
+  readonly now: number
+  readonly expiresAt: number
+  readonly recordCreatedAt: boolean
+}
+
+const TOUCH = 'touch a session'
+const RECORD_CREATED_AT = 'record the creation time of a session'
+
+/** The commit that records the creation time of a session stored without one, in place of a touch. */
+function createdAtChanges(due: DueTouch): SessionChanges {
+  return { set: { [CREATED_AT_KEY]: due.now }, deleted: [], expiresAt: due.expiresAt, existingOnly: true }
+}
+
+/** `changes` with the owner change an engine with an owner index reads, when it sets or removes the owner. */
+function withOwner(changes: SessionChanges): SessionChanges {
+  const owner = ownerChangeIn(changes)
+  return owner === undefined ? changes : { ...changes, owner }
 }
 
 /** The owner a commit sets (`null` when it removes the owner), or `undefined` when it leaves the owner alone. */

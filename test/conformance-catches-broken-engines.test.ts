@@ -55,6 +55,7 @@ const FIXTURES = [
   'conformance-returns-expired.ts',
   'conformance-subtle-bugs.ts',
   'conformance-sequence-bugs.ts',
+  'conformance-synchronous-bugs.ts',
 ] as const
 
 const runs = new Map<string, Promise<SuiteRun>>()
@@ -78,6 +79,10 @@ describe('the conformance suite', () => {
         contract('memory', 'deleteByOwner', 'deleteByOwner keeps the sessions whose id is in except'),
       )
       expect(passed.size).toBeGreaterThan(40)
+      // Every test runs again through the engine's synchronous calls...
+      expect(passed).toContain(
+        'memory engine conformance through synchronous calls > commit > commit keeps every stored key it does not change',
+      )
       // Owner tests run for engines that declare owners, even when the suite learns it only as the tests run...
       expect(passed).toContain(
         contract('memory made in a hook', 'listByOwner', 'listByOwner yields nothing for an unknown owner'),
@@ -86,6 +91,8 @@ describe('the conformance suite', () => {
       const unindexed = [...passed].filter((name) => name.startsWith('memory without owner index engine conformance'))
       expect(unindexed.length).toBeGreaterThan(40)
       expect(unindexed.filter((name) => name.includes('ByOwner'))).toEqual([])
+      // ...but not for a wrapper that spreads the engine: its synchronous calls are the inner engine's, not its own.
+      expect(unindexed.filter((name) => name.includes('through synchronous calls'))).toEqual([])
     },
     SPAWN_TIMEOUT,
   )
@@ -206,6 +213,21 @@ describe('the conformance suite', () => {
       expect(mine(passed).length).toBeGreaterThan(40)
       // The failure says how to replay it.
       expect(output).toContain('replay it with runEngineConformance(name, factory, { modelSeed: ')
+    },
+    SPAWN_TIMEOUT,
+  )
+
+  test.each([
+    ['synchronously-resurrecting', 'commit', 'commit with existingOnly never re-creates a deleted session'],
+    ['synchronously-aliasing', 'load', 'changing the data load returned never changes what is stored'],
+  ] as const)(
+    'fails the %s engine on "%s > %s" through its synchronous calls alone',
+    async (engine, method, sentence) => {
+      const { exitCode, failed, passed } = await run('conformance-synchronous-bugs.ts')
+      expect(exitCode).not.toBe(0)
+      const throughCalls = `${engine} engine conformance through synchronous calls > ${method} > ${sentence}`
+      expect(failed).toContain(throughCalls)
+      expect(passed).toContain(contract(engine, method, sentence))
     },
     SPAWN_TIMEOUT,
   )

@@ -72,6 +72,7 @@ describe.skipIf(!mysql.url)(mysql.label, () => {
     timeout: 20_000,
     // Declared, not read from an engine while the tests register: the database is made in beforeAll.
     owners: true,
+    synchronous: false,
     modelRuns: 20,
     modelSeed: PROPERTY_SEED,
   })

@@ -77,6 +77,29 @@ test('csrf() from dist leaves the body of a route that does not read it to the h
   expect(JSON.parse(importInConsumer('elysia-sessions', `await (async () => {${script}})()`))).toEqual([200, '{"a":1}'])
 })
 
+test('the plugin from dist answers a request on the memory engine without a promise', () => {
+  // Elysia reads each hook's source to decide whether to await it, so the built code must keep the hooks' shape.
+  const script = `
+    const { Elysia } = await import('elysia')
+    const app = new Elysia({ precompile: true })
+      .use(m.session({ secret: 'a'.repeat(32) }))
+      .get('/count', ({ session }) => {
+        const count = (session.intOrNull('count') ?? 0) + 1
+        session.int('count', count)
+        return { count }
+      })
+    const first = app.fetch(new Request('http://localhost/count'))
+    const cookie = (await first).headers.getSetCookie()[0].split(';')[0]
+    const second = app.fetch(new Request('http://localhost/count', { headers: { cookie } }))
+    await app.decorator.sessions.close()
+    return [first instanceof Response, second instanceof Response, await (await second).json()]`
+  expect(JSON.parse(importInConsumer('elysia-sessions', `await (async () => {${script}})()`))).toEqual([
+    true,
+    true,
+    { count: 2 },
+  ])
+})
+
 test('a schema from the app (Elysia t, TypeBox withDefault, Zod) checks session values through dist', () => {
   const script = `
     const { Elysia, t } = await import('elysia')

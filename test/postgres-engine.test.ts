@@ -143,6 +143,7 @@ describe.skipIf(!postgres.url)(postgres.label, () => {
     timeout: 15_000,
     // Declared, not read from an engine while the tests register: the database is made in beforeAll.
     owners: true,
+    synchronous: false,
     modelRuns: 20,
     modelSeed: PROPERTY_SEED,
   })

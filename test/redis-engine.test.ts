@@ -94,6 +94,7 @@ describe.skipIf(!redis.url)(redis.label, () => {
     sharedStore: true,
     timeout: 15_000,
     owners: true,
+    synchronous: false,
     modelRuns: 40,
     modelSeed: PROPERTY_SEED,
   })

@@ -5,6 +5,7 @@ import type {
   SessionEngine,
   SessionEntry,
   StoredSession,
+  SynchronousCalls,
 } from '../engine.js'
 import { SessionConfigError } from '../errors.js'
 import { applyChanges } from './apply-changes.js'
@@ -97,19 +98,19 @@ export function memoryEngine(options: MemoryEngineOptions = {}): SessionEngine {
     return records.delete(id)
   }
 
-  return {
-    name: 'memory',
+  const calls: SynchronousCalls = {
+    get engine() {
+      return engine
+    },
 
-    capabilities: { owners: true },
-
-    async load(id: string, now: number): Promise<StoredSession | null> {
+    load(id: string, now: number): StoredSession | null {
       const record = alive(id, now)
       if (record === undefined) return null
       if (maxSessions !== undefined) put(id, record)
       return storedOf(record)
     },
 
-    async commit(id: string, changes: SessionChanges, now: number): Promise<boolean> {
+    commit(id: string, changes: SessionChanges, now: number): boolean {
       const record = alive(id, now)
       if (record === undefined && changes.existingOnly) return false
       // A session created from empty data has no owner yet, even if an expired one under this id had.
@@ -122,15 +123,39 @@ export function memoryEngine(options: MemoryEngineOptions = {}): SessionEngine {
       return true
     },
 
-    async touch(id: string, expiresAt: number, now: number): Promise<boolean> {
+    touch(id: string, expiresAt: number, now: number): boolean {
       const record = alive(id, now)
       if (record === undefined) return false
       put(id, recordOf(expiresAt, storedOf(record).data))
       return true
     },
 
-    async delete(id: string): Promise<void> {
+    delete(id: string): void {
       remove(id)
+    },
+  }
+
+  const engine: SessionEngine = {
+    name: 'memory',
+
+    capabilities: { owners: true },
+
+    sync: calls,
+
+    async load(id: string, now: number): Promise<StoredSession | null> {
+      return calls.load(id, now)
+    },
+
+    async commit(id: string, changes: SessionChanges, now: number): Promise<boolean> {
+      return calls.commit(id, changes, now)
+    },
+
+    async touch(id: string, expiresAt: number, now: number): Promise<boolean> {
+      return calls.touch(id, expiresAt, now)
+    },
+
+    async delete(id: string): Promise<void> {
+      calls.delete(id)
     },
 
     async deleteAll(): Promise<void> {
@@ -195,4 +220,5 @@ export function memoryEngine(options: MemoryEngineOptions = {}): SessionEngine {
 
     async close(): Promise<void> {},
   }
+  return engine
 }

@@ -6,6 +6,7 @@ import { registerOwnerTests } from './owner-tests.js'
 import { randomSeed } from './random.js'
 import { registerSessionTests } from './session-tests.js'
 import { registerStoreTests } from './store-tests.js'
+import { throughSynchronousCalls } from './synchronous-calls.js'
 import { registerValueTests } from './value-tests.js'
 
 /** Makes a new engine each time it is called; engines from one factory may share one store. */
@@ -39,6 +40,14 @@ export interface EngineConformanceOptions {
    */
   readonly owners?: boolean
   /**
+   * Whether the engines offer synchronous calls (`engine.sync`, naming the engine as the plugin requires): the suite
+   * then runs every test a second time with `load`, `commit`, `touch` and `delete` answered by them.
+   * Absent, the suite reads it from one engine it makes (and closes) while registering the tests, as for `owners`;
+   * when the factory cannot make one that early, it is taken as false.
+   * @default read from the engine
+   */
+  readonly synchronous?: boolean
+  /**
    * How many runs the model-based test makes: each empties the store, then takes `modelSteps` random steps (commits,
    * some of them concurrent, touches, loads, deletes, sweeps, counts, iterations and clock moves) and checks the engine
    * against a reference model after every step. `0` leaves the test out.
@@ -66,7 +75,8 @@ export interface EngineConformanceOptions {
  * real waits of two seconds each. Engines with `capabilities.owners` also get the tests of `listByOwner` and
  * `deleteByOwner` (see the `owners` option for how the suite learns it). A model-based test then runs seeded random
  * sequences of every method, with concurrent commits and a moving clock, against a reference model of the contract
- * (see `modelRuns`); a failure prints the seed and the steps that replay it.
+ * (see `modelRuns`); a failure prints the seed and the steps that replay it. Engines with synchronous calls get every
+ * test a second time through them (see `synchronous`).
  *
  * @example
  * import { runEngineConformance } from 'elysia-sessions/testing'
@@ -83,6 +93,7 @@ export function runEngineConformance(
     bulkSize = 2_000,
     sharedStore = false,
     owners,
+    synchronous,
     modelRuns = 10,
     modelSteps = 40,
     modelSeed = randomSeed(),
@@ -108,6 +119,37 @@ export function runEngineConformance(
       `runEngineConformance({ modelSeed }) needs an integer from 0 to 2 ** 32 - 1, got ${String(modelSeed)}`,
     )
   }
+  const tests: SuiteTests = { timeout, bulkSize, sharedStore, modelRuns, modelSteps, modelSeed }
+  // Which tests exist must be known before any runs, so an engine is made here only to read what it declares.
+  let probing: Promise<ProbedEngine | undefined> | undefined
+  const probe = () => {
+    probing ??=
+      owners === undefined || synchronous === undefined ? probeEngine(factory, timeout) : Promise.resolve(undefined)
+    return probing
+  }
+  describe(`${name} engine conformance`, async () => {
+    registerSuite(name, factory, owners ?? (await probe())?.owners, tests)
+  })
+  describe(`${name} engine conformance through synchronous calls`, async () => {
+    const probed = await probe()
+    if (!(synchronous ?? probed?.synchronous ?? false)) return
+    registerSuite(name, async () => throughSynchronousCalls(await factory()), owners ?? probed?.owners, tests)
+  })
+}
+
+/** The options every registration of the suite shares. */
+interface SuiteTests {
+  readonly timeout: number
+  readonly bulkSize: number
+  readonly sharedStore: boolean
+  readonly modelRuns: number
+  readonly modelSteps: number
+  readonly modelSeed: number
+}
+
+/** Registers every test on engines from `factory`, with the hooks that open, empty and close them. */
+function registerSuite(name: string, factory: EngineFactory, owners: boolean | undefined, tests: SuiteTests): void {
+  const { timeout, bulkSize, sharedStore, modelRuns, modelSteps, modelSeed } = tests
   let engine: SessionEngine | undefined
   let clock: SuiteClock | undefined
   const extraEngines: SessionEngine[] = []
@@ -133,52 +175,54 @@ export function runEngineConformance(
     },
   }
 
-  describe(`${name} engine conformance`, async () => {
-    beforeAll(async () => {
-      engine = await factory()
-    }, timeout)
+  beforeAll(async () => {
+    engine = await factory()
+  }, timeout)
 
-    beforeEach(async () => {
-      await harness.engine.deleteAll()
-      clock = createSuiteClock(harness.serverExpiry)
-    }, timeout)
+  beforeEach(async () => {
+    await harness.engine.deleteAll()
+    clock = createSuiteClock(harness.serverExpiry)
+  }, timeout)
 
-    afterEach(async () => {
-      const closing = extraEngines.splice(0).map((extra) => extra.close())
-      await Promise.all(closing)
-    }, timeout)
+  afterEach(async () => {
+    const closing = extraEngines.splice(0).map((extra) => extra.close())
+    await Promise.all(closing)
+  }, timeout)
 
-    afterAll(async () => {
-      try {
-        await engine?.deleteAll()
-      } finally {
-        await engine?.close()
-        engine = undefined
-      }
-    }, timeout)
-
-    registerSessionTests(harness, { sharedStore })
-    registerValueTests(harness)
-    registerStoreTests(harness)
-    if (modelRuns > 0) registerModelTests(harness, { runs: modelRuns, steps: modelSteps, seed: modelSeed, sharedStore })
-    // Which tests exist must be known before any runs, so an engine is made here only to read its capabilities.
-    const declared = owners ?? (await declaresOwners(factory, timeout))
-    if (declared === true) registerOwnerTests(harness)
-    if (declared === undefined) {
-      test('the suite learns whether the engine declares capabilities.owners', () => {
-        throw new Error(
-          `${name}: the factory could not make an engine while the tests were registered; pass runEngineConformance(name, factory, { owners: true }) (or false) to say whether the engine keeps an owner index`,
-        )
-      })
+  afterAll(async () => {
+    try {
+      await engine?.deleteAll()
+    } finally {
+      await engine?.close()
+      engine = undefined
     }
-  })
+  }, timeout)
+
+  registerSessionTests(harness, { sharedStore })
+  registerValueTests(harness)
+  registerStoreTests(harness)
+  if (modelRuns > 0) registerModelTests(harness, { runs: modelRuns, steps: modelSteps, seed: modelSeed, sharedStore })
+  if (owners === true) registerOwnerTests(harness)
+  if (owners === undefined) {
+    test('the suite learns whether the engine declares capabilities.owners', () => {
+      throw new Error(
+        `${name}: the factory could not make an engine while the tests were registered; pass runEngineConformance(name, factory, { owners: true }) (or false) to say whether the engine keeps an owner index`,
+      )
+    })
+  }
+}
+
+/** What the engines `factory` makes declare, read from one while the tests register. */
+interface ProbedEngine {
+  readonly owners: boolean
+  readonly synchronous: boolean
 }
 
 /**
- * Whether the engines `factory` makes declare `capabilities.owners`, read from one engine that is closed at once;
- * `undefined` when the factory cannot make one yet (it fails, or takes longer than `timeout`).
+ * What the engines `factory` makes declare, read from one engine that is closed at once; `undefined` when the factory
+ * cannot make one yet (it fails, or takes longer than `timeout`).
  */
-async function declaresOwners(factory: EngineFactory, timeout: number): Promise<boolean | undefined> {
+async function probeEngine(factory: EngineFactory, timeout: number): Promise<ProbedEngine | undefined> {
   let timer: ReturnType<typeof setTimeout> | undefined
   const made = (async () => factory())()
   const tooLate = new Promise<undefined>((resolve) => {
@@ -191,7 +235,7 @@ async function declaresOwners(factory: EngineFactory, timeout: number): Promise<
       return undefined
     }
     await probe.close()
-    return probe.capabilities?.owners === true
+    return { owners: probe.capabilities?.owners === true, synchronous: probe.sync?.engine === probe }
   } catch {
     return undefined
   } finally {

@@ -1,5 +1,5 @@
 import { afterEach } from 'bun:test'
-import { memoryEngine, type SessionEngine, type SessionLogger } from 'elysia-sessions'
+import { memoryEngine, type SessionEngine, type SessionLogger, type SynchronousCalls } from 'elysia-sessions'
 
 /** A secret long enough for `session()`. */
 export const SECRET = 'test-secret-that-is-at-least-32-characters-long'
@@ -97,29 +97,46 @@ export interface EngineCall {
   readonly args: readonly unknown[]
 }
 
-/** Wraps `engine` (a fresh memory engine by default) and records every call to it. */
+/**
+ * Wraps `engine` (a fresh memory engine by default) and records every call to it. Synchronous calls, when the engine
+ * offers them, are recorded under the same method names, so a test reads the calls whichever path the plugin takes.
+ */
 export function recordingEngine(engine: SessionEngine = memoryEngine()): SessionEngine & { calls: EngineCall[] } {
   const calls: EngineCall[] = []
   const record =
-    <K extends keyof SessionEngine>(method: K) =>
+    <Target extends object>(target: Target, method: string) =>
     (...args: unknown[]) => {
       calls.push({ method, args })
-      return (engine[method] as (...a: unknown[]) => unknown).apply(engine, args)
+      return (target[method as keyof Target] as (...a: unknown[]) => unknown).apply(target, args)
     }
-  return {
+  const recording: Writable<SessionEngine> & { calls: EngineCall[] } = {
     name: `recording ${engine.name}`,
     calls,
-    load: record('load') as SessionEngine['load'],
-    commit: record('commit') as SessionEngine['commit'],
-    touch: record('touch') as SessionEngine['touch'],
-    delete: record('delete') as SessionEngine['delete'],
-    deleteAll: record('deleteAll') as SessionEngine['deleteAll'],
-    count: record('count') as SessionEngine['count'],
-    entries: record('entries') as SessionEngine['entries'],
-    deleteExpired: record('deleteExpired') as SessionEngine['deleteExpired'],
-    close: record('close') as SessionEngine['close'],
+    load: record(engine, 'load') as SessionEngine['load'],
+    commit: record(engine, 'commit') as SessionEngine['commit'],
+    touch: record(engine, 'touch') as SessionEngine['touch'],
+    delete: record(engine, 'delete') as SessionEngine['delete'],
+    deleteAll: record(engine, 'deleteAll') as SessionEngine['deleteAll'],
+    count: record(engine, 'count') as SessionEngine['count'],
+    entries: record(engine, 'entries') as SessionEngine['entries'],
+    deleteExpired: record(engine, 'deleteExpired') as SessionEngine['deleteExpired'],
+    close: record(engine, 'close') as SessionEngine['close'],
   }
+  const inner = engine.sync?.engine === engine ? engine.sync : undefined
+  if (inner) {
+    recording.sync = {
+      engine: recording,
+      load: record(inner, 'load') as SynchronousCalls['load'],
+      commit: record(inner, 'commit') as SynchronousCalls['commit'],
+      touch: record(inner, 'touch') as SynchronousCalls['touch'],
+      delete: record(inner, 'delete') as SynchronousCalls['delete'],
+    }
+  }
+  return recording
 }
+
+/** `Type` with its readonly properties writable, for an engine wrapper that fills in its `sync` after it exists. */
+export type Writable<Type> = { -readonly [Key in keyof Type]: Type[Key] }
 
 /** How many calls of `method` an engine recorded. */
 export function callsOf(engine: { calls: EngineCall[] }, method: string): EngineCall[] {
