@@ -27,11 +27,33 @@ export function entryBytes(key: string, value: SessionValue): number {
 /** UTF-8 bytes of the JSON of `value`; scalars, the common case, are counted without serializing them. */
 function valueBytes(value: SessionValue): number {
   if (typeof value === 'string') return stringBytes(value)
-  // Finite, as JSON-safe numbers are: written as String(value) writes them.
-  if (typeof value === 'number') return String(value).length
+  if (typeof value === 'number') return numberBytes(value)
   if (typeof value === 'boolean') return value ? 4 : 5
   if (value === null) return 4
   return Buffer.byteLength(JSON.stringify(value), 'utf8')
+}
+
+/**
+ * Below this, an integer's JSON is its plain digits and every power of ten up to it is exact, so comparisons count its
+ * digits without formatting it.
+ */
+const PLAIN_INTEGER_LIMIT = 1e15
+
+/** Characters in the JSON of a finite number, as String(value) writes them; integers are counted without formatting. */
+function numberBytes(value: number): number {
+  if (!Number.isInteger(value) || value >= PLAIN_INTEGER_LIMIT || value <= -PLAIN_INTEGER_LIMIT) {
+    return String(value).length
+  }
+  // -0 is written "0", and `-0 < 0` is false.
+  if (value < 0) return digitsOf(-value) + 1
+  return digitsOf(value)
+}
+
+/** Decimal digits of a non-negative integer below PLAIN_INTEGER_LIMIT. */
+function digitsOf(integer: number): number {
+  let digits = 1
+  for (let bound = 10; integer >= bound; bound *= 10) digits++
+  return digits
 }
 
 /** UTF-8 bytes of the JSON of `text`: its length and quotes for printable ASCII without `"` or `\`, else serialized. */

@@ -1,7 +1,8 @@
 import { describe, expect, test } from 'bun:test'
-import { SessionConfigError, type SessionEngine } from 'elysia-sessions'
+import { SessionConfigError, type SessionData, type SessionEngine, type SessionValue } from 'elysia-sessions'
 import { memoryEngine } from 'elysia-sessions/engines/memory'
 import { runEngineConformance } from 'elysia-sessions/testing'
+import { HOT_SESSIONS } from '../src/engines/hot-sessions.js'
 import { fillOwnedStore, listingCostRatio } from './support/owner-scale.js'
 import { PROPERTY_SEED } from './support/property-runs.js'
 
@@ -65,6 +66,14 @@ describe('memoryEngine({ maxSessions })', () => {
     expect(await storedIds(engine, now)).toEqual(['a', 'c', 'd'])
   })
 
+  test('a session evicted while decoded for reuse is gone', async () => {
+    const engine = await engineHoldingABC()
+    for (const id of ['a', 'b', 'c']) expect(await engine.load(id, now)).not.toBeNull()
+    await commitSession(engine, 'd', now)
+    expect(await storedIds(engine, now)).toEqual(['b', 'c', 'd'])
+    expect(await engine.load('a', now)).toBeNull()
+  })
+
   test('maxSessions other than a positive safe integer throws SessionConfigError', () => {
     for (const maxSessions of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 53, '3' as unknown as number]) {
       expect(() => memoryEngine({ maxSessions })).toThrow(SessionConfigError)
@@ -114,4 +123,80 @@ describe('memoryEngine owner index at scale', () => {
     expect(await large.listByOwner?.('alice', now)).toHaveLength(5)
     expect(await listingCostRatio(small, large, 'alice')).toBeLessThanOrEqual(2)
   }, 60_000)
+})
+
+describe('memoryEngine decoded sessions', () => {
+  const now = Date.now()
+
+  test(`sessions past the ${HOT_SESSIONS.toLocaleString('en')} kept decoded keep every change once encoded`, async () => {
+    const engine = memoryEngine()
+    const total = 2 * HOT_SESSIONS + 7
+    const idOf = (index: number) => `session-${index}`
+    for (let index = 0; index < total; index++) {
+      await engine.commit(
+        idOf(index),
+        { set: { n: index, 'string:id': idOf(index) }, deleted: [], expiresAt: now + HOUR },
+        now,
+      )
+    }
+    // Loading every one decodes each and encodes the oldest back, unchanged.
+    for (let index = 0; index < total; index++) {
+      expect(await engine.load(idOf(index), now)).toEqual({
+        data: { n: index, 'string:id': idOf(index) },
+        expiresAt: now + HOUR,
+      })
+    }
+    // The last ones are changed while decoded, the first ones while encoded; the next loads encode the changed ones.
+    for (let index = 0; index < total; index++) {
+      const changes = {
+        set: { n: total - index },
+        deleted: ['string:id'],
+        expiresAt: now + HOUR + index,
+        existingOnly: true,
+      }
+      expect(await engine.commit(idOf(index), changes, now)).toBe(true)
+      if (index % 3 === 0) expect(await engine.touch(idOf(index), now + 2 * HOUR, now)).toBe(true)
+    }
+    for (let round = 0; round < 2; round++) {
+      for (let index = 0; index < total; index++) {
+        const expiresAt = index % 3 === 0 ? now + 2 * HOUR : now + HOUR + index
+        expect(await engine.load(idOf(index), now)).toEqual({ data: { n: total - index }, expiresAt })
+      }
+    }
+    expect(await engine.count(now)).toBe(total)
+    expect(await engine.count(now + 2 * HOUR)).toBe(0)
+  }, 30_000)
+
+  test('a value written to a decoded session is stored as JSON stores it, as in an encoded one', async () => {
+    const nested = { list: [1, { x: 2 }] }
+    const set = {
+      nested,
+      zero: -0,
+      notANumber: Number.NaN,
+      date: new Date(0),
+      gone: undefined,
+      array: [-0, undefined],
+    } as unknown as SessionData
+    const storedBy = async (decodedFirst: boolean) => {
+      const engine = memoryEngine()
+      await engine.commit('id', { set: { kept: 'yes', removed: 1 }, deleted: [], expiresAt: now + HOUR }, now)
+      if (decodedFirst) await engine.load('id', now)
+      await engine.commit('id', { set, deleted: ['removed'], expiresAt: now + HOUR, existingOnly: true }, now)
+      return engine
+    }
+    const expected = JSON.parse(JSON.stringify({ kept: 'yes', ...set }))
+    const decoded = await storedBy(true)
+    const encoded = await storedBy(false)
+    // Changing what was written, once the commit has resolved, changes nothing stored.
+    nested.list.push(3)
+    for (const engine of [decoded, encoded]) {
+      const loaded = await engine.load('id', now)
+      expect(loaded?.data).toEqual(expected)
+      expect(Object.is(loaded?.data['zero'], 0)).toBe(true)
+      expect(Object.keys(loaded?.data ?? {})).toEqual(['kept', 'nested', 'zero', 'notANumber', 'date', 'array'])
+    }
+    expect(await decoded.load('id', now)).toEqual(await encoded.load('id', now))
+    const value: SessionValue | undefined = (await decoded.load('id', now))?.data['nested']
+    expect(value).toEqual({ list: [1, { x: 2 }] })
+  })
 })

@@ -4,11 +4,13 @@ import type {
   SessionData,
   SessionEngine,
   SessionEntry,
+  SessionValue,
   StoredSession,
-  SynchronousCalls,
 } from '../engine.js'
 import { SessionConfigError } from '../errors.js'
+import { deepFreeze } from '../frozen.js'
 import { applyChanges } from './apply-changes.js'
+import { HOT_SESSIONS, HotRing, HotSession } from './hot-sessions.js'
 import { OwnerIndex } from './owner-index.js'
 import { ShardedMap } from './sharded-map.js'
 
@@ -22,10 +24,13 @@ export interface MemoryEngineOptions {
 }
 
 /**
- * A stored session as one JSON text, `[expiresAt,data]`: every load hands out a private copy, and one flat string per
- * session takes less heap than an object per record (bench/README.md has the comparison).
+ * A stored session as one JSON text, `[expiresAt,data]`: one flat string per session takes less heap than an object
+ * per record (bench/README.md has the comparison).
  */
 type MemoryRecord = string
+
+/** What the engine keeps under a session id: its record, or the session decoded while it is hot. */
+type Slot = MemoryRecord | HotSession<MemoryRecord>
 
 /** The expiry at the head of a record, read without parsing its data. */
 function expiryOf(record: MemoryRecord): number {
@@ -36,18 +41,49 @@ function recordOf(expiresAt: number, data: SessionData): MemoryRecord {
   return JSON.stringify([expiresAt, data])
 }
 
+/** `record` with its expiry replaced, its data text kept as it is: what `recordOf` would write for the same data. */
+function recordExpiringAt(record: MemoryRecord, expiresAt: number): MemoryRecord {
+  return `[${JSON.stringify(expiresAt)}${record.slice(record.indexOf(','))}`
+}
+
+/** A record decoded into a private copy. */
 function storedOf(record: MemoryRecord): StoredSession {
   const [expiresAt, data] = JSON.parse(record) as [number, SessionData]
   return { data, expiresAt }
 }
 
+/** A record decoded and frozen, so it can be handed out again and again. */
+function frozenStoredOf(record: MemoryRecord): StoredSession {
+  const [expiresAt, data] = JSON.parse(record) as [number, SessionData]
+  return Object.freeze({ data: deepFreeze(data), expiresAt })
+}
+
+/**
+ * A written value as a round trip through JSON would store it, frozen: -0 becomes 0, a number JSON cannot write
+ * becomes null, and a value JSON leaves out of an object is undefined.
+ */
+function storedValueOf(value: SessionValue): SessionValue | undefined {
+  if (typeof value === 'string' || typeof value === 'boolean' || value === null) return value
+  if (typeof value === 'number') return Number.isFinite(value) ? value + 0 : null
+  const text = JSON.stringify(value) as string | undefined
+  return text === undefined ? undefined : deepFreeze(JSON.parse(text) as SessionValue)
+}
+
+function expiryOfSlot(slot: Slot): number {
+  return typeof slot === 'string' ? expiryOf(slot) : slot.stored.expiresAt
+}
+
+function storedOfSlot(slot: Slot): StoredSession {
+  return typeof slot === 'string' ? storedOf(slot) : slot.stored
+}
+
 /** The stored sessions, as the engine uses them: a plain Map or a `ShardedMap`. */
-interface RecordMap {
-  get(id: string): MemoryRecord | undefined
-  set(id: string, record: MemoryRecord): void
+interface SlotMap {
+  get(id: string): Slot | undefined
+  set(id: string, slot: Slot): void
   delete(id: string): boolean
   clear(): void
-  entries(): Iterable<[string, MemoryRecord]>
+  entries(): Iterable<[string, Slot]>
 }
 
 /**
@@ -73,108 +109,122 @@ export function memoryEngine(options: MemoryEngineOptions = {}): SessionEngine {
     throw new SessionConfigError(`memoryEngine({ maxSessions }) needs a positive integer, got ${String(maxSessions)}`)
   }
   // An LRU bound needs one Map's insertion order; without one, shards keep a big store cheap for the GC.
-  const lru = maxSessions === undefined ? undefined : new Map<string, MemoryRecord>()
-  const records: RecordMap = lru ?? new ShardedMap<MemoryRecord>(SHARD_BITS)
+  const lru = maxSessions === undefined ? undefined : new Map<string, Slot>()
+  const slots: SlotMap = lru ?? new ShardedMap<Slot>(SHARD_BITS)
   const owners = new OwnerIndex(SHARD_BITS)
+  const hot = new HotRing<MemoryRecord>(HOT_SESSIONS, (session) => {
+    // A session deleted or replaced since it was heated is no longer in its slot: nothing to encode.
+    if (slots.get(session.id) !== session) return
+    const { data, expiresAt } = session.stored
+    slots.set(session.id, session.record ?? recordOf(expiresAt, data))
+  })
 
-  const alive = (id: string, now: number): MemoryRecord | undefined => {
-    const record = records.get(id)
-    return record !== undefined && expiryOf(record) > now ? record : undefined
+  const alive = (id: string, now: number): Slot | undefined => {
+    const slot = slots.get(id)
+    return slot !== undefined && expiryOfSlot(slot) > now ? slot : undefined
   }
 
-  const put = (id: string, record: MemoryRecord) => {
+  /** Stores `slot` under `id` as its most recent use. */
+  const put = (id: string, slot: Slot) => {
     if (lru === undefined || maxSessions === undefined) {
-      records.set(id, record)
+      slots.set(id, slot)
       return
     }
     // Map order is insertion order: re-inserting moves the id to the most recently used end.
     lru.delete(id)
-    lru.set(id, record)
+    lru.set(id, slot)
     if (lru.size > maxSessions) remove(lru.keys().next().value as string)
   }
 
   const remove = (id: string): boolean => {
     owners.unbind(id)
-    return records.delete(id)
+    return slots.delete(id)
   }
 
-  const calls: SynchronousCalls = {
-    get engine() {
-      return engine
-    },
+  // The synchronous work behind load, commit, touch and delete; the methods only wrap it in a promise.
 
-    load(id: string, now: number): StoredSession | null {
-      const record = alive(id, now)
-      if (record === undefined) return null
-      if (maxSessions !== undefined) put(id, record)
-      return storedOf(record)
-    },
-
-    commit(id: string, changes: SessionChanges, now: number): boolean {
-      const record = alive(id, now)
-      if (record === undefined && changes.existingOnly) return false
-      // A session created from empty data has no owner yet, even if an expired one under this id had.
-      if (record === undefined) owners.unbind(id)
-      if (changes.owner !== undefined) owners.bind(id, changes.owner)
-      put(
-        id,
-        recordOf(changes.expiresAt, applyChanges(record === undefined ? undefined : storedOf(record).data, changes)),
-      )
-      return true
-    },
-
-    touch(id: string, expiresAt: number, now: number): boolean {
-      const record = alive(id, now)
-      if (record === undefined) return false
-      put(id, recordOf(expiresAt, storedOf(record).data))
-      return true
-    },
-
-    delete(id: string): void {
-      remove(id)
-    },
+  const load = (id: string, now: number): StoredSession | null => {
+    const slot = alive(id, now)
+    if (slot === undefined) return null
+    if (typeof slot !== 'string') {
+      if (lru !== undefined) put(id, slot)
+      return slot.stored
+    }
+    const session = new HotSession(id, frozenStoredOf(slot), slot)
+    hot.add(session)
+    put(id, session)
+    return session.stored
   }
 
-  const engine: SessionEngine = {
+  const commit = (id: string, changes: SessionChanges, now: number): boolean => {
+    const slot = alive(id, now)
+    if (slot === undefined && changes.existingOnly) return false
+    // A session created from empty data has no owner yet, even if an expired one under this id had.
+    if (slot === undefined) owners.unbind(id)
+    if (changes.owner !== undefined) owners.bind(id, changes.owner)
+    // A new session stays encoded until it is loaded, so creating many costs no decoding.
+    if (slot === undefined) put(id, recordOf(changes.expiresAt, changes.set))
+    else if (typeof slot === 'string') put(id, recordOf(changes.expiresAt, applyChanges(storedOf(slot).data, changes)))
+    else {
+      const data = Object.freeze(applyChanges(slot.stored.data, changes, storedValueOf))
+      slot.stored = Object.freeze({ data, expiresAt: changes.expiresAt + 0 })
+      slot.record = undefined
+      if (lru !== undefined) put(id, slot)
+    }
+    return true
+  }
+
+  const touch = (id: string, expiresAt: number, now: number): boolean => {
+    const slot = alive(id, now)
+    if (slot === undefined) return false
+    if (typeof slot === 'string') put(id, recordExpiringAt(slot, expiresAt))
+    else {
+      slot.stored = Object.freeze({ data: slot.stored.data, expiresAt: expiresAt + 0 })
+      slot.record = slot.record === undefined ? undefined : recordExpiringAt(slot.record, expiresAt)
+      if (lru !== undefined) put(id, slot)
+    }
+    return true
+  }
+
+  return {
     name: 'memory',
 
     capabilities: { owners: true },
 
-    sync: calls,
-
     async load(id: string, now: number): Promise<StoredSession | null> {
-      return calls.load(id, now)
+      return load(id, now)
     },
 
     async commit(id: string, changes: SessionChanges, now: number): Promise<boolean> {
-      return calls.commit(id, changes, now)
+      return commit(id, changes, now)
     },
 
     async touch(id: string, expiresAt: number, now: number): Promise<boolean> {
-      return calls.touch(id, expiresAt, now)
+      return touch(id, expiresAt, now)
     },
 
     async delete(id: string): Promise<void> {
-      calls.delete(id)
+      remove(id)
     },
 
     async deleteAll(): Promise<void> {
-      records.clear()
+      slots.clear()
       owners.clear()
+      hot.clear()
     },
 
     async count(now: number): Promise<number> {
       let count = 0
-      for (const [, record] of records.entries()) if (expiryOf(record) > now) count++
+      for (const [, slot] of slots.entries()) if (expiryOfSlot(slot) > now) count++
       return count
     },
 
     async *entries(now: number, { batchSize }: IterateOptions): AsyncIterable<readonly SessionEntry[]> {
       let batch: SessionEntry[] = []
-      for (const [id] of [...records.entries()]) {
-        const record = alive(id, now)
-        if (record === undefined) continue
-        batch.push({ id, ...storedOf(record) })
+      for (const [id] of [...slots.entries()]) {
+        const slot = alive(id, now)
+        if (slot === undefined) continue
+        batch.push({ id, ...storedOfSlot(slot) })
         if (batch.length >= batchSize) {
           yield batch
           batch = []
@@ -186,8 +236,8 @@ export function memoryEngine(options: MemoryEngineOptions = {}): SessionEngine {
     async listByOwner(owner: string, now: number): Promise<readonly SessionEntry[]> {
       const found: SessionEntry[] = []
       for (const id of owners.idsOf(owner)) {
-        const record = alive(id, now)
-        if (record !== undefined) found.push({ id, ...storedOf(record) })
+        const slot = alive(id, now)
+        if (slot !== undefined) found.push({ id, ...storedOfSlot(slot) })
       }
       return found
     },
@@ -208,8 +258,8 @@ export function memoryEngine(options: MemoryEngineOptions = {}): SessionEngine {
     async deleteExpired(now: number): Promise<number> {
       let deleted = 0
       let checked = 0
-      for (const [id, record] of records.entries()) {
-        if (expiryOf(record) <= now) {
+      for (const [id, slot] of slots.entries()) {
+        if (expiryOfSlot(slot) <= now) {
           remove(id)
           deleted++
         }
@@ -220,5 +270,4 @@ export function memoryEngine(options: MemoryEngineOptions = {}): SessionEngine {
 
     async close(): Promise<void> {},
   }
-  return engine
 }

@@ -76,6 +76,27 @@ describe('counting bytes without building the JSON', () => {
     )
   })
 
+  test('a number counts as JSON.stringify writes it: integers of any size and sign, fractions, exponent forms', () => {
+    const numbers = fc.oneof(
+      fc.double({ noNaN: true, noDefaultInfinity: true }),
+      fc.integer(),
+      fc.maxSafeInteger(),
+      fc.integer({ min: 0, max: 22 }).map((power) => 10 ** power - (power % 2)),
+    )
+    fc.assert(
+      fc.property(numbers, (value) => {
+        expect(entryBytes('n', value)).toBe(utf8OfJson({ n: value }) - 1)
+      }),
+      { numRuns: 2_000 },
+    )
+    // Each power of ten up to where JSON switches to exponents, one below it, and their negatives.
+    for (let power = 0; power <= 22; power++) {
+      for (const value of [10 ** power, 10 ** power - 1, -(10 ** power), 1 - 10 ** power, -0]) {
+        expect(entryBytes('n', value)).toBe(utf8OfJson({ n: value }) - 1)
+      }
+    }
+  })
+
   test('escapes, characters past ASCII and surrogates count as JSON writes them', () => {
     for (const text of [
       '"',

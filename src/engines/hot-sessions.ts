@@ -1,0 +1,48 @@
+import type { StoredSession } from '../engine.js'
+
+/**
+ * How many recently loaded sessions the memory engine keeps decoded, so that requests to them skip JSON: few enough
+ * that their heap stays small beside a large store.
+ */
+export const HOT_SESSIONS = 10_000
+
+/**
+ * A session an engine keeps decoded while it is in use: `stored` is frozen, so every load can hand out the same one;
+ * `record` is the encoded form it was decoded from, while no write has changed it since.
+ */
+export class HotSession<Record> {
+  constructor(
+    readonly id: string,
+    public stored: StoredSession,
+    public record: Record | undefined,
+  ) {}
+}
+
+/**
+ * The most recently heated sessions, at most `capacity`: adding one more hands the oldest to `cool`, which encodes it
+ * back. A ring of slots, so adding costs no allocation and no search; a session changed while hot keeps its slot.
+ */
+export class HotRing<Record> {
+  readonly #slots: HotSession<Record>[] = []
+  readonly #capacity: number
+  readonly #cool: (session: HotSession<Record>) => void
+  #next = 0
+
+  constructor(capacity: number, cool: (session: HotSession<Record>) => void) {
+    this.#capacity = capacity
+    this.#cool = cool
+  }
+
+  add(session: HotSession<Record>): void {
+    const oldest = this.#slots[this.#next]
+    if (oldest !== undefined) this.#cool(oldest)
+    this.#slots[this.#next] = session
+    this.#next = this.#next + 1 === this.#capacity ? 0 : this.#next + 1
+  }
+
+  /** Forgets every slot without cooling it: for when the store itself was emptied. */
+  clear(): void {
+    this.#slots.length = 0
+    this.#next = 0
+  }
+}
