@@ -10,11 +10,11 @@ export const HOT_SESSIONS = 10_000
  * A session an engine keeps decoded while it is in use: `stored` is frozen, so every load can hand out the same one;
  * `record` is the encoded form it was decoded from, while no write has changed it since.
  */
-export class HotSession<Record> {
+export class HotSession<Encoded> {
   constructor(
     readonly id: string,
     public stored: StoredSession,
-    public record: Record | undefined,
+    public record: Encoded | undefined,
   ) {}
 }
 
@@ -22,18 +22,18 @@ export class HotSession<Record> {
  * The most recently heated sessions, at most `capacity`: adding one more hands the oldest to `cool`, which encodes it
  * back. A ring of slots, so adding costs no allocation and no search; a session changed while hot keeps its slot.
  */
-export class HotRing<Record> {
-  readonly #slots: HotSession<Record>[] = []
+export class HotRing<Encoded> {
+  readonly #slots: HotSession<Encoded>[] = []
   readonly #capacity: number
-  readonly #cool: (session: HotSession<Record>) => void
+  readonly #cool: (session: HotSession<Encoded>) => void
   #next = 0
 
-  constructor(capacity: number, cool: (session: HotSession<Record>) => void) {
+  constructor(capacity: number, cool: (session: HotSession<Encoded>) => void) {
     this.#capacity = capacity
     this.#cool = cool
   }
 
-  add(session: HotSession<Record>): void {
+  add(session: HotSession<Encoded>): void {
     const oldest = this.#slots[this.#next]
     if (oldest !== undefined) this.#cool(oldest)
     this.#slots[this.#next] = session
