@@ -6,6 +6,7 @@ import type {
   SessionEntry,
   SessionValue,
   StoredSession,
+  SynchronousCalls,
 } from '../engine.js'
 import { SessionConfigError } from '../errors.js'
 import { deepFreeze } from '../frozen.js'
@@ -141,7 +142,7 @@ export function memoryEngine(options: MemoryEngineOptions = {}): SessionEngine {
     return slots.delete(id)
   }
 
-  // The synchronous work behind load, commit, touch and delete; the methods only wrap it in a promise.
+  // The synchronous calls behind load, commit, touch and delete; the methods only wrap them in a promise.
 
   const load = (id: string, now: number): StoredSession | null => {
     const slot = alive(id, now)
@@ -188,10 +189,24 @@ export function memoryEngine(options: MemoryEngineOptions = {}): SessionEngine {
     return true
   }
 
-  return {
+  const calls: SynchronousCalls = {
+    get engine() {
+      return engine
+    },
+    load,
+    commit,
+    touch,
+    delete(id: string): void {
+      remove(id)
+    },
+  }
+
+  const engine: SessionEngine = {
     name: 'memory',
 
     capabilities: { owners: true },
+
+    sync: calls,
 
     async load(id: string, now: number): Promise<StoredSession | null> {
       return load(id, now)
@@ -272,4 +287,5 @@ export function memoryEngine(options: MemoryEngineOptions = {}): SessionEngine {
 
     async close(): Promise<void> {},
   }
+  return engine
 }
