@@ -205,16 +205,28 @@ export function session<Schema extends SessionSchema | undefined = undefined>(op
   }
 
   // Written to `set.cookie` as plain data, bypassing the cookie jar and its cost; Elysia still serializes it together
-  // with any cookie the app set.
+  // with any cookie the app set. One literal with every attribute, rather than a spread of them, for every cookie.
+  const { path, domain, secure, httpOnly, sameSite } = attributes
+  const cookieOf = (value: string, maxAge: number) => ({
+    path,
+    domain,
+    secure,
+    httpOnly,
+    sameSite,
+    maxAge,
+    value,
+    encode: asIs,
+  })
+
   function setCookie(state: SessionState, action: Exclude<CookieAction, 'none'>, set: ResponseSettings): void {
     set.cookie ??= {}
     if (action === 'clear') {
-      set.cookie[cookieName] = { ...attributes, value: '', maxAge: 0 }
+      set.cookie[cookieName] = cookieOf('', 0)
       return
     }
     const now = runtime.now()
     const maxAge = cookieMaxAge(state.expiresAt ?? now + runtime.timeout, now)
-    set.cookie[cookieName] = { ...attributes, maxAge, encode: asIs, value: signer.sign(state.id) }
+    set.cookie[cookieName] = cookieOf(signer.sign(state.id), maxAge)
   }
 
   // Elysia awaits a hook only when it is an async function, and compiles a request without a promise only when every

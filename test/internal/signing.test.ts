@@ -146,6 +146,51 @@ describe('verify', () => {
   })
 })
 
+describe('remembered signatures', () => {
+  test('a cookie whose id this signer verified lately is checked without computing its HMAC again', () => {
+    const fresh = createCookieSigner([SECRET])
+    const signed = fresh.sign(generateSessionId())
+    const signedElsewhere = createCookieSigner([SECRET]).sign(generateSessionId())
+    const hmacs = spyOn(Bun.CryptoHasher.prototype, 'copy')
+    try {
+      expect(fresh.verify(signed)).not.toBeNull()
+      expect(fresh.verify(signedElsewhere)).not.toBeNull()
+      expect(hmacs).toHaveBeenCalledTimes(2)
+      expect(fresh.verify(signed)).not.toBeNull()
+      expect(fresh.verify(signedElsewhere)).not.toBeNull()
+      expect(hmacs).toHaveBeenCalledTimes(2)
+    } finally {
+      hmacs.mockRestore()
+    }
+  })
+
+  test('a remembered signature still refuses every other signature for its id', () => {
+    const fresh = createCookieSigner([SECRET])
+    const signed = fresh.sign(generateSessionId())
+    expect(fresh.verify(signed)).not.toBeNull()
+    const dot = signed.indexOf('.')
+    const other = createCookieSigner([NEW_SECRET]).sign(signed.slice(0, dot))
+    expect(fresh.verify(other)).toBeNull()
+    const flipped = `${signed.slice(0, -1)}${signed.endsWith('A') ? 'B' : 'A'}`
+    expect(fresh.verify(flipped)).toBeNull()
+    expect(fresh.verify(signed)).toEqual({ id: signed.slice(0, dot), stale: false })
+  })
+
+  test('at most 10,000 are remembered: past that, an early id is signed again when it returns', () => {
+    const fresh = createCookieSigner([SECRET])
+    const early = fresh.sign(generateSessionId())
+    fresh.verify(early)
+    for (let index = 0; index < 10_000; index++) fresh.verify(fresh.sign(generateSessionId()))
+    const hmacs = spyOn(Bun.CryptoHasher.prototype, 'copy')
+    try {
+      expect(fresh.verify(early)).not.toBeNull()
+      expect(hmacs).toHaveBeenCalledTimes(1)
+    } finally {
+      hmacs.mockRestore()
+    }
+  })
+})
+
 describe('secret rotation', () => {
   const rotated = createCookieSigner([NEW_SECRET, SECRET])
 
