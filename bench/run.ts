@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util'
 import { ratioChart } from './load/chart.js'
 import { cpuSnapshot, cpuUse } from './load/cpu.js'
 import { type ExtraResult, runExtra } from './load/extras.js'
+import { inProcessResults } from './load/in-process.js'
 import { currentLoad, describeMachine, type Machine } from './load/machine.js'
 import { markdownReport, type RunSettings } from './load/report.js'
 import { ROWS } from './load/rows.js'
@@ -268,6 +269,9 @@ function writeResults(results: Results, base: string): void {
     )
   }
   for (const o of overhead) console.log(`  ${o.row} ÷ ${o.ceiling} (${o.scenario}): ${o.ratio.toFixed(2)}`)
+  for (const r of inProcessResults(results.extras)) {
+    console.log(`  ${r.pass ? 'pass' : 'MISS'}  in process (${r.scenario}) ≤ ${r.max}× bare: ${r.timesBare.toFixed(2)}`)
+  }
 }
 
 /** At most this many runs are repeated because other processes disturbed them, to bound the run's length. */

@@ -1,5 +1,6 @@
 import type { ExtraResult } from './extras.js'
 import { jsonToMarkdown } from './extras.js'
+import { inProcessResults, inProcessSection } from './in-process.js'
 import type { Machine } from './machine.js'
 import { RATIO_TARGETS } from './rows.js'
 import type { Cell, Overhead, Spread, TargetResult } from './summary.js'
@@ -36,7 +37,7 @@ const CONFIGURATION: Record<string, string> = {
   handwritten:
     "What a user writes by hand with no library (bench/servers/handwritten.ts): a `Map` of sessions, a 192-bit id signed with HMAC-SHA256 (`Bun.CryptoHasher`) in a cookie of our shape, checked with `timingSafeEqual`, sent through Elysia's cookie jar (HttpOnly, SameSite=Lax, Path=/, Max-Age one hour) when a session is made; reads slide the expiry. No hooks: each handler calls two plain functions.",
   floor:
-    "Bare Elysia's routes plus the two async hooks elysia-sessions uses, doing only what any signed-cookie session must: read the Cookie header and check its HMAC, or sign a new id into Set-Cookie when there is none. No store (bench/servers/floor.ts).",
+    "Bare Elysia's routes plus the two hooks elysia-sessions uses (synchronous, as on the memory engine), doing only what any signed-cookie session must: read the Cookie header and check its HMAC, or sign a new id into Set-Cookie when there is none. No store (bench/servers/floor.ts).",
   'memory-csrf': 'As memory, with `csrf()` after the plugin; every benchmark request is a GET it lets through.',
   'memory-schema':
     'As memory, with the three-key TypeBox schema of bench/schema.ts; the counter kept with `session.get`/`set`.',
@@ -140,6 +141,7 @@ export function markdownReport(input: ReportInput): string {
     lines.push('')
   }
   lines.push(...overheadSection(input.overhead))
+  lines.push(...inProcessSection(inProcessResults(input.extras)))
   for (const scenario of SCENARIOS) {
     const cells = input.cells.filter((c) => c.scenario === scenario.id)
     if (cells.length === 0) continue

@@ -1,8 +1,9 @@
 /**
- * The floor under any signed-cookie session plugin for Elysia: the same two async hooks as elysia-sessions, doing only
- * what no such plugin can skip. Each request's Cookie header is read and its HMAC checked; a request without a cookie
- * gets a new signed id in Set-Cookie. No session is loaded or stored, so the routes answer like bare Elysia's. The gap
- * between this row and bare Elysia is what hooks, header access, HMAC and Set-Cookie cost before any storage.
+ * The floor under any signed-cookie session plugin for Elysia: the same two hooks as elysia-sessions (synchronous, as
+ * the plugin's are on an engine with synchronous calls), doing only what no such plugin can skip. Each request's
+ * Cookie header is read and its HMAC checked; a request without a cookie gets a new signed id in Set-Cookie. No
+ * session is loaded or stored, so the routes answer like bare Elysia's. The gap between this row and bare Elysia is
+ * what hooks, header access, HMAC and Set-Cookie cost before any storage.
  */
 import { Elysia } from 'elysia'
 import { readCookie } from '../../src/cookie-header.js'
@@ -16,12 +17,12 @@ const ATTRIBUTES = { path: '/', httpOnly: true, sameSite: 'lax', maxAge: 3_600 }
 const needsCookie = new WeakSet<Request>()
 
 const signedCookieHooks = new Elysia({ name: 'signed-cookie-floor' })
-  .resolve({ as: 'scoped' }, async function readSignedCookie({ request }) {
+  .resolve({ as: 'scoped' }, function readSignedCookie({ request }) {
     const raw = readCookie(request.headers.get('cookie'), COOKIE)
     if (raw === undefined) needsCookie.add(request)
     return { verified: raw === undefined ? null : signer.verify(raw) }
   })
-  .mapResponse({ as: 'scoped' }, async function sendNewCookie({ request, set }) {
+  .mapResponse({ as: 'scoped' }, function sendNewCookie({ request, set }) {
     if (!needsCookie.delete(request)) return
     const response = set as { cookie?: Record<string, unknown> }
     response.cookie ??= {}
