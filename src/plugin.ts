@@ -230,7 +230,7 @@ export function session<Schema extends SessionSchema | undefined = undefined>(op
   }
 
   // Elysia awaits a hook only when it is an async function, and compiles a request without a promise only when every
-  // hook looks synchronous to it (see docs/performance.md): with an engine's synchronous calls the hooks take them.
+  // hook looks synchronous to it (docs/how-it-works.md): with an engine's synchronous calls the hooks take them.
   // The synchronous hooks return their object literally, since a hook whose source returns a call looks async.
   const calls = runtime.engine.sync?.engine === runtime.engine ? runtime.engine.sync : undefined
   const loadSession = calls

@@ -6,6 +6,7 @@
  *   bun bench/micro/index.ts                      every group, mitata's own output
  *   bun bench/micro/index.ts --filter request     only the groups whose name matches the regex (case-insensitive)
  *   bun bench/micro/index.ts --json               one JSON document on stdout, progress on stderr
+ *   bun bench/micro/index.ts --paired-seconds 8  seconds per request scenario of the paired measurement (default 5)
  *   bun --cpu-prof-md bench/micro/index.ts --profile a [--seconds 10]
  *                                                 one request scenario (bare, a, b, c, d, sa, sb) in a loop, for a profiler
  *
@@ -14,10 +15,15 @@
  * `DATABASE_URL` and `MYSQL_URL` (defaults: the README's test servers on 127.0.0.1), each on a key prefix or a fresh
  * database of its own that is removed afterwards; an engine whose server does not answer is skipped and listed.
  *
+ * With the `request` group, the request scenarios are then measured once more in pairs (`paired.ts`): batches of bare
+ * Elysia and of each scenario alternate, and the median ratio of each batch to the bare ones around it is reported,
+ * which holds on a busy machine where mitata's separate averages do not.
+ *
  * The `--json` document:
  *   {
  *     meta: { bun, revision, runtime, cpu, date, filter },
  *     results: [{ group, name, avgNs, p50Ns, p99Ns, minNs, maxNs, samples, opsPerSec, timesBaseline? }],
+ *     paired: [{ key, name, timesBare, quartiles: [q1, q3], pairs, scenarioNs, bareNs }],
  *     skipped: [{ group, reason }],
  *     errors: [{ group, name, message }]
  *   }
@@ -29,6 +35,7 @@ import { parseArgs } from 'node:util'
 import { bench, group, run, summary } from 'mitata'
 import { EngineUnavailable } from './engines.js'
 import { type Bench, GROUPS, type OpenGroup } from './groups.js'
+import { measurePaired, type PairedResult } from './paired.js'
 import { openRequestScenarios } from './request-apps.js'
 
 interface Result {
@@ -51,6 +58,7 @@ const { values: flags } = parseArgs({
     filter: { type: 'string' },
     profile: { type: 'string' },
     seconds: { type: 'string', default: '10' },
+    'paired-seconds': { type: 'string', default: '5' },
   },
   strict: true,
 })
@@ -130,6 +138,7 @@ async function runGroups(): Promise<void> {
     }
   }
 
+  const paired = selected.some((each) => each.name === 'request') ? await measureRequestsPaired() : []
   for (const { group: name, reason } of skipped) if (!flags.json) console.log(`skipped ${name}: ${reason}`)
   if (flags.json) {
     const meta = {
@@ -140,9 +149,32 @@ async function runGroups(): Promise<void> {
       date: new Date().toISOString(),
       filter: flags.filter ?? null,
     }
-    console.log(JSON.stringify({ meta, results, skipped, errors }, null, 2))
+    console.log(JSON.stringify({ meta, results, paired, skipped, errors }, null, 2))
   }
   if (errors.length > 0) process.exitCode = 1
+}
+
+/** The request scenarios against bare Elysia in alternating batches; printed as a table unless `--json`. */
+async function measureRequestsPaired(): Promise<PairedResult[]> {
+  const seconds = Number(flags['paired-seconds'])
+  if (!(seconds > 0)) throw new Error(`--paired-seconds needs a positive number, got ${flags['paired-seconds']}`)
+  const { scenarios, close } = await openRequestScenarios()
+  try {
+    const [bare, ...others] = scenarios
+    if (bare?.key !== 'bare') throw new Error('the first request scenario must be bare Elysia')
+    note(`request, paired with bare Elysia: ${others.length} scenarios of ${seconds} s`)
+    const results = await measurePaired(bare, others, seconds)
+    if (!flags.json) {
+      console.log('\nrequest scenarios, paired with bare Elysia (median ratio of alternating batches, quartiles):')
+      for (const r of results) {
+        const [low, high] = r.quartiles
+        console.log(`  ${r.name.padEnd(32)} ${r.timesBare.toFixed(2)}× bare  (${low.toFixed(2)}–${high.toFixed(2)})`)
+      }
+    }
+    return results
+  } finally {
+    await close()
+  }
 }
 
 function register(name: string, benches: readonly Bench[]): void {
