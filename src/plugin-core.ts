@@ -6,6 +6,8 @@ import { type ResolvedSessionOptions, type SessionLogger, warnThrough } from './
 import type { SchemaRules } from './schema-rules.js'
 import type { SessionRuntime } from './session-state.js'
 
+const DELETE_OUTLIVED = 'delete a session past its absoluteTimeout'
+
 /**
  * What one `session(...)` plugin keeps to itself: the runtime its sessions share and the GC timer of its engine.
  * Handlers never see it; their `sessions` admin object is built on it.
@@ -49,7 +51,7 @@ export class PluginCore {
    */
   async deleteOutlived(id: string): Promise<void> {
     try {
-      await this.callEngine('delete a session past its absoluteTimeout', (engine) => engine.delete(id))
+      await this.callEngine(DELETE_OUTLIVED, (engine) => engine.delete(id))
     } catch (error) {
       this.failures.report(error as SessionEngineError)
     }
@@ -58,7 +60,7 @@ export class PluginCore {
   /** `deleteOutlived` through the engine's synchronous calls. */
   deleteOutlivedNow(calls: SynchronousCalls, id: string): void {
     try {
-      callEngineNow('delete a session past its absoluteTimeout', () => calls.delete(id))
+      callEngineNow(DELETE_OUTLIVED, () => calls.delete(id))
     } catch (error) {
       this.failures.report(error as SessionEngineError)
     }

@@ -62,6 +62,7 @@ export function session<Schema extends SessionSchema | undefined = undefined>(op
   const disabledState = new SessionState(runtime, null, null, 'disabled')
   const disabledSession = new Session<Fields>(disabledState, rules)
   const disabledFlash = new Flash(disabledState)
+  const disabledContext = { session: disabledSession, flash: disabledFlash, sessions }
   // Per-request state rides on the request's `set` object under a symbol of this plugin instance, so two plugins in
   // one app (a sub-app's second cookie) never see each other's; a property costs less than a WeakMap entry. Hooks
   // take only the context properties they name: passing the whole context to a function makes Elysia assume a hook
@@ -236,7 +237,7 @@ export function session<Schema extends SessionSchema | undefined = undefined>(op
   const loadSession = calls
     ? function loadSessionNow({ request, set }: { request: Request; set: unknown }) {
         const slots = set as ResponseSet
-        if (slots[SKIP_SESSION]) return { session: disabledSession, flash: disabledFlash, sessions }
+        if (slots[SKIP_SESSION]) return disabledContext
         core.startGc()
         const state = loadStateNow(calls, request)
         const flash = new Flash(state)
@@ -246,7 +247,7 @@ export function session<Schema extends SessionSchema | undefined = undefined>(op
       }
     : async function loadSessionLater({ request, set }: { request: Request; set: unknown }) {
         const slots = set as ResponseSet
-        if (slots[SKIP_SESSION]) return { session: disabledSession, flash: disabledFlash, sessions }
+        if (slots[SKIP_SESSION]) return disabledContext
         core.startGc()
         const state = await loadState(request)
         const flash = new Flash(state)

@@ -38,15 +38,10 @@ export function createCookieSigner(secrets: readonly string[]): CookieSigner {
   const primary = keyed[0]
   if (!primary) throw new TypeError('createCookieSigner needs at least one secret')
   const remembered = new Map<string, string>()
-  const primarySignature = (id: string): string => {
-    let signature = remembered.get(id)
-    if (signature === undefined) {
-      signature = signWith(primary, id)
-      // Emptied when full rather than evicted one by one: the ids in use are remembered again on their next request.
-      if (remembered.size >= REMEMBERED_SIGNATURES) remembered.clear()
-      remembered.set(id, signature)
-    }
-    return signature
+  const remember = (id: string, signature: string) => {
+    // Emptied when full rather than evicted one by one: the ids in use are remembered again on their next request.
+    if (remembered.size >= REMEMBERED_SIGNATURES) remembered.clear()
+    remembered.set(id, signature)
   }
 
   return {
@@ -59,8 +54,14 @@ export function createCookieSigner(secrets: readonly string[]): CookieSigner {
       const id = value.slice(0, dot)
       const signature = value.slice(dot + 1)
       if (!isSessionId(id) || !SIGNATURE_PATTERN.test(signature)) return null
+      const known = remembered.get(id)
+      const expected = known ?? signWith(primary, id)
       // Comparing the encoded strings rejects non-canonical base64url too.
-      if (equalInConstantTime(signature, primarySignature(id))) return { id, stale: false }
+      if (equalInConstantTime(signature, expected)) {
+        // Only a signature that checked out is remembered, so forged cookies never fill the memory.
+        if (known === undefined) remember(id, expected)
+        return { id, stale: false }
+      }
       for (let index = 1; index < keyed.length; index++) {
         if (equalInConstantTime(signature, signWith(keyed[index] as Bun.CryptoHasher, id))) return { id, stale: true }
       }

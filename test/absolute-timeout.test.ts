@@ -14,6 +14,7 @@ import {
   SECRET,
   send,
   setCookieOf,
+  type Writable,
 } from './support/http.js'
 
 const TIMEOUT = 60_000
@@ -253,13 +254,16 @@ for (const [engineName, makeEngine] of FEATURE_ENGINES) {
       test('a failure to delete it is logged, and the request still gets a fresh session', async () => {
         const { engine, pair } = await storedWithoutAbsoluteTimeout()
         advance(10_000)
-        const failingDelete: SessionEngine = {
+        const deleteIsDown = () => {
+          throw new Error('delete is down')
+        }
+        const failingDelete: Writable<SessionEngine> = {
           ...engine,
           name: engine.name,
-          delete: async () => {
-            throw new Error('delete is down')
-          },
+          delete: async () => deleteIsDown(),
         }
+        // An engine with synchronous calls keeps them, failing too, so the plugin's synchronous path is the one tested.
+        if (engine.sync) failingDelete.sync = { ...engine.sync, engine: failingDelete, delete: deleteIsDown }
         const logged: string[] = []
         const logger = { error: (message: string) => logged.push(message) }
         const { response, body } = await peek(appOn(failingDelete, { absoluteTimeout: 30_000, logger }), pair)

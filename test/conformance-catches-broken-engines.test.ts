@@ -87,6 +87,9 @@ describe('the conformance suite', () => {
       expect(passed).toContain(
         contract('memory made in a hook', 'listByOwner', 'listByOwner yields nothing for an unknown owner'),
       )
+      expect(passed).toContain(
+        'memory made in a hook engine conformance through synchronous calls > load > load resolves to null for an unknown id',
+      )
       // ...and are not registered for an engine without an owner index.
       const unindexed = [...passed].filter((name) => name.startsWith('memory without owner index engine conformance'))
       expect(unindexed.length).toBeGreaterThan(40)
@@ -220,6 +223,7 @@ describe('the conformance suite', () => {
   test.each([
     ['synchronously-resurrecting', 'commit', 'commit with existingOnly never re-creates a deleted session'],
     ['synchronously-aliasing', 'load', 'changing the data load returned never changes what is stored'],
+    ['promising', 'load', 'load resolves to the data and expiry of a committed session'],
   ] as const)(
     'fails the %s engine on "%s > %s" through its synchronous calls alone',
     async (engine, method, sentence) => {
@@ -233,11 +237,14 @@ describe('the conformance suite', () => {
   )
 
   test(
-    'fails when it cannot tell whether an engine keeps an owner index and the caller does not say',
+    'fails when it cannot tell whether an engine keeps an owner index or offers synchronous calls and the caller does not say',
     async () => {
       const { failed } = await run('conformance-subtle-bugs.ts')
       expect(failed).toContain(
         'silent-on-owners engine conformance > the suite learns whether the engine declares capabilities.owners',
+      )
+      expect(failed).toContain(
+        'silent-on-owners engine conformance through synchronous calls > the suite learns whether the engine offers synchronous calls',
       )
     },
     SPAWN_TIMEOUT,

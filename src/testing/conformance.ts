@@ -43,7 +43,7 @@ export interface EngineConformanceOptions {
    * Whether the engines offer synchronous calls (`engine.sync`, naming the engine as the plugin requires): the suite
    * then runs every test a second time with `load`, `commit`, `touch` and `delete` answered by them.
    * Absent, the suite reads it from one engine it makes (and closes) while registering the tests, as for `owners`;
-   * when the factory cannot make one that early, it is taken as false.
+   * when the factory cannot make one that early, a test fails if the engines turn out to offer them.
    * @default read from the engine
    */
   readonly synchronous?: boolean
@@ -132,6 +132,18 @@ export function runEngineConformance(
   })
   describe(`${name} engine conformance through synchronous calls`, async () => {
     const probed = await probe()
+    if (synchronous === undefined && probed === undefined) {
+      // Unknown while registering: said when the engines turn out to offer calls the suite did not test.
+      test('the suite learns whether the engine offers synchronous calls', async () => {
+        const engine = await factory()
+        await engine.close()
+        if (engine.sync?.engine === engine) {
+          throw new Error(
+            `${name}: the engine offers synchronous calls (engine.sync), which the plugin takes, but the factory could not make an engine while the tests were registered, so they were not tested; pass runEngineConformance(name, factory, { synchronous: true })`,
+          )
+        }
+      })
+    }
     if (!(synchronous ?? probed?.synchronous ?? false)) return
     registerSuite(name, async () => throughSynchronousCalls(await factory()), owners ?? probed?.owners, tests)
   })

@@ -2,7 +2,8 @@ import type { SessionEngine } from '../engine.js'
 
 /**
  * `engine` with its `load`, `commit`, `touch` and `delete` answered by its synchronous calls (a throw becoming a
- * rejection) and every other method its own, so each test of the suite proves the synchronous calls too.
+ * rejection) and every other method its own, so each test of the suite proves the synchronous calls too. A call that
+ * answers with a promise is refused: the plugin would take the promise itself for the session, or for "written".
  */
 export function throughSynchronousCalls(engine: SessionEngine): SessionEngine {
   const calls = engine.sync
@@ -10,10 +11,10 @@ export function throughSynchronousCalls(engine: SessionEngine): SessionEngine {
   const through: SessionEngine = {
     name: engine.name,
     capabilities: engine.capabilities,
-    load: async (id, now) => calls.load(id, now),
-    commit: async (id, changes, now) => calls.commit(id, changes, now),
-    touch: async (id, expiresAt, now) => calls.touch(id, expiresAt, now),
-    delete: async (id) => calls.delete(id),
+    load: async (id, now) => answeredAtOnce('load', calls.load(id, now)),
+    commit: async (id, changes, now) => answeredAtOnce('commit', calls.commit(id, changes, now)),
+    touch: async (id, expiresAt, now) => answeredAtOnce('touch', calls.touch(id, expiresAt, now)),
+    delete: async (id) => answeredAtOnce('delete', calls.delete(id)),
     deleteAll: () => engine.deleteAll(),
     count: (now) => engine.count(now),
     entries: (now, options) => engine.entries(now, options),
@@ -27,4 +28,12 @@ export function throughSynchronousCalls(engine: SessionEngine): SessionEngine {
     ...(listByOwner && { listByOwner: listByOwner.bind(engine) }),
     ...(deleteByOwner && { deleteByOwner: deleteByOwner.bind(engine) }),
   }
+}
+
+/** `answer`, unless it is a promise (or any thenable), which a synchronous call must never return. */
+function answeredAtOnce<T>(method: string, answer: T): T {
+  if (typeof (answer as { then?: unknown } | null)?.then === 'function') {
+    throw new TypeError(`sync.${method} returned a promise: synchronous calls must answer at once`)
+  }
+  return answer
 }

@@ -176,6 +176,24 @@ describe('remembered signatures', () => {
     expect(fresh.verify(signed)).toEqual({ id: signed.slice(0, dot), stale: false })
   })
 
+  test('a forged signature is never remembered: the genuine cookie for its id is checked in full', () => {
+    const fresh = createCookieSigner([SECRET])
+    const signed = fresh.sign(generateSessionId())
+    const forged = createCookieSigner([OTHER_SECRET]).sign(signed.slice(0, signed.indexOf('.')))
+    const hmacs = spyOn(Bun.CryptoHasher.prototype, 'copy')
+    try {
+      expect(fresh.verify(forged)).toBeNull()
+      expect(fresh.verify(forged)).toBeNull()
+      expect(hmacs).toHaveBeenCalledTimes(2)
+      expect(fresh.verify(signed)).not.toBeNull()
+      expect(hmacs).toHaveBeenCalledTimes(3)
+      expect(fresh.verify(signed)).not.toBeNull()
+      expect(hmacs).toHaveBeenCalledTimes(3)
+    } finally {
+      hmacs.mockRestore()
+    }
+  })
+
   test('at most 10,000 are remembered: past that, an early id is signed again when it returns', () => {
     const fresh = createCookieSigner([SECRET])
     const early = fresh.sign(generateSessionId())
