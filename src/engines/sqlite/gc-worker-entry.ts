@@ -6,7 +6,7 @@ import { Database } from 'bun:sqlite'
 import { readlinkSync } from 'node:fs'
 import { setPriority } from 'node:os'
 import type { SessionEngine } from '../../engine.js'
-import { journalMode, setBusyTimeout } from './connection.js'
+import { journalMode, setBusyTimeout, setPageCache } from './connection.js'
 import { createSqliteEngine } from './engine.js'
 import { type GcWorkerCommand, type GcWorkerReport, type GcWorkerStore, serializeError } from './gc-worker-protocol.js'
 import { sessionsTable } from './schema.js'
@@ -45,6 +45,8 @@ function openEngine(store: GcWorkerStore): SessionEngine {
     setBusyTimeout(connection, store.busyTimeout)
     // synchronous is per connection: match the main one's NORMAL, or every sweep batch would fsync under the lock.
     if (journalMode(connection) === 'wal') connection.run('PRAGMA synchronous = NORMAL')
+    // A sweep deletes rows whose ids are spread over the whole id index: cached, the write lock is held for less time.
+    setPageCache(connection)
     return createSqliteEngine(connection, { table: sessionsTable(store.table), ownsConnection: true })
   } catch (error) {
     connection.close()

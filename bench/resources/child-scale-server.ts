@@ -1,0 +1,111 @@
+/**
+ * Child process: an Elysia server with the memory or the SQLite engine (`bun child-scale-server.ts memory|sqlite`),
+ * listening on 127.0.0.1, whose GET /a reads a session's counter and writes it plus one (scenario (a) of bench/load).
+ * Driven over IPC by `index.ts`:
+ *
+ *   → { type: 'fill', count, hot }  stores `count` alive small sessions and picks `hot` of them, spread evenly over
+ *                                    the order they were written in   ← { type: 'filled', stored, seconds, cookies }
+ *   → { type: 'stop' }              stops, closes and removes its file ← { type: 'stopped' }
+ *
+ * The memory engine is filled through `engine.commit`; the SQLite engine with one INSERT transaction on a second
+ * connection (as fast as a bulk import, rows as the engine writes them), then a WAL checkpoint. The cookies sent back
+ * are the hot sessions' signed cookies, for a load client to spread its requests over.
+ *
+ * On start it sends { type: 'ready', port }.
+ */
+import { Database } from 'bun:sqlite'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Elysia } from 'elysia'
+import type { SessionEngine } from '../../src/engine.js'
+import { memoryEngine } from '../../src/engines/memory.js'
+import { sqliteEngine } from '../../src/engines/sqlite/index.js'
+import { session } from '../../src/plugin.js'
+import { generateSessionId } from '../../src/session-id.js'
+import { createCookieSigner } from '../../src/signing.js'
+import { NO_TIMED_GC, SECRET, smallData, smallSession } from './shared.js'
+
+export type ScaleEngineKind = 'memory' | 'sqlite'
+export type ScaleServerCommand = { type: 'fill'; count: number; hot: number } | { type: 'stop' }
+export type ScaleServerReport =
+  | { type: 'ready'; port: number }
+  | { type: 'filled'; stored: number; seconds: number; cookies: string[] }
+  | { type: 'stopped' }
+  | { type: 'failed'; message: string }
+
+const HOUR = 3_600_000
+
+const kind = Bun.argv[2]
+if (kind !== 'memory' && kind !== 'sqlite') throw new Error(`usage: child-scale-server.ts memory|sqlite, got ${kind}`)
+
+const send = (message: ScaleServerReport) => process.send?.(message)
+
+const dir = kind === 'sqlite' ? mkdtempSync(join(tmpdir(), 'elysia-sessions-resources-scale-')) : undefined
+const path = dir && join(dir, 'sessions.sqlite')
+const engine: SessionEngine = path ? await sqliteEngine({ path }) : memoryEngine()
+const app = new Elysia()
+  .use(session({ secret: SECRET, engine, gcInterval: NO_TIMED_GC }))
+  .get('/a', ({ session }) => {
+    const count = (session.intOrNull('count') ?? 0) + 1
+    session.int('count', count)
+    return String(count)
+  })
+  .listen({ hostname: '127.0.0.1', port: 0 })
+const signer = createCookieSigner([SECRET])
+
+/** Stores `count` small sessions and returns the ids of `hot` of them, one every `count / hot` written. */
+async function fill(count: number, hot: number): Promise<string[]> {
+  const every = Math.max(1, Math.floor(count / hot))
+  const hotIds: string[] = []
+  const now = Date.now()
+  const pick = (n: number, id: string) => {
+    if (n % every === 0 && hotIds.length < hot) hotIds.push(id)
+  }
+  if (path) {
+    const raw = new Database(path, { strict: true })
+    raw.run('PRAGMA busy_timeout = 5000')
+    const insert = raw.prepare('INSERT INTO sessions (id, data, expires_at) VALUES (?, ?, ?)')
+    raw.transaction(() => {
+      for (let n = 0; n < count; n++) {
+        const id = generateSessionId()
+        insert.run(id, JSON.stringify(smallData(n)), now + HOUR)
+        pick(n, id)
+      }
+    })()
+    insert.finalize()
+    raw.run('PRAGMA wal_checkpoint(TRUNCATE)')
+    raw.close()
+  } else {
+    for (let n = 0; n < count; n++) {
+      const id = generateSessionId()
+      await engine.commit(id, smallSession(n, now), now)
+      pick(n, id)
+    }
+  }
+  return hotIds
+}
+
+async function handle(command: ScaleServerCommand): Promise<void> {
+  if (command.type === 'fill') {
+    const started = performance.now()
+    const hotIds = await fill(command.count, command.hot)
+    const seconds = (performance.now() - started) / 1_000
+    Bun.gc(true)
+    const stored = await engine.count(Date.now())
+    send({ type: 'filled', stored, seconds, cookies: hotIds.map((id) => `sessid=${signer.sign(id)}`) })
+  } else {
+    await app.stop()
+    await app.decorator.sessions.close()
+    if (dir) rmSync(dir, { recursive: true, force: true })
+    send({ type: 'stopped' })
+    process.exit(0)
+  }
+}
+
+process.on('message', (command: ScaleServerCommand) => {
+  handle(command).catch((error: unknown) => {
+    send({ type: 'failed', message: error instanceof Error ? (error.stack ?? error.message) : String(error) })
+  })
+})
+send({ type: 'ready', port: app.server!.port! })
