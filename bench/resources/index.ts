@@ -22,15 +22,16 @@
  *   bun bench/resources/index.ts            a readable table
  *   bun bench/resources/index.ts --json     one JSON document on stdout (progress on stderr):
  *     { meta, memory: [...], sqliteSize, sweep: { rows, fillSeconds, underLoad, idle? },
- *       latency: { client, withoutSweep, duringSweep },
- *       targets: [{ name, value, limit, unit, pass, invalid? }] }
- *   `pass` is null (and `invalid` says why) when the phase without a sweep lost requests, so no ratio holds.
+ *       latency: { client, withoutSweep, duringSweep }, scale: { method, engines: [...], rounds: [...] },
+ *       targets: [{ name, value, limit, unit, atLeast?, pass, invalid? }] }
+ *   with only the parts run. `pass` is null (and `invalid` says why) when the phase a ratio is taken against lost
+ *   requests (the sweep), or requests failed or did not write (scale).
  *
  * Options: --only memory,size,sweep,scale (default all: the parts to run), --scale-sessions <n> (default 1000000),
- * --scale-hot <n> (default 1000), --scale-rounds <n> (default 3), --scale-engines memory,sqlite, --client wrk|fetch, --rate <req/s> (fetch, default 1000), --connections <n> (wrk, default 4),
- * --sweep-rows <n> (default 1000000), --baseline-seconds <s> (default 10), --idle-sweep. A run takes three to four
- * minutes on a 2-core machine, most of it the sweep (100 to 140 s for 1,000,000 sessions at the engine's present speed)
- * and the scale part (about two minutes; it needs wrk).
+ * --scale-hot <n> (default 1000), --scale-rounds <n> (default 3), --scale-engines memory,sqlite, --client wrk|fetch,
+ * --rate <req/s> (fetch, default 1000), --connections <n> (wrk, default 4), --sweep-rows <n> (default 1000000),
+ * --baseline-seconds <s> (default 10), --idle-sweep. A run takes five to six minutes on a quiet 2-core machine: the
+ * sweep (100 to 140 s for 1,000,000 sessions) and the scale part (about two minutes; it needs wrk) take most of it.
  */
 import { availableParallelism } from 'node:os'
 import { parseArgs } from 'node:util'
@@ -254,7 +255,36 @@ const result = {
   ...(scale.length > 0 && {
     scale: {
       method: `scenario (a) under wrk -t1 -c${SCALE_CONNECTIONS} on core ${CLIENT_CORE}, server on core ${SERVER_CORE}: ${scaleHot.toLocaleString('en')} sessions round robin, stored alone or among ${scaleSessions.toLocaleString('en')}; ${SCALE_WARM_UP_SECONDS} s warm-up and ${SCALE_SECONDS} s measured per run, ${scaleRounds} paired rounds`,
-      engines: scale,
+      // Flat records, so latest.md shows them as tables.
+      engines: scale.map((each) => ({
+        engine: each.engine,
+        storedFew: each.stored.few,
+        storedMany: each.stored.many,
+        fillSeconds: each.fillSeconds,
+        rateRatioMedian: each.rateRatio.median,
+        rateRatioMin: each.rateRatio.min,
+        rateRatioMax: each.rateRatio.max,
+        p99RatioMedian: each.p99Ratio.median,
+        p99RatioMin: each.p99Ratio.min,
+        p99RatioMax: each.p99Ratio.max,
+        counterAfterFew: each.counterAfter.few,
+        counterAfterMany: each.counterAfter.many,
+        errors: each.errors,
+      })),
+      rounds: scale.flatMap((each) =>
+        each.rounds.map((round, index) => ({
+          engine: each.engine,
+          round: index + 1,
+          fewRequestsPerSecond: round.few.requestsPerSecond,
+          manyRequestsPerSecond: round.many.requestsPerSecond,
+          rateRatio: round.rateRatio,
+          fewP50Ms: round.few.p50Ms,
+          manyP50Ms: round.many.p50Ms,
+          fewP99Ms: round.few.p99Ms,
+          manyP99Ms: round.many.p99Ms,
+          p99Ratio: round.p99Ratio,
+        })),
+      ),
     },
   }),
   targets,
