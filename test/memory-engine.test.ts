@@ -200,3 +200,164 @@ describe('memoryEngine decoded sessions', () => {
     expect(value).toEqual({ list: [1, { x: 2 }] })
   })
 })
+
+describe('memoryEngine decoded sessions, once removed or cooled', () => {
+  const now = Date.now()
+
+  /** Loads `HOT_SESSIONS` other sessions, so that every session decoded before them is encoded back. */
+  async function coolEverySession(engine: SessionEngine): Promise<void> {
+    for (let index = 0; index < HOT_SESSIONS; index++) {
+      await commitSession(engine, `filler-${index}`, now)
+      expect(await engine.load(`filler-${index}`, now)).not.toBeNull()
+    }
+  }
+
+  /** Commits and loads each id (so it is decoded), and holds what the load returned only weakly. */
+  async function loadWeakly(
+    engine: SessionEngine,
+    ids: readonly string[],
+    { owner, lifetime = HOUR }: { owner?: string; lifetime?: number } = {},
+  ): Promise<WeakRef<object>[]> {
+    const held: WeakRef<object>[] = []
+    for (const id of ids) {
+      const set = { 'string:id': id, ...(owner === undefined ? {} : { 'meta:owner': owner }) }
+      await engine.commit(id, { set, deleted: [], expiresAt: now + lifetime, owner }, now)
+      const loaded = await engine.load(id, now)
+      if (loaded === null) throw new Error(`${id} was not stored`)
+      held.push(new WeakRef(loaded.data))
+    }
+    return held
+  }
+
+  /** How many of `held` are still referenced after a full collection. */
+  async function stillReferenced(held: readonly WeakRef<object>[]): Promise<number> {
+    // A WeakRef keeps its target until the job that made it has ended.
+    await Bun.sleep(0)
+    Bun.gc(true)
+    return held.filter((ref) => ref.deref() !== undefined).length
+  }
+
+  const idsOf = (prefix: string, count: number) => Array.from({ length: count }, (_, index) => `${prefix}-${index}`)
+
+  // The engine must let go of every removed one; the allowance is for a stray pointer the collector cannot rule out.
+  const STRAY = 10
+
+  test('a decoded session that is deleted, swept or deleted by owner is no longer held in memory', async () => {
+    const engine = memoryEngine()
+    const kept = await loadWeakly(engine, idsOf('kept', 50))
+    const deleted = await loadWeakly(engine, idsOf('deleted', 50))
+    const owned = await loadWeakly(engine, idsOf('owned', 50), { owner: 'alice' })
+    const expiring = await loadWeakly(engine, idsOf('expiring', 50), { lifetime: 1_000 })
+    for (const id of idsOf('deleted', 50)) await engine.delete(id)
+    expect(await engine.deleteByOwner?.('alice', [], now)).toBe(50)
+    expect(await engine.deleteExpired(now + 2_000)).toBe(50)
+    expect(await engine.count(now)).toBe(50)
+    expect(await stillReferenced(kept)).toBe(50)
+    expect(await stillReferenced([...deleted, ...owned, ...expiring])).toBeLessThanOrEqual(STRAY)
+  })
+
+  test('a decoded session evicted by maxSessions is no longer held in memory', async () => {
+    const engine = memoryEngine({ maxSessions: 50 })
+    const evicted = await loadWeakly(engine, idsOf('evicted', 500))
+    const kept = await loadWeakly(engine, idsOf('kept', 50))
+    expect(await storedIds(engine, now)).toEqual(idsOf('kept', 50).sort())
+    expect(await stillReferenced(kept)).toBe(50)
+    expect(await stillReferenced(evicted)).toBeLessThanOrEqual(STRAY)
+  })
+
+  test('with maxSessions, the sessions kept decoded are at most the last maxSessions loaded', async () => {
+    const engine = memoryEngine({ maxSessions: 50 })
+    const early = await loadWeakly(engine, idsOf('early', 25))
+    // Every early session stays in use, so it stays stored, while 50 later ones are loaded after it.
+    for (const id of idsOf('later', 50)) {
+      await loadWeakly(engine, [id])
+      for (const earlyId of idsOf('early', 25)) expect(await engine.load(earlyId, now)).not.toBeNull()
+    }
+    expect(await stillReferenced(early)).toBeLessThanOrEqual(STRAY)
+    expect(await engine.load('early-0', now)).toEqual({ data: { 'string:id': 'early-0' }, expiresAt: now + HOUR })
+  })
+
+  test(`a decoded session deleted stays deleted, or created anew, once ${HOT_SESSIONS.toLocaleString('en')} loads encode the rest`, async () => {
+    const engine = memoryEngine()
+    for (const id of ['deleted', 'created again']) {
+      await commitSession(engine, id, now)
+      expect(await engine.load(id, now)).not.toBeNull()
+      await engine.delete(id)
+    }
+    const createdAgain = { set: { n: 2 }, deleted: [], expiresAt: now + 2 * HOUR }
+    expect(await engine.commit('created again', createdAgain, now)).toBe(true)
+    await coolEverySession(engine)
+    expect(await engine.load('deleted', now)).toBeNull()
+    expect(await engine.load('created again', now)).toEqual({ data: { n: 2 }, expiresAt: now + 2 * HOUR })
+    expect(await engine.count(now)).toBe(HOT_SESSIONS + 1)
+  }, 30_000)
+
+  test('a touch of a decoded session that was not written keeps its expiry once encoded', async () => {
+    const engine = memoryEngine()
+    await commitSession(engine, 'touched', now)
+    expect(await engine.load('touched', now)).not.toBeNull()
+    expect(await engine.touch('touched', now + 2 * HOUR, now)).toBe(true)
+    await coolEverySession(engine)
+    expect(await engine.load('touched', now + HOUR)).toEqual({
+      data: { 'string:id': 'touched' },
+      expiresAt: now + 2 * HOUR,
+    })
+  }, 30_000)
+
+  test('with maxSessions, a load, commit or touch of a decoded session counts as use', async () => {
+    const uses: Record<string, (engine: SessionEngine) => Promise<unknown>> = {
+      load: (engine) => engine.load('a', now),
+      commit: (engine) => commitSession(engine, 'a', now),
+      touch: (engine) => engine.touch('a', now + 2 * HOUR, now),
+    }
+    for (const [name, use] of Object.entries(uses)) {
+      const engine = memoryEngine({ maxSessions: 3 })
+      for (const id of ['a', 'b', 'c']) await commitSession(engine, id, now)
+      for (const id of ['a', 'b', 'c']) expect(await engine.load(id, now)).not.toBeNull()
+      await use(engine)
+      await commitSession(engine, 'd', now)
+      expect({ name, ids: await storedIds(engine, now) }).toEqual({ name, ids: ['a', 'c', 'd'] })
+    }
+  })
+
+  /** The expiry `write` leaves on a session that is decoded (loaded first) or still encoded, as `load` returns it. */
+  async function expiryAfter(
+    write: (engine: SessionEngine) => Promise<boolean>,
+    at: number,
+  ): Promise<{ decoded: number | undefined; encoded: number | undefined }> {
+    const expiryIn = async (decodedFirst: boolean) => {
+      const engine = memoryEngine()
+      await commitSession(engine, 'id', at)
+      if (decodedFirst) expect(await engine.load('id', at)).not.toBeNull()
+      expect(await write(engine)).toBe(true)
+      return (await engine.load('id', at))?.expiresAt
+    }
+    return { decoded: await expiryIn(true), encoded: await expiryIn(false) }
+  }
+
+  test('an expiry of -0 is stored as 0, in a decoded session as in an encoded one', async () => {
+    // Only a clock before 1970 leaves a session expiring at -0 alive.
+    const before1970 = -HOUR
+    const changes = { set: {}, deleted: [], expiresAt: -0, existingOnly: true }
+    for (const write of [
+      (engine: SessionEngine) => engine.commit('id', changes, before1970),
+      (engine: SessionEngine) => engine.touch('id', -0, before1970),
+    ]) {
+      const { decoded, encoded } = await expiryAfter(write, before1970)
+      expect(Object.is(decoded, 0)).toBe(true)
+      expect(Object.is(encoded, 0)).toBe(true)
+    }
+  })
+
+  test('an expiry JSON cannot write leaves the session expired, in a decoded session as in an encoded one', async () => {
+    for (const expiresAt of [Number.POSITIVE_INFINITY, Number.NaN]) {
+      const changes = { set: {}, deleted: [], expiresAt, existingOnly: true }
+      for (const write of [
+        (engine: SessionEngine) => engine.commit('id', changes, now),
+        (engine: SessionEngine) => engine.touch('id', expiresAt, now),
+      ]) {
+        expect(await expiryAfter(write, now)).toEqual({ decoded: undefined, encoded: undefined })
+      }
+    }
+  })
+})

@@ -6,6 +6,9 @@ import type { StoredSession } from '../engine.js'
  */
 export const HOT_SESSIONS = 10_000
 
+/** What a released session holds: no data, and an expiry that is never alive. */
+const RELEASED: StoredSession = Object.freeze({ data: Object.freeze({}), expiresAt: Number.NaN })
+
 /**
  * A session an engine keeps decoded while it is in use: `stored` is frozen, so every load can hand out the same one;
  * `record` is the encoded form it was decoded from, while no write has changed it since.
@@ -16,6 +19,12 @@ export class HotSession<Encoded> {
     public stored: StoredSession,
     public record: Encoded | undefined,
   ) {}
+
+  /** Drops the data of a session the engine no longer stores, so its slot in the ring does not keep it in memory. */
+  release(): void {
+    this.stored = RELEASED
+    this.record = undefined
+  }
 }
 
 /**

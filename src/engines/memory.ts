@@ -70,6 +70,14 @@ function storedValueOf(value: SessionValue): SessionValue | undefined {
   return text === undefined ? undefined : deepFreeze(JSON.parse(text) as SessionValue)
 }
 
+/**
+ * An expiry as a round trip through JSON would store it: -0 becomes 0, and a number JSON cannot write becomes null,
+ * which `expiryOf` reads back as NaN, never alive.
+ */
+function storedExpiryOf(expiresAt: number): number {
+  return Number.isFinite(expiresAt) ? expiresAt + 0 : Number.NaN
+}
+
 function expiryOfSlot(slot: Slot): number {
   return typeof slot === 'string' ? expiryOf(slot) : slot.stored.expiresAt
 }
@@ -113,7 +121,8 @@ export function memoryEngine(options: MemoryEngineOptions = {}): SessionEngine {
   const lru = maxSessions === undefined ? undefined : new Map<string, Slot>()
   const slots: SlotMap = lru ?? new ShardedMap<Slot>(SHARD_BITS)
   const owners = new OwnerIndex(SHARD_BITS)
-  const hot = new HotRing<MemoryRecord>(HOT_SESSIONS, (session) => {
+  // No more hot sessions than stored ones, so the ring never holds more than maxSessions allows.
+  const hot = new HotRing<MemoryRecord>(Math.min(HOT_SESSIONS, maxSessions ?? HOT_SESSIONS), (session) => {
     // A session deleted or replaced since it was heated is no longer in its slot: nothing to encode.
     if (slots.get(session.id) !== session) return
     const { data, expiresAt } = session.stored
@@ -139,6 +148,9 @@ export function memoryEngine(options: MemoryEngineOptions = {}): SessionEngine {
 
   const remove = (id: string): boolean => {
     owners.unbind(id)
+    // A hot session keeps its ring slot until it cools; its data need not stay that long.
+    const slot = slots.get(id)
+    if (typeof slot === 'object') slot.release()
     return slots.delete(id)
   }
 
@@ -170,7 +182,7 @@ export function memoryEngine(options: MemoryEngineOptions = {}): SessionEngine {
       put(id, recordOf(changes.expiresAt, applyChanges(stored, changes)))
     } else {
       const data = Object.freeze(applyChanges(slot.stored.data, changes, storedValueOf))
-      slot.stored = Object.freeze({ data, expiresAt: changes.expiresAt + 0 })
+      slot.stored = Object.freeze({ data, expiresAt: storedExpiryOf(changes.expiresAt) })
       slot.record = undefined
       if (lru !== undefined) put(id, slot)
     }
@@ -182,7 +194,7 @@ export function memoryEngine(options: MemoryEngineOptions = {}): SessionEngine {
     if (slot === undefined) return false
     if (typeof slot === 'string') put(id, recordExpiringAt(slot, expiresAt))
     else {
-      slot.stored = Object.freeze({ data: slot.stored.data, expiresAt: expiresAt + 0 })
+      slot.stored = Object.freeze({ data: slot.stored.data, expiresAt: storedExpiryOf(expiresAt) })
       slot.record = slot.record === undefined ? undefined : recordExpiringAt(slot.record, expiresAt)
       if (lru !== undefined) put(id, slot)
     }
