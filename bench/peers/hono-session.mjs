@@ -8,6 +8,7 @@
 // sent, so the read-only route sends no cookie. A request without a cookie makes a new session in the cookie.
 import { useSession } from '@hono/session'
 import { Hono } from 'hono'
+import { serveBun } from './serve.mjs'
 
 const TIMEOUT_S = 3_600
 
@@ -23,11 +24,4 @@ app.get('/a', count)
 app.get('/b', async (c) => c.text(String((await c.var.session.get())?.counter ?? 0)))
 app.get('/c', count)
 
-const server = Bun.serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' })
-console.log(`listening ${server.port}`)
-for (const signal of ['SIGTERM', 'SIGINT']) {
-  process.on(signal, async () => {
-    await server.stop(true)
-    process.exit(0)
-  })
-}
+serveBun({ fetch: app.fetch })

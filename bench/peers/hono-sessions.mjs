@@ -11,6 +11,7 @@ import { Database } from 'bun:sqlite'
 import { Hono } from 'hono'
 import { MemoryStore, sessionMiddleware } from 'hono-sessions'
 import { BunSqliteStore } from 'hono-sessions/bun-sqlite-store'
+import { serveBun } from './serve.mjs'
 
 const TIMEOUT_S = 3_600
 const kind = process.env.STORE ?? 'memory'
@@ -51,12 +52,4 @@ app.get('/a', count)
 app.get('/b', (c) => c.text(String(c.get('session').get('counter') ?? 0)))
 app.get('/c', count)
 
-const server = Bun.serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' })
-console.log(`listening ${server.port}`)
-for (const signal of ['SIGTERM', 'SIGINT']) {
-  process.on(signal, async () => {
-    await server.stop(true)
-    db?.close()
-    process.exit(0)
-  })
-}
+serveBun({ fetch: app.fetch }, () => db?.close())

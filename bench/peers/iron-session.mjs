@@ -8,6 +8,7 @@
 // (the benchmark speaks plain HTTP). `session.save()` runs only when the handler changed the session, so the
 // read-only route sends no cookie.
 import { getIronSession, webCookies } from 'iron-session'
+import { serveBun } from './serve.mjs'
 
 const options = {
   password: process.env.SESSION_SECRET,
@@ -31,16 +32,7 @@ async function read(request) {
   return new Response(String(session.counter ?? 0), { headers })
 }
 
-const server = Bun.serve({
-  port: 0,
-  hostname: '127.0.0.1',
+serveBun({
   routes: { '/a': { GET: count }, '/b': { GET: read }, '/c': { GET: count } },
   fetch: () => new Response('Not Found', { status: 404 }),
 })
-console.log(`listening ${server.port}`)
-for (const signal of ['SIGTERM', 'SIGINT']) {
-  process.on(signal, async () => {
-    await server.stop(true)
-    process.exit(0)
-  })
-}

@@ -1,5 +1,5 @@
-// What the Node peers share: listening on a free port of 127.0.0.1 and telling the runner which, stopping on a
-// signal, and a touch throttled like elysia-sessions' own.
+// What the peers share: listening on a free port of 127.0.0.1 and telling the runner which, stopping on a signal, and
+// a touch throttled like elysia-sessions' own.
 
 /** Prints `listening <port>` once `server` listens, and closes it (then calls `close`) on SIGTERM or SIGINT. */
 export function serve(server, close = () => {}) {
@@ -11,6 +11,19 @@ export function serve(server, close = () => {}) {
         close()
         process.exit(0)
       })
+    })
+  }
+}
+
+/** `serve` for the peers on Bun: starts `Bun.serve` with `options` on a free port of 127.0.0.1. */
+export function serveBun(options, close = () => {}) {
+  const server = Bun.serve({ ...options, port: 0, hostname: '127.0.0.1' })
+  console.log(`listening ${server.port}`)
+  for (const signal of ['SIGTERM', 'SIGINT']) {
+    process.on(signal, async () => {
+      await server.stop(true)
+      close()
+      process.exit(0)
     })
   }
 }
