@@ -13,7 +13,8 @@ export interface TcpProxy {
   cut(): Promise<void>
   /**
    * Black-holes every open connection: both ends stay open, but nothing passes either way, a close included, as when
-   * a network or a server hangs. New connections are forwarded, or black-holed too (the whole server seems to hang).
+   * a network or a server hangs. New connections are forwarded, or black-holed too (the whole server seems to hang):
+   * accepted, but the server sees them only once healed, and only those whose client still waits.
    */
   blackHole(newConnections: NewConnections): void
   /**
@@ -32,9 +33,14 @@ interface Link {
   held: boolean
 }
 
+/** What ends a client's connection. */
+const ENDS = ['end', 'close', 'error'] as const
+
 /** Starts a proxy on a free loopback port that forwards to `targetPort` on 127.0.0.1. */
 export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   const links = new Set<Link>()
+  /** Clients that connected while new connections were black-holed, each with what connects it to the server. */
+  const waiting = new Map<Socket, () => void>()
   let holdNew = false
 
   const hold = (link: Link) => {
@@ -55,8 +61,10 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     from.on('end', () => to.end())
   }
 
-  const server: Server = createServer((client) => {
+  /** Connects `client` to the server, passing on first what it sent while it waited. */
+  const link = (client: Socket, sentBefore: readonly Buffer[]) => {
     const upstream = connect(targetPort, '127.0.0.1')
+    for (const chunk of sentBefore) upstream.write(chunk)
     const link: Link = { client, upstream, held: false }
     links.add(link)
     forward(client, upstream)
@@ -70,8 +78,31 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
       socket.on('close', end)
       socket.on('error', end)
     }
-    if (holdNew) hold(link)
-  })
+  }
+
+  /**
+   * Keeps a connection made while new ones are black-holed from the server: what its client sends is kept for it, and
+   * a client that gives up is dropped. Were it connected at once, the server would start serving every connection
+   * attempt made during a hang, and at the heal it would take up all of them together, abandoned ones included.
+   */
+  const wait = (client: Socket) => {
+    const sent: Buffer[] = []
+    const keep = (chunk: Buffer) => void sent.push(chunk)
+    const drop = () => {
+      waiting.delete(client)
+      client.destroy()
+    }
+    client.on('data', keep)
+    for (const event of ENDS) client.on(event, drop)
+    waiting.set(client, () => {
+      waiting.delete(client)
+      client.off('data', keep)
+      for (const event of ENDS) client.off(event, drop)
+      link(client, sent)
+    })
+  }
+
+  const server: Server = createServer((client) => (holdNew ? wait(client) : link(client, [])))
   const listen = (port: number) =>
     new Promise<number>((resolve, reject) => {
       server.once('error', reject)
@@ -88,13 +119,15 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
       upstream.destroy()
     }
     links.clear()
+    for (const client of waiting.keys()) client.destroy()
+    waiting.clear()
   }
 
   const port = await listen(0)
   return {
     port,
     get openConnections() {
-      return links.size
+      return links.size + waiting.size
     },
     async cut() {
       const stopped = stopListening()
@@ -108,6 +141,7 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     async restore() {
       holdNew = false
       for (const link of links) if (link.held) release(link)
+      for (const connectToServer of [...waiting.values()]) connectToServer()
       if (!server.listening) await listen(port)
     },
     async close() {
