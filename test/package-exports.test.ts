@@ -164,7 +164,7 @@ test('the SQLite engine from dist finds its bundled migrations and sweeps from i
   })
 })
 
-test('the packed package ships the migrations and the GC worker entry', () => {
+test("the packed package ships the migrations and the GC and checkpoint workers' entries", () => {
   const pack = Bun.spawnSync(['npm', 'pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root, stderr: 'pipe' })
   expect(pack.exitCode).toBe(0)
   const [{ files }] = JSON.parse(pack.stdout.toString()) as [{ files: { path: string }[] }]
@@ -174,6 +174,7 @@ test('the packed package ships the migrations and the GC worker entry', () => {
       'drizzle/sqlite/meta/_journal.json',
       'drizzle/sqlite/0000_sessions.sql',
       'dist/engines/sqlite/gc-worker-entry.js',
+      'dist/engines/sqlite/checkpoint-worker-entry.js',
     ]),
   )
 })

@@ -14,13 +14,14 @@ import { applyChanges } from '../apply-changes.js'
 import { buildStatement, type DrizzleQuery, fixedStatement } from '../built-statement.js'
 import { closedError } from '../closed-error.js'
 import { ownerColumnAfter, ownerColumnValue } from '../owner-column.js'
+import { createCheckpointWorker } from './checkpoint-worker.js'
 import { isBusy, retryWhileBusy, setBusyTimeout } from './connection.js'
 import { createGcWorker } from './gc-worker.js'
-import type { GcWorkerStore } from './gc-worker-protocol.js'
 import { preparedStatements } from './prepared-statements.js'
 import { createRowCache } from './row-cache.js'
 import type { SessionsTable } from './schema.js'
 import { type BatchedWork, createTransactionBatches } from './transaction-batches.js'
+import type { GcWorkerStore } from './worker-protocol.js'
 
 /** What `createSqliteEngine` needs besides the connection. */
 export interface SqliteEngineParts {
@@ -35,6 +36,11 @@ export interface SqliteEngineParts {
   readonly waitForLocks?: number
   /** Set for a database on a file (not `:memory:`): `deleteExpired` then sweeps from a GC worker of its own. */
   readonly gcWorker?: { readonly store: GcWorkerStore; readonly logger: SessionLogger }
+  /**
+   * Set for a WAL database the engine opened itself: a worker of its own then copies the WAL into the file as the
+   * engine writes. An app's own connection keeps the checkpoints its owner chose.
+   */
+  readonly checkpointWorker?: { readonly path: string; readonly logger: SessionLogger }
 }
 
 /**
@@ -203,16 +209,21 @@ export function createSqliteEngine(connection: Database, parts: SqliteEnginePart
   // What runs outside the batches waits for locks by itself, sleeping briefly: entries, and sweeps without a worker.
   const outsideBatches = <T>(run: () => T): T =>
     waitForLocks === undefined ? run() : retryWhileBusy(run, waitForLocks)
+  const checkpoints =
+    parts.checkpointWorker && createCheckpointWorker(parts.checkpointWorker.path, parts.checkpointWorker.logger)
   const batch = createTransactionBatches(
     (works, writes) => {
+      let results: unknown[]
       try {
-        if (writes) return inTransaction.immediate(works)
-        return works.length === 1 ? runWorks(works) : inTransaction(works)
+        if (!writes) return works.length === 1 ? runWorks(works) : inTransaction(works)
+        results = inTransaction.immediate(works)
       } catch (error) {
         // The transaction rolled back what the cache already holds.
         cache?.clear()
         throw error
       }
+      checkpoints?.wrote()
+      return results
     },
     waitForLocks === undefined ? undefined : { isBusy, budget: waitForLocks },
   )
@@ -328,7 +339,7 @@ export function createSqliteEngine(connection: Database, parts: SqliteEnginePart
       closing ??= (async () => {
         closed = true
         batch.close(closedError('sqlite'))
-        await gcWorker?.stop(closedError('sqlite'))
+        await Promise.all([gcWorker?.stop(closedError('sqlite')), checkpoints?.stop()])
         // Finalized statements let close() release the file now rather than when they are garbage-collected.
         statements.finalizeAll()
         if (ownsConnection) connection.close()

@@ -8,8 +8,8 @@ import { setPriority } from 'node:os'
 import type { SessionEngine } from '../../engine.js'
 import { journalMode, setBusyTimeout, setPageCache } from './connection.js'
 import { createSqliteEngine } from './engine.js'
-import { type GcWorkerCommand, type GcWorkerReport, type GcWorkerStore, serializeError } from './gc-worker-protocol.js'
 import { sessionsTable } from './schema.js'
+import { type GcWorkerCommand, type GcWorkerReport, type GcWorkerStore, serializeError } from './worker-protocol.js'
 
 declare const self: Worker
 

@@ -1,17 +1,8 @@
-import { extname } from 'node:path'
 import type { SessionLogger } from '../../options.js'
-import {
-  deserializeError,
-  type GcWorkerCommand,
-  type GcWorkerReport,
-  type GcWorkerStore,
-} from './gc-worker-protocol.js'
+import { startWorker, stopWorker, workerEntry } from './background-worker.js'
+import { deserializeError, type GcWorkerCommand, type GcWorkerReport, type GcWorkerStore } from './worker-protocol.js'
 
-/** The worker's entry, next to this module with its extension: `.ts` from source, `.js` from the built package. */
-const WORKER_ENTRY = new URL(`./gc-worker-entry${extname(new URL(import.meta.url).pathname)}`, import.meta.url).href
-
-/** How long `stop()` waits for the worker to close its connection before terminating it. */
-const STOP_GRACE = 5_000
+const WORKER_ENTRY = workerEntry('gc-worker-entry')
 
 /** The SQLite engine's sweeps, run in a Bun Worker of their own. */
 export interface GcWorker {
@@ -72,18 +63,18 @@ export function createGcWorker(
   const launch = (): Promise<boolean> => {
     ready = Promise.withResolvers<boolean>()
     try {
-      const gcWorker = new Worker(WORKER_ENTRY)
-      worker = gcWorker
-      // An idle worker never keeps the process alive.
-      gcWorker.unref()
-      gcWorker.onmessage = (event: MessageEvent<GcWorkerReport>) => onReport(event.data)
-      gcWorker.onerror = (event: ErrorEvent) => {
-        if (worker === gcWorker) fallBack('the SQLite GC worker failed', event.error ?? new Error(event.message))
-      }
-      gcWorker.addEventListener('close', () => {
-        if (worker === gcWorker) fallBack('the SQLite GC worker exited', new Error('the SQLite GC worker exited'))
-      })
-      gcWorker.postMessage({ type: 'open', store } satisfies GcWorkerCommand)
+      const started: Worker = startWorker<GcWorkerCommand, GcWorkerReport>(
+        'the SQLite GC worker',
+        WORKER_ENTRY,
+        { type: 'open', store },
+        {
+          onReport,
+          onFailure(what, cause) {
+            if (worker === started) fallBack(`the SQLite GC worker ${what}`, cause)
+          },
+        },
+      )
+      worker = started
     } catch (error) {
       fallBack('the SQLite GC worker could not start', error)
     }
@@ -96,23 +87,6 @@ export function createGcWorker(
     pending.set(sweepId, sweep)
     gcWorker.postMessage({ type: 'sweep', sweepId, now } satisfies GcWorkerCommand)
     return sweep.promise
-  }
-
-  const closeWorker = async (gcWorker: Worker) => {
-    // Referenced until it has closed its connection: an app that awaits close() on shutdown must not exit half-way.
-    gcWorker.ref()
-    const closed = new Promise<void>((resolve) => {
-      const giveUp = setTimeout(() => {
-        gcWorker.terminate()
-        resolve()
-      }, STOP_GRACE)
-      gcWorker.addEventListener('close', () => {
-        clearTimeout(giveUp)
-        resolve()
-      })
-    })
-    gcWorker.postMessage({ type: 'stop' } satisfies GcWorkerCommand)
-    await closed
   }
 
   return {
@@ -137,7 +111,7 @@ export function createGcWorker(
       failPending(reason)
       const gcWorker = worker
       worker = undefined
-      if (gcWorker) await closeWorker(gcWorker)
+      if (gcWorker) await stopWorker<GcWorkerCommand>(gcWorker, { type: 'stop' })
     },
   }
 }

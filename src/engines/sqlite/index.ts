@@ -3,7 +3,7 @@ import type { SessionEngine } from '../../engine.js'
 import { SessionConfigError, SessionEngineError } from '../../errors.js'
 import type { SessionLogger } from '../../options.js'
 import { checkSqlOptions, type SqlEngineRules } from '../sql-setup.js'
-import { isInMemory, openSessionDatabase, setBusyTimeout } from './connection.js'
+import { isInMemory, journalMode, openSessionDatabase, setBusyTimeout } from './connection.js'
 import { createSqliteEngine } from './engine.js'
 import { applyMigrations } from './migrations.js'
 import { sessionsTable } from './schema.js'
@@ -40,7 +40,7 @@ export interface SqliteEngineOptions {
    */
   readonly busyTimeout?: number
   /**
-   * Where the engine reports that its GC worker failed and sweeps run on the main thread instead.
+   * Where the engine reports that its GC or checkpoint worker failed and that work runs on the main thread instead.
    * @default console
    */
   readonly logger?: SessionLogger
@@ -49,7 +49,8 @@ export interface SqliteEngineOptions {
 /**
  * Stores sessions in SQLite through Drizzle on bun:sqlite: survives restarts, and several processes (or the GC
  * worker) can share one file. Each commit is one IMMEDIATE transaction that merges the request's changed keys.
- * On a file, `deleteExpired` sweeps from a Bun Worker with its own connection, started on the first sweep.
+ * On a file, `deleteExpired` sweeps from a Bun Worker with its own connection, started on the first sweep, and once
+ * the engine has written a while, another worker copies the WAL into the file in the background.
  *
  * @example
  * app.use(session({ secret, engine: await sqliteEngine({ path: 'sessions.sqlite' }) }))
@@ -79,6 +80,8 @@ export async function sqliteEngine(options: SqliteEngineOptions): Promise<Sessio
       ...(!isInMemory(connection.filename) && {
         gcWorker: { store: { path: connection.filename, table, busyTimeout }, logger },
       }),
+      ...(ownsConnection &&
+        journalMode(connection) === 'wal' && { checkpointWorker: { path: connection.filename, logger } }),
     })
   } catch (error) {
     if (ownsConnection) connection.close()

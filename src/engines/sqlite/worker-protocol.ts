@@ -8,7 +8,7 @@ export interface GcWorkerStore {
   readonly busyTimeout: number
 }
 
-/** An error as it crosses from the GC worker to the main thread. */
+/** An error as it crosses from a worker to the main thread. */
 export interface SerializedError {
   readonly name: string
   readonly message: string
@@ -27,6 +27,19 @@ export type GcWorkerReport =
   | { readonly type: 'open-failed'; readonly error: SerializedError }
   | { readonly type: 'swept'; readonly sweepId: number; readonly removed: number }
   | { readonly type: 'sweep-failed'; readonly sweepId: number; readonly error: SerializedError }
+
+/** Messages the main thread sends the checkpoint worker. */
+export type CheckpointWorkerCommand =
+  | { readonly type: 'open'; readonly path: string }
+  | { readonly type: 'checkpoint' }
+  | { readonly type: 'stop' }
+
+/** Messages the checkpoint worker sends back. */
+export type CheckpointWorkerReport =
+  | { readonly type: 'ready' }
+  | { readonly type: 'open-failed'; readonly error: SerializedError }
+  | { readonly type: 'checkpointed' }
+  | { readonly type: 'checkpoint-failed'; readonly error: SerializedError }
 
 /** `error` as plain data that survives postMessage, with its cause's message appended. */
 export function serializeError(error: unknown): SerializedError {

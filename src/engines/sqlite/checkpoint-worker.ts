@@ -1,0 +1,112 @@
+import type { SessionLogger } from '../../options.js'
+import { startWorker, stopWorker, workerEntry } from './background-worker.js'
+import { type CheckpointWorkerCommand, type CheckpointWorkerReport, deserializeError } from './worker-protocol.js'
+
+const WORKER_ENTRY = workerEntry('checkpoint-worker-entry')
+
+/**
+ * How many write transactions the serving connection commits before the worker starts: by then its WAL holds at least
+ * as many frames as SQLite's own checkpoint waits for, and an engine that writes less never needs a thread.
+ */
+const START_AFTER_WRITES = 1_000
+
+/**
+ * How many write transactions the worker lets pass between checkpoints. Each writes a few pages (a session's row and
+ * its index entries), so about a tenth of the 1,000 pages SQLite's own checkpoint waits for: this thread copies most
+ * frames before the serving connection's turn, in runs long enough that each fsync covers many pages.
+ */
+const WRITES_PER_CHECKPOINT = 32
+
+/**
+ * The SQLite engine's WAL checkpoints, run in a Bun Worker of their own beside the serving connection's. Each
+ * checkpoint writes the pages the WAL holds into the database file and fsyncs it: with many sessions stored, those are
+ * pages all over the file, and the serving thread would wait for them. The serving connection keeps SQLite's automatic
+ * checkpoint, which then finds the WAL mostly copied already; should the worker fail, it does all the work again, as
+ * without a worker.
+ */
+export interface CheckpointWorker {
+  /** Says that the serving connection committed a write transaction; never throws. */
+  wrote(): void
+  /** Stops the worker, waiting for it to close its connection. */
+  stop(): Promise<void>
+}
+
+/** A checkpoint worker for the WAL database at `path`; a worker that fails is logged through `logger`, once. */
+export function createCheckpointWorker(path: string, logger: SessionLogger): CheckpointWorker {
+  let writes = 0
+  let worker: Worker | undefined
+  let ready = false
+  /** Whether the worker was asked to checkpoint and has not answered yet. */
+  let checking = false
+  /** Set once the worker failed or was stopped: it never starts again. */
+  let done = false
+
+  const fallBack = (reason: string, cause: unknown) => {
+    const failed = worker
+    worker = undefined
+    failed?.terminate()
+    if (done) return
+    done = true
+    try {
+      logger.error(
+        `elysia-sessions: ${reason}; the SQLite engine checkpoints on the main thread alone from now on`,
+        cause,
+      )
+    } catch {
+      // Called after a commit: a logger that throws must not fail a write that was made.
+    }
+  }
+
+  const onReport = (message: CheckpointWorkerReport) => {
+    if (message.type === 'ready') ready = true
+    else if (message.type === 'checkpointed') checking = false
+    else if (message.type === 'open-failed') {
+      fallBack(`the SQLite checkpoint worker could not open ${path}`, deserializeError(message.error))
+    } else fallBack('the SQLite checkpoint worker failed to checkpoint', deserializeError(message.error))
+  }
+
+  const launch = () => {
+    try {
+      const started: Worker = startWorker<CheckpointWorkerCommand, CheckpointWorkerReport>(
+        'the SQLite checkpoint worker',
+        WORKER_ENTRY,
+        { type: 'open', path },
+        {
+          onReport,
+          onFailure(what, cause) {
+            if (worker === started) fallBack(`the SQLite checkpoint worker ${what}`, cause)
+          },
+        },
+      )
+      worker = started
+    } catch (error) {
+      fallBack('the SQLite checkpoint worker could not start', error)
+    }
+  }
+
+  return {
+    wrote() {
+      if (done) return
+      writes++
+      if (!worker) {
+        if (writes >= START_AFTER_WRITES) launch()
+        return
+      }
+      if (!ready || checking || writes < WRITES_PER_CHECKPOINT) return
+      writes = 0
+      checking = true
+      try {
+        worker.postMessage({ type: 'checkpoint' } satisfies CheckpointWorkerCommand)
+      } catch (error) {
+        fallBack('the SQLite checkpoint worker could not be reached', error)
+      }
+    },
+    async stop() {
+      if (done) return
+      done = true
+      const running = worker
+      worker = undefined
+      if (running) await stopWorker<CheckpointWorkerCommand>(running, { type: 'stop' })
+    },
+  }
+}
