@@ -172,7 +172,7 @@ describe('the checkpoint worker', () => {
 })
 
 describe('the SQLite engine', () => {
-  test('on a file it opened starts one checkpoint worker after 1,000 write transactions, and close() ends it', async () => {
+  test('on its own file starts one checkpoint worker after 1,000 write transactions; close() ends it', async () => {
     const path = databasePath()
     const { logger, logged } = recordingLogger()
     const engine = await sqliteEngine({ path, logger })

@@ -18,6 +18,8 @@ export interface InProcessResult {
   readonly nanoseconds: number
   /** mitata's ratio of averages, for comparison; absent when mitata did not measure the scenario. */
   readonly mitataTimesBare: number | undefined
+  /** The same scenario on the hand-written session, paired the same way: the practical ceiling. */
+  readonly handwrittenTimesBare: number | undefined
   readonly max: number
   readonly pass: boolean
 }
@@ -42,6 +44,7 @@ export function inProcessResults(extras: readonly ExtraResult[]): InProcessResul
     const paired = document.paired?.find((p) => p.key === scenario)
     if (paired === undefined) return []
     const mitata = document.results?.find((r) => r.group === 'request' && r.name === paired.name)
+    const handwritten = document.paired?.find((p) => p.key === `h${scenario}`)
     return [
       {
         scenario,
@@ -51,6 +54,7 @@ export function inProcessResults(extras: readonly ExtraResult[]): InProcessResul
         pairs: paired.pairs,
         nanoseconds: paired.scenarioNs,
         mitataTimesBare: mitata?.timesBaseline,
+        handwrittenTimesBare: handwritten?.timesBare,
         max,
         pass: paired.timesBare <= max,
       },
@@ -67,16 +71,19 @@ export function inProcessSection(results: readonly InProcessResult[]): string[] 
     'The same scenarios on the memory engine through `app.handle`, with no network: batches of 500 requests of bare ' +
       'Elysia and of the scenario alternate, and each scenario batch is divided by the mean of the bare batches ' +
       "around it (`bench/micro/paired.ts`). The target is judged on the median of those ratios; mitata's ratio of " +
-      'averages, from the micro-benchmarks below, is shown beside it.',
+      'averages, from the micro-benchmarks below, is shown beside it, and so is the same scenario on the ' +
+      'hand-written signed session (`bench/servers/handwritten-app.ts`), paired the same way: the practical ceiling.',
     '',
-    '| scenario | time per request | × bare (median of pairs) | quartiles | pairs | mitata × bare | target | result |',
-    '| --- | ---: | ---: | --- | ---: | ---: | --- | --- |',
+    '| scenario | time per request | × bare (median of pairs) | quartiles | pairs | mitata × bare | ' +
+      'hand-written × bare | target | result |',
+    '| --- | ---: | ---: | --- | ---: | ---: | ---: | --- | --- |',
   ]
   for (const r of results) {
     const [low, high] = r.quartiles
     lines.push(
       `| ${r.name} | ${(r.nanoseconds / 1000).toFixed(2)} µs | ${r.timesBare.toFixed(2)} | ` +
-        `${low.toFixed(2)}–${high.toFixed(2)} | ${r.pairs} | ${r.mitataTimesBare?.toFixed(2) ?? '–'} | ≤ ${r.max}× | ` +
+        `${low.toFixed(2)}–${high.toFixed(2)} | ${r.pairs} | ${r.mitataTimesBare?.toFixed(2) ?? '–'} | ` +
+        `${r.handwrittenTimesBare?.toFixed(2) ?? '–'} | ≤ ${r.max}× | ` +
         `${r.pass ? 'pass' : '**miss**'} |`,
     )
   }

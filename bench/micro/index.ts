@@ -1,14 +1,15 @@
 /**
  * Micro-benchmarks of elysia-sessions with mitata, in one process: cookie signing and verifying, `load` and `commit`
  * of one small session per engine, the memory engine holding 100,000 sessions, and requests through `app.handle`
- * (bare Elysia against the plugin on the memory engine).
+ * (bare Elysia against the plugin on the memory engine, and against the hand-written session of bench/servers).
  *
  *   bun bench/micro/index.ts                      every group, mitata's own output
  *   bun bench/micro/index.ts --filter request     only the groups whose name matches the regex (case-insensitive)
  *   bun bench/micro/index.ts --json               one JSON document on stdout, progress on stderr
  *   bun bench/micro/index.ts --paired-seconds 8  seconds per request scenario of the paired measurement (default 5)
  *   bun --cpu-prof-md bench/micro/index.ts --profile a [--seconds 10]
- *                                                 one request scenario (bare, a, b, c, d, sa, sb) in a loop, for a profiler
+ *                                                 one request scenario in a loop, for a profiler (bare, a, b,
+ *                                                 c, d, sa, sb, or ha, hb, hc on the hand-written session)
  *
  * Groups: `cookie`, `engine memory`, `engine sqlite`, `engine file`, `engine redis`, `engine postgres`,
  * `engine mysql`, `memory engine holding 100,000 sessions`, `request`. The server engines connect to `REDIS_URL`,

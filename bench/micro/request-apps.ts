@@ -3,6 +3,7 @@ import type { SessionEngine } from '../../src/engine.js'
 import { memoryEngine } from '../../src/engines/memory.js'
 import { session } from '../../src/plugin.js'
 import { benchSchema } from '../schema.js'
+import { handwrittenApp } from '../servers/handwritten-app.js'
 
 /** The secret every benchmark app signs with (at least 32 characters, as `session()` requires). */
 export const BENCH_SECRET = 'bench-secret-that-is-at-least-32-characters-long'
@@ -15,7 +16,10 @@ const NEW_SESSIONS_KEPT = 50_000
 
 /** One kind of request sent through `app.handle`, without any network. */
 export interface RequestScenario {
-  /** Short key for `--profile`: `bare`, `a`, `b`, `c`, `d`, or `sa` and `sb` (a and b with a schema). */
+  /**
+   * Short key for `--profile`: `bare`, `a`, `b`, `c`, `d`, `sa` and `sb` (a and b with a schema), or `ha`, `hb` and
+   * `hc` (a, b and c on the hand-written session of bench/servers/handwritten-app.ts, the practical ceiling).
+   */
   readonly key: string
   readonly name: string
   readonly send: () => Promise<Response>
@@ -66,7 +70,7 @@ function typedSessionApp(engine: SessionEngine) {
 /**
  * Bare Elysia against the plugin on the memory engine: a (read and increment an existing session), b (read it
  * only), c (a request without a cookie that writes a new session), d (no cookie, the handler ignores the session);
- * then a and b again with a three-key schema.
+ * then a and b again with a three-key schema, and a, b and c on the hand-written session.
  * Each scenario is checked once before it is returned, so a benchmark never measures a broken path.
  */
 export async function openRequestScenarios(): Promise<RequestScenarios> {
@@ -85,6 +89,13 @@ export async function openRequestScenarios(): Promise<RequestScenarios> {
   const typedCookie = (await typed.handle(new Request(`${ORIGIN}/increment`))).headers.getSetCookie()[0]?.split(';')[0]
   if (!typedCookie?.startsWith('sessid=')) throw new Error('the plugin with a schema did not set a session cookie')
   const typedHeaders = { cookie: typedCookie }
+  const handwritten = handwrittenApp(BENCH_SECRET)
+  const handwrittenCookie = (await handwritten.app.handle(new Request(`${ORIGIN}/a`))).headers
+    .getSetCookie()[0]
+    ?.split(';')[0]
+  if (!handwrittenCookie?.startsWith('sessid=')) throw new Error('the hand-written session set no session cookie')
+  const handwrittenHeaders = { cookie: handwrittenCookie }
+  let handwrittenMade = 0
 
   const scenarios: RequestScenario[] = [
     {
@@ -125,6 +136,27 @@ export async function openRequestScenarios(): Promise<RequestScenarios> {
       name: 'b with a three-key schema',
       send: () => typed.handle(new Request(`${ORIGIN}/read`, { headers: typedHeaders })),
     },
+    {
+      key: 'ha',
+      name: 'a on the hand-written session',
+      send: () => handwritten.app.handle(new Request(`${ORIGIN}/a`, { headers: handwrittenHeaders })),
+    },
+    {
+      key: 'hb',
+      name: 'b on the hand-written session',
+      send: () => handwritten.app.handle(new Request(`${ORIGIN}/b`, { headers: handwrittenHeaders })),
+    },
+    {
+      key: 'hc',
+      name: 'c on the hand-written session',
+      send() {
+        // As in c: only the first session (the one a and b use) stays for good.
+        if (++handwrittenMade % NEW_SESSIONS_KEPT === 0) {
+          for (const id of [...handwritten.sessions.keys()].slice(1)) handwritten.sessions.delete(id)
+        }
+        return handwritten.app.handle(new Request(`${ORIGIN}/c`))
+      },
+    },
   ]
 
   await checkScenarios(scenarios)
@@ -157,7 +189,10 @@ async function checkScenarios(scenarios: readonly RequestScenario[]): Promise<vo
       b: Number(first.body) > 0 && second.body === first.body,
       sa: Number(second.body) === Number(first.body) + 1,
       sb: Number(first.body) > 0 && second.body === first.body,
+      ha: Number(second.body) === Number(first.body) + 1,
+      hb: Number(first.body) > 0 && second.body === first.body,
       c: first.setsCookie && second.setsCookie,
+      hc: first.setsCookie && second.setsCookie && first.body === '1',
       d: !first.setsCookie && first.body === '1',
     }
     if (first.status !== 200 || second.status !== 200 || expected[scenario.key] !== true) {
