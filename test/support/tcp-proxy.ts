@@ -62,7 +62,7 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   }
 
   /** Connects `client` to the server, passing on first what it sent while it waited. */
-  const link = (client: Socket, sentBefore: readonly Buffer[]) => {
+  const linkToServer = (client: Socket, sentBefore: readonly Buffer[]) => {
     const upstream = connect(targetPort, '127.0.0.1')
     for (const chunk of sentBefore) upstream.write(chunk)
     const link: Link = { client, upstream, held: false }
@@ -98,11 +98,11 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
       waiting.delete(client)
       client.off('data', keep)
       for (const event of ENDS) client.off(event, drop)
-      link(client, sent)
+      linkToServer(client, sent)
     })
   }
 
-  const server: Server = createServer((client) => (holdNew ? wait(client) : link(client, [])))
+  const server: Server = createServer((client) => (holdNew ? wait(client) : linkToServer(client, [])))
   const listen = (port: number) =>
     new Promise<number>((resolve, reject) => {
       server.once('error', reject)
