@@ -22,8 +22,8 @@ export interface CookieSigner {
 }
 
 /**
- * How many verified ids' signatures under the first secret a signer remembers, so that a returning cookie is checked without
- * computing its HMAC again: enough for the sessions in use at once on a busy server, and a few MB at most.
+ * How many verified ids' signatures under the first secret a signer remembers, so that a returning cookie is checked
+ * without computing its HMAC again: enough for the sessions in use at once on a busy server, and a few MB at most.
  */
 const REMEMBERED_SIGNATURES = 10_000
 

@@ -1,5 +1,5 @@
 import type { SessionLogger } from '../../options.js'
-import { startWorker, stopWorker, workerEntry } from './background-worker.js'
+import { retireWorker, startWorker, stopWorker, workerEntry } from './background-worker.js'
 import { type CheckpointWorkerCommand, type CheckpointWorkerReport, deserializeError } from './worker-protocol.js'
 
 const WORKER_ENTRY = workerEntry('checkpoint-worker-entry')
@@ -42,9 +42,8 @@ export function createCheckpointWorker(path: string, logger: SessionLogger): Che
   let done = false
 
   const fallBack = (reason: string, cause: unknown) => {
-    const failed = worker
+    if (worker) retireWorker(worker)
     worker = undefined
-    failed?.terminate()
     if (done) return
     done = true
     try {
@@ -66,22 +65,12 @@ export function createCheckpointWorker(path: string, logger: SessionLogger): Che
   }
 
   const launch = () => {
-    try {
-      const started: Worker = startWorker<CheckpointWorkerCommand, CheckpointWorkerReport>(
-        'the SQLite checkpoint worker',
-        WORKER_ENTRY,
-        { type: 'open', path },
-        {
-          onReport,
-          onFailure(what, cause) {
-            if (worker === started) fallBack(`the SQLite checkpoint worker ${what}`, cause)
-          },
-        },
-      )
-      worker = started
-    } catch (error) {
-      fallBack('the SQLite checkpoint worker could not start', error)
-    }
+    worker = startWorker<CheckpointWorkerCommand, CheckpointWorkerReport>(
+      'the SQLite checkpoint worker',
+      WORKER_ENTRY,
+      { type: 'open', path },
+      { onReport, onFailure: fallBack },
+    )
   }
 
   return {

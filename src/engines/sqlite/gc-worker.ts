@@ -1,5 +1,5 @@
 import type { SessionLogger } from '../../options.js'
-import { startWorker, stopWorker, workerEntry } from './background-worker.js'
+import { retireWorker, startWorker, stopWorker, workerEntry } from './background-worker.js'
 import { deserializeError, type GcWorkerCommand, type GcWorkerReport, type GcWorkerStore } from './worker-protocol.js'
 
 const WORKER_ENTRY = workerEntry('gc-worker-entry')
@@ -38,9 +38,8 @@ export function createGcWorker(
   }
 
   const fallBack = (reason: string, cause: unknown) => {
-    const failed = worker
+    if (worker) retireWorker(worker)
     worker = undefined
-    failed?.terminate()
     ready?.resolve(false)
     failPending(new Error(reason, { cause }))
     if (stopReason) return
@@ -62,22 +61,12 @@ export function createGcWorker(
 
   const launch = (): Promise<boolean> => {
     ready = Promise.withResolvers<boolean>()
-    try {
-      const started: Worker = startWorker<GcWorkerCommand, GcWorkerReport>(
-        'the SQLite GC worker',
-        WORKER_ENTRY,
-        { type: 'open', store },
-        {
-          onReport,
-          onFailure(what, cause) {
-            if (worker === started) fallBack(`the SQLite GC worker ${what}`, cause)
-          },
-        },
-      )
-      worker = started
-    } catch (error) {
-      fallBack('the SQLite GC worker could not start', error)
-    }
+    worker = startWorker<GcWorkerCommand, GcWorkerReport>(
+      'the SQLite GC worker',
+      WORKER_ENTRY,
+      { type: 'open', store },
+      { onReport, onFailure: fallBack },
+    )
     return ready.promise
   }
 
