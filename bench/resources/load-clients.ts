@@ -107,10 +107,14 @@ export async function wrkLoadClient(
       stderr: 'pipe',
     })
     const output = new Response(child.stdout).text()
-    // wrk connects before it sends; give it a moment so the span measured is all load.
-    await Bun.sleep(200)
-    await during()
-    child.kill('SIGINT')
+    try {
+      // wrk connects before it sends; give it a moment so the span measured is all load.
+      await Bun.sleep(200)
+      await during()
+    } finally {
+      // Also when `during` fails: wrk would otherwise load the core for the rest of its hour.
+      child.kill('SIGINT')
+    }
     const [text, code] = await Promise.all([output, child.exited])
     const line = text.split('\n').find((each) => each.startsWith('WRK_JSON '))
     if (!line)
