@@ -1,6 +1,7 @@
 /**
- * Child process: an Elysia server with the memory or the SQLite engine (`bun child-scale-server.ts memory|sqlite`),
- * listening on 127.0.0.1, whose GET /a reads a session's counter and writes it plus one (scenario (a) of bench/load).
+ * Child process: an Elysia server with the memory or the SQLite engine, or the hand-written session of
+ * bench/servers/handwritten-app.ts (`bun child-scale-server.ts memory|sqlite|handwritten`), listening on 127.0.0.1,
+ * whose GET /a reads a session's counter and writes it plus one (scenario (a) of bench/load).
  * Driven over IPC by `index.ts`:
  *
  *   → { type: 'fill', count, hot }  stores `count` alive small sessions and picks `hot` of them, spread evenly over
@@ -8,7 +9,8 @@
  *   → { type: 'stop' }              stops, closes and removes its file ← { type: 'stopped' }
  *
  * The memory engine is filled through `engine.commit`; the SQLite engine with one INSERT transaction on a second
- * connection (as fast as a bulk import, rows as the engine writes them), then a WAL checkpoint. The cookies sent back
+ * connection (as fast as a bulk import, rows as the engine writes them), then a WAL checkpoint; the hand-written
+ * session's `Map` directly. The cookies sent back
  * are the hot sessions' signed cookies, for a load client to spread its requests over.
  *
  * On start it sends { type: 'ready', port }.
@@ -24,9 +26,10 @@ import { sqliteEngine } from '../../src/engines/sqlite/index.js'
 import { session } from '../../src/plugin.js'
 import { generateSessionId } from '../../src/session-id.js'
 import { createCookieSigner } from '../../src/signing.js'
+import { handwrittenApp } from '../servers/handwritten-app.js'
 import { NO_TIMED_GC, SECRET, smallData, smallSession } from './shared.js'
 
-export type ScaleEngineKind = 'memory' | 'sqlite'
+export type ScaleEngineKind = 'memory' | 'sqlite' | 'handwritten'
 export type ScaleServerCommand = { type: 'fill'; count: number; hot: number } | { type: 'stop' }
 export type ScaleServerReport =
   | { type: 'ready'; port: number }
@@ -37,21 +40,30 @@ export type ScaleServerReport =
 const HOUR = 3_600_000
 
 const kind = Bun.argv[2]
-if (kind !== 'memory' && kind !== 'sqlite') throw new Error(`usage: child-scale-server.ts memory|sqlite, got ${kind}`)
+if (kind !== 'memory' && kind !== 'sqlite' && kind !== 'handwritten') {
+  throw new Error(`usage: child-scale-server.ts memory|sqlite|handwritten, got ${kind}`)
+}
 
 const send = (message: ScaleServerReport) => process.send?.(message)
 
 const dir = kind === 'sqlite' ? mkdtempSync(join(tmpdir(), 'elysia-sessions-resources-scale-')) : undefined
 const path = dir && join(dir, 'sessions.sqlite')
-const engine: SessionEngine = path ? await sqliteEngine({ path }) : memoryEngine()
-const app = new Elysia()
-  .use(session({ secret: SECRET, engine, gcInterval: NO_TIMED_GC }))
-  .get('/a', ({ session }) => {
+const engine: SessionEngine | undefined =
+  kind === 'handwritten' ? undefined : path ? await sqliteEngine({ path }) : memoryEngine()
+const handwritten = kind === 'handwritten' ? handwrittenApp(SECRET) : undefined
+
+function sessionApp(engine: SessionEngine) {
+  return new Elysia().use(session({ secret: SECRET, engine, gcInterval: NO_TIMED_GC })).get('/a', ({ session }) => {
     const count = (session.intOrNull('count') ?? 0) + 1
     session.int('count', count)
     return String(count)
   })
-  .listen({ hostname: '127.0.0.1', port: 0 })
+}
+
+const listenOn = { hostname: '127.0.0.1', port: 0 }
+const started = engine ? sessionApp(engine).listen(listenOn).server : handwritten?.app.listen(listenOn).server
+if (!started) throw new Error('the server did not start')
+const server = started
 const signer = createCookieSigner([SECRET])
 
 /** Stores `count` small sessions and returns the ids of `hot` of them, one every `count / hot` written. */
@@ -76,10 +88,16 @@ async function fill(count: number, hot: number): Promise<string[]> {
     insert.finalize()
     raw.run('PRAGMA wal_checkpoint(TRUNCATE)')
     raw.close()
-  } else {
+  } else if (engine) {
     for (let n = 0; n < count; n++) {
       const id = generateSessionId()
       await engine.commit(id, smallSession(n, now), now)
+      pick(n, id)
+    }
+  } else {
+    for (let n = 0; n < count; n++) {
+      const id = generateSessionId()
+      handwritten?.sessions.set(id, { counter: n, expiresAt: now + HOUR })
       pick(n, id)
     }
   }
@@ -92,11 +110,11 @@ async function handle(command: ScaleServerCommand): Promise<void> {
     const hotIds = await fill(command.count, command.hot)
     const seconds = (performance.now() - started) / 1_000
     Bun.gc(true)
-    const stored = await engine.count(Date.now())
+    const stored = engine ? await engine.count(Date.now()) : (handwritten?.sessions.size ?? 0)
     send({ type: 'filled', stored, seconds, cookies: hotIds.map((id) => `sessid=${signer.sign(id)}`) })
   } else {
-    await app.stop()
-    await app.decorator.sessions.close()
+    await server.stop()
+    await engine?.close()
     if (dir) rmSync(dir, { recursive: true, force: true })
     send({ type: 'stopped' })
     process.exit(0)
@@ -108,4 +126,4 @@ process.on('message', (command: ScaleServerCommand) => {
     send({ type: 'failed', message: error instanceof Error ? (error.stack ?? error.message) : String(error) })
   })
 })
-send({ type: 'ready', port: app.server!.port! })
+send({ type: 'ready', port: server.port! })
