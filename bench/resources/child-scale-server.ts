@@ -10,8 +10,8 @@
  *
  * The memory engine is filled through `engine.commit`; the SQLite engine with one INSERT transaction on a second
  * connection (as fast as a bulk import, rows as the engine writes them), then a WAL checkpoint; the hand-written
- * session's `Map` directly. The cookies sent back
- * are the hot sessions' signed cookies, for a load client to spread its requests over.
+ * session's `Map` directly. The cookies sent back are the hot sessions' signed cookies, for a load client to spread
+ * its requests over.
  *
  * On start it sends { type: 'ready', port }.
  */

@@ -28,11 +28,12 @@
  *   requests (the sweep), or requests failed or did not write (scale).
  *
  * Options: --only memory,size,sweep,scale (default all: the parts to run), --scale-sessions <n> (default 1000000),
- * --scale-hot <n> (default 1000), --scale-rounds <n> (default 3), --scale-engines memory,sqlite,handwritten (the
- * last is the hand-written session of bench/servers, measured as the ceiling and held to no target), --client wrk|fetch,
+ * --scale-hot <n> (default 1000), --scale-rounds <n> (default 3), --scale-engines memory,sqlite,handwritten (the last
+ * is the hand-written session of bench/servers, measured as the ceiling and held to no target), --client wrk|fetch,
  * --rate <req/s> (fetch, default 1000), --connections <n> (wrk, default 4), --sweep-rows <n> (default 1000000),
- * --baseline-seconds <s> (default 10), --idle-sweep. A run takes five to six minutes on a quiet 2-core machine: the
- * sweep (100 to 140 s for 1,000,000 sessions) and the scale part (about two minutes; it needs wrk) take most of it.
+ * --baseline-seconds <s> (default 10), --idle-sweep. A run takes about nine minutes on a quiet 2-core machine: the
+ * sweep (about five minutes for 1,000,000 sessions under load) and the scale part (about three minutes; it needs wrk)
+ * take most of it.
  */
 import { availableParallelism } from 'node:os'
 import { parseArgs } from 'node:util'
