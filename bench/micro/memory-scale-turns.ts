@@ -1,8 +1,8 @@
 /**
  * Whether event-loop turns grow longer when a store holds a million sessions: one child process per store and size,
  * pinned to core 0 (when taskset exists), fills the store, then for `--seconds` runs turns of 32 load-and-commit
- * pairs over 1,000 hot sessions spread among those stored, each pair leaving the garbage a request would (a Headers
- * object and a response body). It reports how many turns ran, their p99, how many took over 4 ms and the longest.
+ * pairs over 1,000 hot sessions spread among those stored (through the engine's synchronous calls, as the plugin
+ * makes them), each pair leaving the garbage a request would (a Headers object and a response body). It reports how many turns ran, their p99, how many took over 4 ms and the longest.
  * `memory` is the memory engine; `handwritten` is what bench/servers/handwritten-app.ts keeps, one `Map` of mutable
  * `{ counter, expiresAt }` objects. Sizes and stores alternate over `--rounds`. With `BUN_JSC_logGC=1`, each child's
  * stderr shows the garbage collections between them.
@@ -37,7 +37,7 @@ type StoreKind = 'memory' | 'handwritten'
 interface CounterStore {
   add(id: string, counter: number): void
   /** Loads the session, adds one to its counter, commits it, and returns the new count. */
-  increment(id: string): Promise<number>
+  increment(id: string): number
 }
 
 function memoryStore(): CounterStore {
@@ -49,10 +49,10 @@ function memoryStore(): CounterStore {
       const now = Date.now()
       calls.commit(id, smallSession(counter, now), now)
     },
-    async increment(id) {
-      const loaded = await engine.load(id, Date.now())
+    increment(id) {
+      const loaded = calls.load(id, Date.now())
       const count = Number(loaded?.data['int:count'] ?? 0) + 1
-      await engine.commit(id, { set: { 'int:count': count }, deleted: [], expiresAt: Date.now() + HOUR }, Date.now())
+      calls.commit(id, { set: { 'int:count': count }, deleted: [], expiresAt: Date.now() + HOUR }, Date.now())
       return count
     },
   }
@@ -64,7 +64,7 @@ function handwrittenStore(): CounterStore {
     add(id, counter) {
       sessions.set(id, { counter, expiresAt: Date.now() + HOUR })
     },
-    async increment(id) {
+    increment(id) {
       const session = sessions.get(id)
       if (!session) throw new Error(`no session ${id}`)
       session.expiresAt = Date.now() + HOUR
@@ -103,7 +103,7 @@ async function measure(kind: StoreKind, stored: number, seconds: number): Promis
     const started = performance.now()
     for (let pair = 0; pair < PER_TURN; pair++) {
       const id = hot[next++ % hot.length] as string
-      const count = await store.increment(id)
+      const count = store.increment(id)
       // What a request leaves behind besides the session: its headers and its body.
       const headers = new Headers({ cookie: `sid=${id}` })
       responses[pair] = JSON.stringify({ count, cookie: headers.get('cookie') })
@@ -129,13 +129,20 @@ const STORES: readonly (readonly [StoreKind, number])[] = [
   ['handwritten', 1_000],
   ['handwritten', 1_000_000],
 ]
-const seconds = Number(flags.seconds)
+function positiveInteger(name: string, text: string | undefined): number {
+  const value = Number(text)
+  if (!Number.isSafeInteger(value) || value <= 0) throw new Error(`--${name} takes a positive integer, got ${text}`)
+  return value
+}
+
+const seconds = positiveInteger('seconds', flags.seconds)
+const rounds = positiveInteger('rounds', flags.rounds)
 if (flags.store !== undefined || flags.stored !== undefined) {
   if (flags.store !== 'memory' && flags.store !== 'handwritten') throw new Error('--store is memory or handwritten')
-  console.log(JSON.stringify(await measure(flags.store, Number(flags.stored), seconds)))
+  console.log(JSON.stringify(await measure(flags.store, positiveInteger('stored', flags.stored), seconds)))
 } else {
   const reports: TurnReport[] = []
-  for (let round = 0; round < Number(flags.rounds); round++) {
+  for (let round = 0; round < rounds; round++) {
     for (const [kind, stored] of STORES) {
       const cmd = [...pinTo(0), process.execPath, import.meta.path, '--store', kind, '--stored', String(stored)]
       const child = Bun.spawn({ cmd: [...cmd, '--seconds', String(seconds)], stdout: 'pipe', stderr: 'inherit' })
