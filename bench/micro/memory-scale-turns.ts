@@ -12,7 +12,7 @@
 import { parseArgs } from 'node:util'
 import { memoryEngine } from '../../src/engines/memory.js'
 import { generateSessionId } from '../../src/session-id.js'
-import { pinTo, quantile, smallSession } from '../resources/shared.js'
+import { pinTo, positiveInteger, quantile, smallSession } from '../resources/shared.js'
 
 const { values: flags } = parseArgs({
   args: Bun.argv.slice(2),
@@ -129,12 +129,6 @@ const STORES: readonly (readonly [StoreKind, number])[] = [
   ['handwritten', 1_000],
   ['handwritten', 1_000_000],
 ]
-function positiveInteger(name: string, text: string | undefined): number {
-  const value = Number(text)
-  if (!Number.isSafeInteger(value) || value <= 0) throw new Error(`--${name} takes a positive integer, got ${text}`)
-  return value
-}
-
 const seconds = positiveInteger('seconds', flags.seconds)
 const rounds = positiveInteger('rounds', flags.rounds)
 if (flags.store !== undefined || flags.stored !== undefined) {

@@ -42,7 +42,7 @@ import type { ServerCommand } from './child-server.js'
 import { IpcChild } from './ipc-child.js'
 import { fetchLoadClient, type LoadClient, wrkLoadClient } from './load-clients.js'
 import { measureScale, type ScaleResult } from './scale.js'
-import { megabytes, pinTo } from './shared.js'
+import { megabytes, pinTo, positiveInteger } from './shared.js'
 
 const { values: flags } = parseArgs({
   args: Bun.argv.slice(2),
@@ -472,10 +472,4 @@ async function runChild<T>(script: string, args: string[], timeout: number): Pro
   const last = output.trim().split('\n').at(-1)
   if (code !== 0 || !last) throw new Error(`${script} ${args.join(' ')} failed with exit code ${code}`)
   return JSON.parse(last) as T
-}
-
-function positiveInteger(name: string, value: string | undefined): number {
-  const parsed = Number(value)
-  if (!Number.isSafeInteger(parsed) || parsed < 1) throw new Error(`--${name} needs a positive integer, got ${value}`)
-  return parsed
 }

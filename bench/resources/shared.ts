@@ -54,3 +54,10 @@ export function report(value: unknown): void {
 export function megabytes(bytes: number): number {
   return Math.round(bytes / 1e5) / 10
 }
+
+/** The value of the command-line option `--name`, which must be a positive integer. */
+export function positiveInteger(name: string, value: string | undefined): number {
+  const parsed = Number(value)
+  if (!Number.isSafeInteger(parsed) || parsed < 1) throw new Error(`--${name} needs a positive integer, got ${value}`)
+  return parsed
+}
