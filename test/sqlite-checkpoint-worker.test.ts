@@ -92,7 +92,7 @@ describe('the checkpoint worker', () => {
     const path = databasePath()
     const database = walWithoutCheckpoints(path)
     const { logger, logged } = recordingLogger()
-    const worker = createCheckpointWorker(path, logger)
+    const worker = createCheckpointWorker(path, database, logger)
     try {
       const created = statSync(path).size
       writeRows(database, START_AFTER_WRITES - 1, () => worker.wrote())
@@ -119,7 +119,8 @@ describe('the checkpoint worker', () => {
   test('that cannot open its file is logged once, and never starts again', async () => {
     const path = databasePath()
     const { logger, logged } = recordingLogger()
-    const worker = createCheckpointWorker(path, logger)
+    const serving = new Database(':memory:')
+    const worker = createCheckpointWorker(path, serving, logger)
     for (let n = 0; n < START_AFTER_WRITES; n++) worker.wrote()
     expect(await eventually(() => logged.length > 0)).toBe(true)
     expect(logged).toEqual([expect.stringContaining(`the SQLite checkpoint worker could not open ${path}`)])
@@ -129,6 +130,7 @@ describe('the checkpoint worker', () => {
     expect(checkpointWorkers).toHaveLength(1)
     expect(logged).toHaveLength(1)
     await worker.stop()
+    serving.close()
   })
 
   test('whose checkpoint fails is logged once and ended, and is never asked again', async () => {
@@ -136,7 +138,7 @@ describe('the checkpoint worker', () => {
     const path = databasePath()
     const database = walWithoutCheckpoints(path)
     const { logger, logged } = recordingLogger()
-    const worker = createCheckpointWorker(path, logger)
+    const worker = createCheckpointWorker(path, database, logger)
     try {
       writeRows(database, START_AFTER_WRITES, () => worker.wrote())
       const failed = await eventually(() => {
@@ -159,10 +161,43 @@ describe('the checkpoint worker', () => {
     }
   })
 
+  test("leaves the serving connection a backstop checkpoint while it runs, and SQLite's own once it has failed", async () => {
+    const path = databasePath()
+    const database = walWithoutCheckpoints(path)
+    database.run('PRAGMA wal_autocheckpoint = 1000')
+    const autocheckpoint = () => database.query('PRAGMA wal_autocheckpoint').get() as { wal_autocheckpoint: number }
+    const healthy = createCheckpointWorker(path, database, recordingLogger().logger)
+    try {
+      writeRows(database, START_AFTER_WRITES, () => healthy.wrote())
+      expect(await eventually(() => autocheckpoint().wal_autocheckpoint === 10_000)).toBe(true)
+    } finally {
+      await healthy.stop()
+    }
+    // Stopped with the engine, the worker leaves the closing connection as it was.
+    expect(autocheckpoint().wal_autocheckpoint).toBe(10_000)
+
+    failing = true
+    const { logger, logged } = recordingLogger()
+    const broken = createCheckpointWorker(path, database, logger)
+    try {
+      writeRows(database, START_AFTER_WRITES, () => broken.wrote())
+      expect(await eventually(() => autocheckpoint().wal_autocheckpoint === 10_000)).toBe(true)
+      const failed = await eventually(() => {
+        writeRows(database, 32, () => broken.wrote())
+        return logged.length > 0
+      })
+      expect(failed).toBe(true)
+      expect(autocheckpoint().wal_autocheckpoint).toBe(1_000)
+    } finally {
+      await broken.stop()
+      database.close()
+    }
+  })
+
   test('stop waits for the worker to end, even one that is not ready yet, and a second stop does nothing', async () => {
     const path = databasePath()
     const database = walWithoutCheckpoints(path)
-    const worker = createCheckpointWorker(path, recordingLogger().logger)
+    const worker = createCheckpointWorker(path, database, recordingLogger().logger)
     for (let n = 0; n < START_AFTER_WRITES; n++) worker.wrote()
     await worker.stop()
     await worker.stop()

@@ -1,5 +1,7 @@
+import type { Database } from 'bun:sqlite'
 import type { SessionLogger } from '../../options.js'
 import { retireWorker, startWorker, stopWorker, workerEntry } from './background-worker.js'
+import { BACKSTOP_AUTOCHECKPOINT_PAGES, SQLITE_AUTOCHECKPOINT_PAGES, setAutocheckpoint } from './connection.js'
 import { type CheckpointWorkerCommand, type CheckpointWorkerReport, deserializeError } from './worker-protocol.js'
 
 const WORKER_ENTRY = workerEntry('checkpoint-worker-entry')
@@ -19,10 +21,10 @@ const WRITES_PER_CHECKPOINT = 32
 
 /**
  * The SQLite engine's WAL checkpoints, run in a Bun Worker of their own beside the serving connection's. Each
- * checkpoint writes the pages the WAL holds into the database file and fsyncs it: with many sessions stored, those are
- * pages all over the file, and the serving thread would wait for them. The serving connection keeps SQLite's automatic
- * checkpoint, which then finds the WAL mostly copied already; should the worker fail, it does all the work again, as
- * without a worker.
+ * checkpoint writes the pages the WAL holds into the database file and fsyncs it: with many sessions stored, or while
+ * the GC worker sweeps, those are pages all over the file, and the serving thread would wait for them. While the worker
+ * runs, the serving connection's automatic checkpoint is only a backstop, should the worker fall behind; should the
+ * worker fail, that checkpoint is back at SQLite's setting and does all the work again, as without a worker.
  */
 export interface CheckpointWorker {
   /** Says that the serving connection committed a write transaction; never throws. */
@@ -31,8 +33,11 @@ export interface CheckpointWorker {
   stop(): Promise<void>
 }
 
-/** A checkpoint worker for the WAL database at `path`; a worker that fails is logged through `logger`, once. */
-export function createCheckpointWorker(path: string, logger: SessionLogger): CheckpointWorker {
+/**
+ * A checkpoint worker for the WAL database at `path`, beside the serving connection `serving`; a worker that fails is
+ * logged through `logger`, once.
+ */
+export function createCheckpointWorker(path: string, serving: Database, logger: SessionLogger): CheckpointWorker {
   let writes = 0
   let worker: Worker | undefined
   let ready = false
@@ -47,6 +52,7 @@ export function createCheckpointWorker(path: string, logger: SessionLogger): Che
     if (done) return
     done = true
     try {
+      setAutocheckpoint(serving, SQLITE_AUTOCHECKPOINT_PAGES)
       logger.error(
         `elysia-sessions: ${reason}; the SQLite engine checkpoints on the main thread alone from now on`,
         cause,
@@ -57,8 +63,11 @@ export function createCheckpointWorker(path: string, logger: SessionLogger): Che
   }
 
   const onReport = (message: CheckpointWorkerReport) => {
-    if (message.type === 'ready') ready = true
-    else if (message.type === 'checkpointed') checking = false
+    if (message.type === 'ready') {
+      if (done) return
+      ready = true
+      setAutocheckpoint(serving, BACKSTOP_AUTOCHECKPOINT_PAGES)
+    } else if (message.type === 'checkpointed') checking = false
     else if (message.type === 'open-failed') {
       fallBack(`the SQLite checkpoint worker could not open ${path}`, deserializeError(message.error))
     } else fallBack('the SQLite checkpoint worker failed to checkpoint', deserializeError(message.error))

@@ -38,6 +38,21 @@ export function setPageCache(database: Database): void {
   database.run(`PRAGMA cache_size = -${PAGE_CACHE_KIB}`)
 }
 
+/** After how many WAL pages SQLite's automatic checkpoint runs, unless told otherwise: its `wal_autocheckpoint`. */
+export const SQLITE_AUTOCHECKPOINT_PAGES = 1_000
+
+/**
+ * The automatic checkpoint of a connection whose WAL the checkpoint worker copies: a backstop, should the worker fall
+ * behind. At SQLite's own setting a writer that commits while the WAL is still long, as during a sweep, copies it into
+ * the file and syncs it before its caller gets an answer.
+ */
+export const BACKSTOP_AUTOCHECKPOINT_PAGES = 10 * SQLITE_AUTOCHECKPOINT_PAGES
+
+/** After how many WAL pages this connection's commits checkpoint. */
+export function setAutocheckpoint(database: Database, pages: number): void {
+  database.run(`PRAGMA wal_autocheckpoint = ${pages}`)
+}
+
 /** How long this connection waits for another connection's lock before failing. */
 export function setBusyTimeout(database: Database, busyTimeout: number): void {
   database.run(`PRAGMA busy_timeout = ${busyTimeout}`)

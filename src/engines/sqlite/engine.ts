@@ -20,6 +20,7 @@ import { createGcWorker } from './gc-worker.js'
 import { preparedStatements } from './prepared-statements.js'
 import { createRowCache } from './row-cache.js'
 import type { SessionsTable } from './schema.js'
+import { type SweepBatchFlag, sweepBatchFlag } from './sweep-batch-flag.js'
 import { type BatchedWork, createTransactionBatches } from './transaction-batches.js'
 import type { GcWorkerStore } from './worker-protocol.js'
 
@@ -37,11 +38,22 @@ export interface SqliteEngineParts {
   /** Set for a database on a file (not `:memory:`): `deleteExpired` then sweeps from a GC worker of its own. */
   readonly gcWorker?: { readonly store: GcWorkerStore; readonly logger: SessionLogger }
   /**
+   * The flag raised during each sweep batch, shared with the GC worker's engine (made afresh when not given): a write
+   * that finds the write lock held while it is raised waits for the batch to end.
+   */
+  readonly sweepBatchFlag?: SweepBatchFlag
+  /**
    * Set for a WAL database the engine opened itself: a worker of its own then copies the WAL into the file as the
    * engine writes. An app's own connection keeps the checkpoints its owner chose.
    */
   readonly checkpointWorker?: { readonly path: string; readonly logger: SessionLogger }
 }
+
+/**
+ * How long, in ms, a write waits for a sweep batch at most: many times what a batch takes with a core to itself, so a
+ * GC worker that other processes keep off the CPU holds up the serving thread no longer than this.
+ */
+const LONGEST_SWEEP_BATCH_WAIT = 10
 
 /**
  * How many expired rows one DELETE removes: small batches hold the write lock briefly, so other connections (and the
@@ -210,13 +222,24 @@ export function createSqliteEngine(connection: Database, parts: SqliteEnginePart
   const outsideBatches = <T>(run: () => T): T =>
     waitForLocks === undefined ? run() : retryWhileBusy(run, waitForLocks)
   const checkpoints =
-    parts.checkpointWorker && createCheckpointWorker(parts.checkpointWorker.path, parts.checkpointWorker.logger)
+    parts.checkpointWorker &&
+    createCheckpointWorker(parts.checkpointWorker.path, connection, parts.checkpointWorker.logger)
+  const sweepBatch = parts.sweepBatchFlag ?? sweepBatchFlag()
+  const writeTogether = (works: readonly BatchedWork[]) => {
+    try {
+      return inTransaction.immediate(works)
+    } catch (error) {
+      // Locked out by a sweep batch: waiting for it lets the batch finish sooner than coming back later would.
+      if (isBusy(error) && sweepBatch.waitUntilLowered(LONGEST_SWEEP_BATCH_WAIT)) return inTransaction.immediate(works)
+      throw error
+    }
+  }
   const batch = createTransactionBatches(
     (works, writes) => {
       let results: unknown[]
       try {
         if (!writes) return works.length === 1 ? runWorks(works) : inTransaction(works)
-        results = inTransaction.immediate(works)
+        results = writeTogether(works)
       } catch (error) {
         // The transaction rolled back what the cache already holds.
         cache?.clear()
@@ -251,7 +274,8 @@ export function createSqliteEngine(connection: Database, parts: SqliteEnginePart
     for (;;) {
       checkOpen()
       const started = performance.now()
-      const removedRows = outsideBatches(() => deleteExpiredBatch.values(now, SWEEP_BATCH))
+      const deleteBatch = () => deleteExpiredBatch.values(now, SWEEP_BATCH)
+      const removedRows = outsideBatches(() => sweepBatch.raisedDuring(deleteBatch))
       if (cache) for (const [id] of removedRows) cache.delete(id as string)
       const removed = removedRows.length
       deleted += removed
@@ -261,7 +285,7 @@ export function createSqliteEngine(connection: Database, parts: SqliteEnginePart
       await Bun.sleep(Math.max(2, 2 * (performance.now() - started)))
     }
   }
-  const gcWorker = parts.gcWorker && createGcWorker(parts.gcWorker.store, parts.gcWorker.logger, sweepHere)
+  const gcWorker = parts.gcWorker && createGcWorker(parts.gcWorker.store, parts.gcWorker.logger, sweepHere, sweepBatch)
 
   return {
     name: 'sqlite',

@@ -6,9 +6,10 @@ import { Database } from 'bun:sqlite'
 import { readlinkSync } from 'node:fs'
 import { setPriority } from 'node:os'
 import type { SessionEngine } from '../../engine.js'
-import { journalMode, setBusyTimeout, setPageCache } from './connection.js'
+import { journalMode, setAutocheckpoint, setBusyTimeout, setPageCache } from './connection.js'
 import { createSqliteEngine } from './engine.js'
 import { sessionsTable } from './schema.js'
+import { sweepBatchFlag } from './sweep-batch-flag.js'
 import { type GcWorkerCommand, type GcWorkerReport, type GcWorkerStore, serializeError } from './worker-protocol.js'
 
 declare const self: Worker
@@ -37,27 +38,34 @@ function yieldCpuToRequests(): void {
 
 /**
  * An engine on the existing file: its own connection with the main one's busy timeout, no migrations, and the
- * journal mode left as the main connection set it.
+ * journal mode left as the main connection set it. It raises `batchFlag` during each sweep batch.
  */
-function openEngine(store: GcWorkerStore): SessionEngine {
+function openEngine(store: GcWorkerStore, batchFlag: SharedArrayBuffer): SessionEngine {
   const connection = new Database(store.path, { readwrite: true, create: false, strict: true })
   try {
     setBusyTimeout(connection, store.busyTimeout)
-    // synchronous is per connection: match the main one's NORMAL, or every sweep batch would fsync under the lock.
-    if (journalMode(connection) === 'wal') connection.run('PRAGMA synchronous = NORMAL')
+    if (journalMode(connection) === 'wal') {
+      // synchronous is per connection: match the main one's NORMAL, or every sweep batch would fsync under the lock.
+      connection.run('PRAGMA synchronous = NORMAL')
+      setAutocheckpoint(connection, store.autocheckpointPages)
+    }
     // A sweep deletes rows whose ids are spread over the whole id index: cached, the write lock is held for less time.
     setPageCache(connection)
-    return createSqliteEngine(connection, { table: sessionsTable(store.table), ownsConnection: true })
+    return createSqliteEngine(connection, {
+      table: sessionsTable(store.table),
+      ownsConnection: true,
+      sweepBatchFlag: sweepBatchFlag(batchFlag),
+    })
   } catch (error) {
     connection.close()
     throw error
   }
 }
 
-function open(store: GcWorkerStore): void {
+function open(store: GcWorkerStore, batchFlag: SharedArrayBuffer): void {
   yieldCpuToRequests()
   try {
-    engine = openEngine(store)
+    engine = openEngine(store, batchFlag)
     report({ type: 'ready' })
   } catch (error) {
     report({ type: 'open-failed', error: serializeError(error) })
@@ -86,7 +94,7 @@ async function stop(): Promise<void> {
 
 self.onmessage = (event: MessageEvent<GcWorkerCommand>) => {
   const command = event.data
-  if (command.type === 'open') open(command.store)
+  if (command.type === 'open') open(command.store, command.batchFlag)
   else if (command.type === 'sweep') sweep(command.sweepId, command.now)
   else void stop()
 }

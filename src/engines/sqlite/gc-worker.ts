@@ -1,5 +1,6 @@
 import type { SessionLogger } from '../../options.js'
 import { retireWorker, startWorker, stopWorker, workerEntry } from './background-worker.js'
+import type { SweepBatchFlag } from './sweep-batch-flag.js'
 import { deserializeError, type GcWorkerCommand, type GcWorkerReport, type GcWorkerStore } from './worker-protocol.js'
 
 const WORKER_ENTRY = workerEntry('gc-worker-entry')
@@ -16,13 +17,14 @@ export interface GcWorker {
 }
 
 /**
- * A GC worker for the file `store` describes. A worker that cannot start, fails or exits is logged through `logger`,
- * and from then on `sweepHere` sweeps on the main thread.
+ * A GC worker for the file `store` describes, whose sweep batches raise `batchFlag`. A worker that cannot start, fails
+ * or exits is logged through `logger`, and from then on `sweepHere` sweeps on the main thread.
  */
 export function createGcWorker(
   store: GcWorkerStore,
   logger: SessionLogger,
   sweepHere: (now: number) => Promise<number>,
+  batchFlag: SweepBatchFlag,
 ): GcWorker {
   const pending = new Map<number, ReturnType<typeof Promise.withResolvers<number>>>()
   let nextSweepId = 0
@@ -40,6 +42,7 @@ export function createGcWorker(
   const fallBack = (reason: string, cause: unknown) => {
     if (worker) retireWorker(worker)
     worker = undefined
+    batchFlag.lower()
     ready?.resolve(false)
     failPending(new Error(reason, { cause }))
     if (stopReason) return
@@ -64,7 +67,7 @@ export function createGcWorker(
     worker = startWorker<GcWorkerCommand, GcWorkerReport>(
       'the SQLite GC worker',
       WORKER_ENTRY,
-      { type: 'open', store },
+      { type: 'open', store, batchFlag: batchFlag.buffer },
       { onReport, onFailure: fallBack },
     )
     return ready.promise
@@ -101,6 +104,7 @@ export function createGcWorker(
       const gcWorker = worker
       worker = undefined
       if (gcWorker) await stopWorker<GcWorkerCommand>(gcWorker, { type: 'stop' })
+      batchFlag.lower()
     },
   }
 }

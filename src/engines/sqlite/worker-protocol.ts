@@ -6,6 +6,8 @@ export interface GcWorkerStore {
   readonly table: string
   /** The main connection's busy timeout, in ms. */
   readonly busyTimeout: number
+  /** After how many WAL pages a commit of the worker's connection checkpoints (its `wal_autocheckpoint`). */
+  readonly autocheckpointPages: number
 }
 
 /** An error as it crosses from a worker to the main thread. */
@@ -17,7 +19,7 @@ export interface SerializedError {
 
 /** Messages the main thread sends the GC worker. */
 export type GcWorkerCommand =
-  | { readonly type: 'open'; readonly store: GcWorkerStore }
+  | { readonly type: 'open'; readonly store: GcWorkerStore; readonly batchFlag: SharedArrayBuffer }
   | { readonly type: 'sweep'; readonly sweepId: number; readonly now: number }
   | { readonly type: 'stop' }
 
