@@ -161,7 +161,7 @@ describe('the checkpoint worker', () => {
     }
   })
 
-  test("leaves the serving connection a backstop checkpoint while it runs, and SQLite's own once it has failed", async () => {
+  test('leaves the serving connection a backstop checkpoint while it runs, and gives back its own once it fails', async () => {
     const path = databasePath()
     const database = walWithoutCheckpoints(path)
     database.run('PRAGMA wal_autocheckpoint = 1000')
@@ -176,6 +176,7 @@ describe('the checkpoint worker', () => {
     // Stopped with the engine, the worker leaves the closing connection as it was.
     expect(autocheckpoint().wal_autocheckpoint).toBe(10_000)
 
+    database.run('PRAGMA wal_autocheckpoint = 700')
     failing = true
     const { logger, logged } = recordingLogger()
     const broken = createCheckpointWorker(path, database, logger)
@@ -187,9 +188,35 @@ describe('the checkpoint worker', () => {
         return logged.length > 0
       })
       expect(failed).toBe(true)
-      expect(autocheckpoint().wal_autocheckpoint).toBe(1_000)
+      expect(autocheckpoint().wal_autocheckpoint).toBe(700)
     } finally {
       await broken.stop()
+      database.close()
+    }
+  })
+
+  test('counts a sweep batch as 32 write transactions', async () => {
+    const path = databasePath()
+    const database = walWithoutCheckpoints(path)
+    const worker = createCheckpointWorker(path, database, recordingLogger().logger)
+    try {
+      for (let batch = 0; batch < 31; batch++) worker.sweptBatch()
+      expect(checkpointWorkers).toEqual([])
+      // 32 batches count as 1,024 write transactions: past the 1,000 that start the worker.
+      worker.sweptBatch()
+      expect(checkpointWorkers).toHaveLength(1)
+      const autocheckpoint = () => database.query('PRAGMA wal_autocheckpoint').get() as { wal_autocheckpoint: number }
+      expect(await eventually(() => autocheckpoint().wal_autocheckpoint === 10_000)).toBe(true)
+      // Each batch from now on asks for a checkpoint: about 200 KB of rows reach the file without any write counted.
+      writeRows(database, 1_000, () => undefined)
+      const created = statSync(path).size
+      const copied = await eventually(() => {
+        worker.sweptBatch()
+        return statSync(path).size > created + 100_000
+      })
+      expect(copied).toBe(true)
+    } finally {
+      await worker.stop()
       database.close()
     }
   })

@@ -14,7 +14,7 @@ const HOUR = 3_600_000
 type Misbehaviour = 'throw-on-load' | 'never-ready' | 'exit-on-sweep' | 'fail-sweep'
 
 const RealWorker = globalThis.Worker
-/** Every worker started during the test, in order. */
+/** Every GC worker started during the test, in order (a long sweep may start the checkpoint worker as well). */
 let startedWorkers: WatchedWorker[] = []
 let misbehaviour: Misbehaviour | undefined
 
@@ -24,9 +24,10 @@ class WatchedWorker extends RealWorker {
   readonly entry: string
 
   constructor(entry: string | URL, options?: WorkerOptions) {
-    super(misbehaviour ? MISBEHAVING_ENTRY : entry, misbehaviour ? { ...options, argv: [misbehaviour] } : options)
+    const replaced = misbehaviour !== undefined && String(entry).includes('gc-worker-entry')
+    super(replaced ? MISBEHAVING_ENTRY : entry, replaced ? { ...options, argv: [misbehaviour] } : options)
     this.entry = String(entry)
-    startedWorkers.push(this)
+    if (this.entry.includes('gc-worker-entry')) startedWorkers.push(this)
     this.addEventListener('close', () => {
       this.ended = true
     })

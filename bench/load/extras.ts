@@ -12,7 +12,7 @@ export interface ExtraResult {
   readonly json?: unknown
 }
 
-const TIMEOUT_MS = 10 * 60_000
+const TIMEOUT_MS = 45 * 60_000
 
 /**
  * Runs `bun <entry> --json` from the project's root when the entry exists and parses the JSON document it prints on

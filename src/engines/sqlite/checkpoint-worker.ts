@@ -1,7 +1,7 @@
 import type { Database } from 'bun:sqlite'
 import type { SessionLogger } from '../../options.js'
 import { retireWorker, startWorker, stopWorker, workerEntry } from './background-worker.js'
-import { BACKSTOP_AUTOCHECKPOINT_PAGES, SQLITE_AUTOCHECKPOINT_PAGES, setAutocheckpoint } from './connection.js'
+import { autocheckpointPages, setAutocheckpoint } from './connection.js'
 import { type CheckpointWorkerCommand, type CheckpointWorkerReport, deserializeError } from './worker-protocol.js'
 
 const WORKER_ENTRY = workerEntry('checkpoint-worker-entry')
@@ -14,21 +14,31 @@ const START_AFTER_WRITES = 1_000
 
 /**
  * How many write transactions the worker lets pass between checkpoints. Each writes a few pages (a session's row and
- * its index entries), so about a tenth of the 1,000 pages SQLite's own checkpoint waits for: this thread copies most
- * frames before the serving connection's turn, in runs long enough that each fsync covers many pages.
+ * its index entries), so about a tenth of the 1,000 pages SQLite's own checkpoint waits for: this thread copies the
+ * frames long before any connection's own checkpoint would, in runs long enough that each fsync covers many pages.
+ * A sweep batch, which deletes rows all over the file, counts as this many.
  */
 const WRITES_PER_CHECKPOINT = 32
+
+/**
+ * The automatic checkpoint (`wal_autocheckpoint`, in WAL pages) of the engine's connections while the worker copies
+ * the WAL: a backstop, should the worker fall behind. At SQLite's own 1,000 a connection that commits while the WAL is
+ * still long, as during a sweep, copies it into the file and syncs it before its caller gets an answer.
+ */
+export const BACKSTOP_AUTOCHECKPOINT_PAGES = 10_000
 
 /**
  * The SQLite engine's WAL checkpoints, run in a Bun Worker of their own beside the serving connection's. Each
  * checkpoint writes the pages the WAL holds into the database file and fsyncs it: with many sessions stored, or while
  * the GC worker sweeps, those are pages all over the file, and the serving thread would wait for them. While the worker
  * runs, the serving connection's automatic checkpoint is only a backstop, should the worker fall behind; should the
- * worker fail, that checkpoint is back at SQLite's setting and does all the work again, as without a worker.
+ * worker fail, that checkpoint is back at its earlier setting and does all the work again, as without a worker.
  */
 export interface CheckpointWorker {
   /** Says that the serving connection committed a write transaction; never throws. */
   wrote(): void
+  /** Says that a sweep batch committed, on this connection or the GC worker's; never throws. */
+  sweptBatch(): void
   /** Stops the worker, waiting for it to close its connection. */
   stop(): Promise<void>
 }
@@ -45,6 +55,8 @@ export function createCheckpointWorker(path: string, serving: Database, logger: 
   let checking = false
   /** Set once the worker failed or was stopped: it never starts again. */
   let done = false
+  /** The serving connection's automatic checkpoint before the worker took over, given back should the worker fail. */
+  let ownAutocheckpoint: number | undefined
 
   const fallBack = (reason: string, cause: unknown) => {
     if (worker) retireWorker(worker)
@@ -52,7 +64,11 @@ export function createCheckpointWorker(path: string, serving: Database, logger: 
     if (done) return
     done = true
     try {
-      setAutocheckpoint(serving, SQLITE_AUTOCHECKPOINT_PAGES)
+      if (ownAutocheckpoint !== undefined) setAutocheckpoint(serving, ownAutocheckpoint)
+    } catch {
+      // Called after a commit: a write that was made must not fail. SQLite then checkpoints at the backstop.
+    }
+    try {
       logger.error(
         `elysia-sessions: ${reason}; the SQLite engine checkpoints on the main thread alone from now on`,
         cause,
@@ -66,7 +82,12 @@ export function createCheckpointWorker(path: string, serving: Database, logger: 
     if (message.type === 'ready') {
       if (done) return
       ready = true
-      setAutocheckpoint(serving, BACKSTOP_AUTOCHECKPOINT_PAGES)
+      try {
+        ownAutocheckpoint = autocheckpointPages(serving)
+        setAutocheckpoint(serving, BACKSTOP_AUTOCHECKPOINT_PAGES)
+      } catch (error) {
+        fallBack('the SQLite checkpoint worker could not take over the checkpoints', error)
+      }
     } else if (message.type === 'checkpointed') checking = false
     else if (message.type === 'open-failed') {
       fallBack(`the SQLite checkpoint worker could not open ${path}`, deserializeError(message.error))
@@ -82,22 +103,30 @@ export function createCheckpointWorker(path: string, serving: Database, logger: 
     )
   }
 
+  /** Counts `written` write transactions, starting the worker or asking it to checkpoint when they add up. */
+  const count = (written: number) => {
+    if (done) return
+    writes += written
+    if (!worker) {
+      if (writes >= START_AFTER_WRITES) launch()
+      return
+    }
+    if (!ready || checking || writes < WRITES_PER_CHECKPOINT) return
+    writes = 0
+    checking = true
+    try {
+      worker.postMessage({ type: 'checkpoint' } satisfies CheckpointWorkerCommand)
+    } catch (error) {
+      fallBack('the SQLite checkpoint worker could not be reached', error)
+    }
+  }
+
   return {
     wrote() {
-      if (done) return
-      writes++
-      if (!worker) {
-        if (writes >= START_AFTER_WRITES) launch()
-        return
-      }
-      if (!ready || checking || writes < WRITES_PER_CHECKPOINT) return
-      writes = 0
-      checking = true
-      try {
-        worker.postMessage({ type: 'checkpoint' } satisfies CheckpointWorkerCommand)
-      } catch (error) {
-        fallBack('the SQLite checkpoint worker could not be reached', error)
-      }
+      count(1)
+    },
+    sweptBatch() {
+      count(WRITES_PER_CHECKPOINT)
     },
     async stop() {
       if (done) return

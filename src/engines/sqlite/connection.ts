@@ -38,17 +38,12 @@ export function setPageCache(database: Database): void {
   database.run(`PRAGMA cache_size = -${PAGE_CACHE_KIB}`)
 }
 
-/** After how many WAL pages SQLite's automatic checkpoint runs, unless told otherwise: its `wal_autocheckpoint`. */
-export const SQLITE_AUTOCHECKPOINT_PAGES = 1_000
+/** After how many WAL pages this connection's commits checkpoint (`wal_autocheckpoint`). */
+export function autocheckpointPages(database: Database): number {
+  return (database.query('PRAGMA wal_autocheckpoint').get() as { wal_autocheckpoint: number }).wal_autocheckpoint
+}
 
-/**
- * The automatic checkpoint of a connection whose WAL the checkpoint worker copies: a backstop, should the worker fall
- * behind. At SQLite's own setting a writer that commits while the WAL is still long, as during a sweep, copies it into
- * the file and syncs it before its caller gets an answer.
- */
-export const BACKSTOP_AUTOCHECKPOINT_PAGES = 10 * SQLITE_AUTOCHECKPOINT_PAGES
-
-/** After how many WAL pages this connection's commits checkpoint. */
+/** Makes this connection's commits checkpoint after `pages` WAL pages. */
 export function setAutocheckpoint(database: Database, pages: number): void {
   database.run(`PRAGMA wal_autocheckpoint = ${pages}`)
 }

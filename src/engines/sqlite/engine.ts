@@ -42,6 +42,8 @@ export interface SqliteEngineParts {
    * that finds the write lock held while it is raised waits for the batch to end.
    */
   readonly sweepBatchFlag?: SweepBatchFlag
+  /** Set on the GC worker's engine: told after each sweep batch commits. */
+  readonly onSweepBatch?: () => void
   /**
    * Set for a WAL database the engine opened itself: a worker of its own then copies the WAL into the file as the
    * engine writes. An app's own connection keeps the checkpoints its owner chose.
@@ -229,9 +231,13 @@ export function createSqliteEngine(connection: Database, parts: SqliteEnginePart
     try {
       return inTransaction.immediate(works)
     } catch (error) {
-      // Locked out by a sweep batch: waiting for it lets the batch finish sooner than coming back later would.
-      if (isBusy(error) && sweepBatch.waitUntilLowered(LONGEST_SWEEP_BATCH_WAIT)) return inTransaction.immediate(works)
-      throw error
+      // Locked out by a sweep batch: waiting for it lets the batch finish sooner than coming back later would. Only
+      // where writes come back later at all: with a busy_timeout, SQLite's own wait has already left the batch the core.
+      if (!(waitForLocks !== undefined && isBusy(error) && sweepBatch.waitUntilLowered(LONGEST_SWEEP_BATCH_WAIT))) {
+        throw error
+      }
+      cache?.clear()
+      return inTransaction.immediate(works)
     }
   }
   const batch = createTransactionBatches(
@@ -269,23 +275,41 @@ export function createSqliteEngine(connection: Database, parts: SqliteEnginePart
     return batch.add({ run, writes })
   }
 
+  // The flag goes up once the transaction holds the write lock, and down once it has committed (or rolled back).
+  const sweepBatchInTransaction = connection.transaction((now: number) => {
+    sweepBatch.raise()
+    return deleteExpiredBatch.values(now, SWEEP_BATCH)
+  })
   const sweepHere = async (now: number): Promise<number> => {
     let deleted = 0
     for (;;) {
       checkOpen()
       const started = performance.now()
-      const deleteBatch = () => deleteExpiredBatch.values(now, SWEEP_BATCH)
-      const removedRows = outsideBatches(() => sweepBatch.raisedDuring(deleteBatch))
+      const removedRows = outsideBatches(() => {
+        try {
+          return sweepBatchInTransaction.immediate(now)
+        } finally {
+          sweepBatch.lower()
+        }
+      })
       if (cache) for (const [id] of removedRows) cache.delete(id as string)
       const removed = removedRows.length
       deleted += removed
+      checkpoints?.sweptBatch()
+      parts.onSweepBatch?.()
       if (removed < SWEEP_BATCH) return deleted
       // Leave the lock free twice as long as the batch held it: SQLite's busy handler retries at growing intervals, so
       // a waiter that keeps missing short gaps would stall its whole thread.
       await Bun.sleep(Math.max(2, 2 * (performance.now() - started)))
     }
   }
-  const gcWorker = parts.gcWorker && createGcWorker(parts.gcWorker.store, parts.gcWorker.logger, sweepHere, sweepBatch)
+  const gcWorker =
+    parts.gcWorker &&
+    createGcWorker(parts.gcWorker.store, parts.gcWorker.logger, {
+      sweepHere,
+      batchFlag: sweepBatch,
+      onBatchSwept: () => checkpoints?.sweptBatch(),
+    })
 
   return {
     name: 'sqlite',

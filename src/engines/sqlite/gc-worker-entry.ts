@@ -38,7 +38,7 @@ function yieldCpuToRequests(): void {
 
 /**
  * An engine on the existing file: its own connection with the main one's busy timeout, no migrations, and the
- * journal mode left as the main connection set it. It raises `batchFlag` during each sweep batch.
+ * journal mode left as the main connection set it. It raises `batchFlag` during each sweep batch and reports each one.
  */
 function openEngine(store: GcWorkerStore, batchFlag: SharedArrayBuffer): SessionEngine {
   const connection = new Database(store.path, { readwrite: true, create: false, strict: true })
@@ -47,7 +47,7 @@ function openEngine(store: GcWorkerStore, batchFlag: SharedArrayBuffer): Session
     if (journalMode(connection) === 'wal') {
       // synchronous is per connection: match the main one's NORMAL, or every sweep batch would fsync under the lock.
       connection.run('PRAGMA synchronous = NORMAL')
-      setAutocheckpoint(connection, store.autocheckpointPages)
+      if (store.autocheckpointPages !== undefined) setAutocheckpoint(connection, store.autocheckpointPages)
     }
     // A sweep deletes rows whose ids are spread over the whole id index: cached, the write lock is held for less time.
     setPageCache(connection)
@@ -55,6 +55,8 @@ function openEngine(store: GcWorkerStore, batchFlag: SharedArrayBuffer): Session
       table: sessionsTable(store.table),
       ownsConnection: true,
       sweepBatchFlag: sweepBatchFlag(batchFlag),
+      // Each batch writes the WAL: the main thread asks its checkpoint worker to copy it, whatever the requests write.
+      onSweepBatch: () => report({ type: 'batch-swept' }),
     })
   } catch (error) {
     connection.close()

@@ -16,16 +16,22 @@ export interface GcWorker {
   stop(reason: Error): Promise<void>
 }
 
+/** What the GC worker shares with the engine that starts it. */
+export interface GcWorkerHost {
+  /** Sweeps on the main thread, once the worker cannot. */
+  readonly sweepHere: (now: number) => Promise<number>
+  /** Raised by the worker during each sweep batch. */
+  readonly batchFlag: SweepBatchFlag
+  /** Told each time a sweep batch in the worker has committed. */
+  readonly onBatchSwept: () => void
+}
+
 /**
- * A GC worker for the file `store` describes, whose sweep batches raise `batchFlag`. A worker that cannot start, fails
- * or exits is logged through `logger`, and from then on `sweepHere` sweeps on the main thread.
+ * A GC worker for the file `store` describes. A worker that cannot start, fails or exits is logged through `logger`,
+ * and from then on `host.sweepHere` sweeps on the main thread.
  */
-export function createGcWorker(
-  store: GcWorkerStore,
-  logger: SessionLogger,
-  sweepHere: (now: number) => Promise<number>,
-  batchFlag: SweepBatchFlag,
-): GcWorker {
+export function createGcWorker(store: GcWorkerStore, logger: SessionLogger, host: GcWorkerHost): GcWorker {
+  const { sweepHere, batchFlag, onBatchSwept } = host
   const pending = new Map<number, ReturnType<typeof Promise.withResolvers<number>>>()
   let nextSweepId = 0
   let worker: Worker | undefined
@@ -52,6 +58,8 @@ export function createGcWorker(
   const onReport = (message: GcWorkerReport) => {
     if (message.type === 'ready') {
       ready?.resolve(true)
+    } else if (message.type === 'batch-swept') {
+      onBatchSwept()
     } else if (message.type === 'open-failed') {
       fallBack(`the SQLite GC worker could not open ${store.path}`, deserializeError(message.error))
     } else {

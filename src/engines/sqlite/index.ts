@@ -3,14 +3,8 @@ import type { SessionEngine } from '../../engine.js'
 import { SessionConfigError, SessionEngineError } from '../../errors.js'
 import type { SessionLogger } from '../../options.js'
 import { checkSqlOptions, type SqlEngineRules } from '../sql-setup.js'
-import {
-  BACKSTOP_AUTOCHECKPOINT_PAGES,
-  isInMemory,
-  journalMode,
-  openSessionDatabase,
-  SQLITE_AUTOCHECKPOINT_PAGES,
-  setBusyTimeout,
-} from './connection.js'
+import { BACKSTOP_AUTOCHECKPOINT_PAGES } from './checkpoint-worker.js'
+import { isInMemory, journalMode, openSessionDatabase, setBusyTimeout } from './connection.js'
 import { createSqliteEngine } from './engine.js'
 import { applyMigrations } from './migrations.js'
 import { sessionsTable } from './schema.js'
@@ -80,7 +74,7 @@ export async function sqliteEngine(options: SqliteEngineOptions): Promise<Sessio
     requireOwnerColumn(connection, table)
     const checkpointsInWorker = ownsConnection && journalMode(connection) === 'wal'
     // The GC worker's commits leave the WAL to the checkpoint worker too, when there is one.
-    const autocheckpointPages = checkpointsInWorker ? BACKSTOP_AUTOCHECKPOINT_PAGES : SQLITE_AUTOCHECKPOINT_PAGES
+    const autocheckpoint = checkpointsInWorker ? { autocheckpointPages: BACKSTOP_AUTOCHECKPOINT_PAGES } : {}
     return createSqliteEngine(connection, {
       table: sessionsTable(table),
       ownsConnection,
@@ -88,7 +82,7 @@ export async function sqliteEngine(options: SqliteEngineOptions): Promise<Sessio
       ...(ownsConnection && { waitForLocks: busyTimeout }),
       // Only a file can be opened again from the worker; an in-memory database is swept where it lives.
       ...(!isInMemory(connection.filename) && {
-        gcWorker: { store: { path: connection.filename, table, busyTimeout, autocheckpointPages }, logger },
+        gcWorker: { store: { path: connection.filename, table, busyTimeout, ...autocheckpoint }, logger },
       }),
       ...(checkpointsInWorker && { checkpointWorker: { path: connection.filename, logger } }),
     })

@@ -7,15 +7,18 @@
 export interface SweepBatchFlag {
   /** The memory the flag lives in, to send to the other thread. */
   readonly buffer: SharedArrayBuffer
-  /** Runs `batch` with the flag raised, lowering it and waking a waiting thread however `batch` ends. */
-  raisedDuring<T>(batch: () => T): T
+  /** Raises the flag once a sweep batch holds the write lock: a thread waiting on it waits for that lock. */
+  raise(): void
   /**
    * Blocks the calling thread while the flag is raised, for at most `timeout` ms, and says whether it is down now (a
    * lock the batch held is then free). A batch waited for in vain is not waited for again: it holds the core longer
    * than a request should wait.
    */
   waitUntilLowered(timeout: number): boolean
-  /** Lowers the flag, as a worker that was ended during a batch never will. */
+  /**
+   * Lowers the flag and wakes a waiting thread, once the batch has committed or rolled back; also for a worker that was
+   * ended during a batch and never will.
+   */
   lower(): void
 }
 
@@ -29,20 +32,18 @@ export function sweepBatchFlag(buffer = new SharedArrayBuffer(Int32Array.BYTES_P
   /** The count while raised for the batch this thread last stopped waiting for. */
   let waitedInVain: number | undefined
 
+  /** Moves the count from odd to even or back, unless the other thread moved it first. */
+  const turn = (raised: boolean) => {
+    const count = Atomics.load(changes, 0)
+    if (isRaised(count) !== raised) Atomics.compareExchange(changes, 0, count, count + 1)
+  }
   const lower = () => {
-    if (isRaised(Atomics.load(changes, 0))) Atomics.add(changes, 0, 1)
+    turn(false)
     Atomics.notify(changes, 0)
   }
   return {
     buffer,
-    raisedDuring(batch) {
-      if (!isRaised(Atomics.load(changes, 0))) Atomics.add(changes, 0, 1)
-      try {
-        return batch()
-      } finally {
-        lower()
-      }
-    },
+    raise: () => turn(true),
     waitUntilLowered(timeout) {
       const count = Atomics.load(changes, 0)
       if (!isRaised(count)) return true

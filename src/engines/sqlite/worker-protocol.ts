@@ -6,8 +6,11 @@ export interface GcWorkerStore {
   readonly table: string
   /** The main connection's busy timeout, in ms. */
   readonly busyTimeout: number
-  /** After how many WAL pages a commit of the worker's connection checkpoints (its `wal_autocheckpoint`). */
-  readonly autocheckpointPages: number
+  /**
+   * After how many WAL pages a commit of the worker's connection checkpoints (its `wal_autocheckpoint`), when not
+   * SQLite's own setting.
+   */
+  readonly autocheckpointPages?: number
 }
 
 /** An error as it crosses from a worker to the main thread. */
@@ -27,6 +30,7 @@ export type GcWorkerCommand =
 export type GcWorkerReport =
   | { readonly type: 'ready' }
   | { readonly type: 'open-failed'; readonly error: SerializedError }
+  | { readonly type: 'batch-swept' }
   | { readonly type: 'swept'; readonly sweepId: number; readonly removed: number }
   | { readonly type: 'sweep-failed'; readonly sweepId: number; readonly error: SerializedError }
 
