@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 
 /** The outcome of one of the other benchmark suites (bench/micro, bench/resources). */
@@ -32,7 +32,11 @@ export async function runExtra(root: string, name: string, entry: string, skip?:
   console.log(`\n== ${name}: bun ${entry} --json`)
   const started = performance.now()
   const proc = Bun.spawn([process.execPath, entry, '--json'], { cwd: root, stdout: 'pipe', stderr: 'inherit' })
-  const timer = setTimeout(() => proc.kill('SIGKILL'), TIMEOUT_MS)
+  // Its servers and wrk clients too: killed alone, it would leave them loading the cores for the rest of the session.
+  const timer = setTimeout(() => {
+    for (const pid of descendantsOf(proc.pid)) killQuietly(pid)
+    proc.kill('SIGKILL')
+  }, TIMEOUT_MS)
   const stdout = await new Response(proc.stdout).text()
   const code = await proc.exited
   clearTimeout(timer)
@@ -129,4 +133,39 @@ export function jsonToMarkdown(value: unknown, level = 3): string[] {
     return lines
   }
   return [`\`${String(value)}\``, '']
+}
+
+/** The ids of every process below `root`, children first found, from /proc (none where there is no /proc). */
+function descendantsOf(root: number): number[] {
+  const children = new Map<number, number[]>()
+  try {
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue
+      try {
+        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
+        // Field 4 is the parent's id, counted after the name's closing parenthesis (the name may hold spaces).
+        const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+        children.set(parent, [...(children.get(parent) ?? []), Number(entry)])
+      } catch {
+        // The process ended meanwhile.
+      }
+    }
+  } catch {
+    return []
+  }
+  const found: number[] = []
+  for (let queue = [root]; queue.length > 0; ) {
+    const next = children.get(queue.shift() as number) ?? []
+    found.push(...next)
+    queue.push(...next)
+  }
+  return found
+}
+
+function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL')
+  } catch {
+    // Already gone.
+  }
 }

@@ -31,8 +31,8 @@
  * --scale-hot <n> (default 1000), --scale-rounds <n> (default 3), --scale-engines memory,sqlite,handwritten (the last
  * is the hand-written session of bench/servers, measured as the ceiling and held to no target), --client wrk|fetch,
  * --rate <req/s> (fetch, default 1000), --connections <n> (wrk, default 4), --sweep-rows <n> (default 1000000),
- * --baseline-seconds <s> (default 10), --idle-sweep. A run takes seven to eight minutes on a quiet 2-core machine:
- * the sweep (four to five minutes for 1,000,000 sessions under load) and the scale part (about three minutes; it needs
+ * --baseline-seconds <s> (default 10), --idle-sweep. A run takes about 20 minutes on a quiet 2-core machine: the
+ * sweep (about 14 minutes for 1,000,000 sessions under load) and the scale part (about three minutes; it needs
  * wrk) take most of it.
  */
 import { availableParallelism } from 'node:os'
