@@ -5,6 +5,7 @@ import { dirname } from 'node:path'
 import type { SessionEngine, SessionLogger } from 'elysia-sessions'
 import { sqliteEngine } from 'elysia-sessions/engines/sqlite'
 import { createCheckpointWorker } from '../src/engines/sqlite/checkpoint-worker.js'
+import { autocheckpointPages } from '../src/engines/sqlite/connection.js'
 import { eventually, freshDatabasePath, openRaw } from './support/sqlite.js'
 
 const FAILING_ENTRY = new URL('./fixtures/sqlite-checkpoint-worker-failing.ts', import.meta.url).href
@@ -165,16 +166,15 @@ describe('the checkpoint worker', () => {
     const path = databasePath()
     const database = walWithoutCheckpoints(path)
     database.run('PRAGMA wal_autocheckpoint = 1000')
-    const autocheckpoint = () => database.query('PRAGMA wal_autocheckpoint').get() as { wal_autocheckpoint: number }
     const healthy = createCheckpointWorker(path, database, recordingLogger().logger)
     try {
       writeRows(database, START_AFTER_WRITES, () => healthy.wrote())
-      expect(await eventually(() => autocheckpoint().wal_autocheckpoint === 10_000)).toBe(true)
+      expect(await eventually(() => autocheckpointPages(database) === 10_000)).toBe(true)
     } finally {
       await healthy.stop()
     }
     // Stopped with the engine, the worker leaves the closing connection as it was.
-    expect(autocheckpoint().wal_autocheckpoint).toBe(10_000)
+    expect(autocheckpointPages(database)).toBe(10_000)
 
     database.run('PRAGMA wal_autocheckpoint = 700')
     failing = true
@@ -182,13 +182,13 @@ describe('the checkpoint worker', () => {
     const broken = createCheckpointWorker(path, database, logger)
     try {
       writeRows(database, START_AFTER_WRITES, () => broken.wrote())
-      expect(await eventually(() => autocheckpoint().wal_autocheckpoint === 10_000)).toBe(true)
+      expect(await eventually(() => autocheckpointPages(database) === 10_000)).toBe(true)
       const failed = await eventually(() => {
         writeRows(database, 32, () => broken.wrote())
         return logged.length > 0
       })
       expect(failed).toBe(true)
-      expect(autocheckpoint().wal_autocheckpoint).toBe(700)
+      expect(autocheckpointPages(database)).toBe(700)
     } finally {
       await broken.stop()
       database.close()
@@ -205,8 +205,7 @@ describe('the checkpoint worker', () => {
       // 32 batches count as 1,024 write transactions: past the 1,000 that start the worker.
       worker.sweptBatch()
       expect(checkpointWorkers).toHaveLength(1)
-      const autocheckpoint = () => database.query('PRAGMA wal_autocheckpoint').get() as { wal_autocheckpoint: number }
-      expect(await eventually(() => autocheckpoint().wal_autocheckpoint === 10_000)).toBe(true)
+      expect(await eventually(() => autocheckpointPages(database) === 10_000)).toBe(true)
       // Each batch from now on asks for a checkpoint: about 200 KB of rows reach the file without any write counted.
       writeRows(database, 1_000, () => undefined)
       const created = statSync(path).size
