@@ -9,7 +9,7 @@ import { handwrittenApp } from '../servers/handwritten-app.js'
 export const BENCH_SECRET = 'bench-secret-that-is-at-least-32-characters-long'
 
 /** Elysia's router needs a host of at least 4 characters. */
-const ORIGIN = 'http://localhost'
+export const ORIGIN = 'http://localhost'
 
 /** After this many new sessions, scenario c empties its engine, so a long run never grows the heap without bound. */
 const NEW_SESSIONS_KEPT = 50_000
